@@ -1,0 +1,92 @@
+// AtomicFile: temp file + fsync + rename + directory fsync.
+#include "core/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace sculpt {
+namespace {
+
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // best effort: some filesystems do not allow opening directories
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path_, "cannot create temporary file ", temp_path_, ": ", errno_text(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::write(const void* data, size_t n_bytes) {
+  if (committed_) fail(path_, "write after commit");
+  const char* p = static_cast<const char*>(data);
+  while (n_bytes > 0) {
+    ssize_t n = ::write(fd_, p, n_bytes);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(path_, "cannot write: ", errno_text(errno));
+    }
+    p += n;
+    n_bytes -= size_t(n);
+  }
+}
+
+void AtomicFile::commit() {
+  if (committed_) return;
+  if (::fsync(fd_) != 0) fail(path_, "cannot fsync: ", errno_text(errno));
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    fail(path_, "cannot close: ", errno_text(errno));
+  }
+  fd_ = -1;
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
+    fail(path_, "cannot rename ", temp_path_, " over it: ", errno_text(errno));
+  committed_ = true;
+  fsync_dir(parent_dir(path_));
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  AtomicFile out(path);
+  out.write(contents);
+  out.commit();
+}
+
+std::string read_file(const std::string& path, size_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) fail(path, "cannot open: ", errno_text(errno));
+  if (S_ISDIR(st.st_mode)) fail(path, "is a directory, expected a file");
+  if (size_t(st.st_size) > max_bytes)
+    fail(path, "file is ", st.st_size, " bytes, more than the limit of ", max_bytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open: ", errno_text(errno));
+  std::string data(size_t(st.st_size), '\0');
+  in.read(data.data(), std::streamsize(data.size()));
+  if (size_t(in.gcount()) != data.size()) fail(path, "short read");
+  return data;
+}
+
+}  // namespace sculpt
