@@ -1,0 +1,773 @@
+// The YAML side of the typed configuration: walks a type-erased schema (config.h) against
+// yaml-cpp nodes, parses scalars strictly, and prints configs and help tables.
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace sculpt {
+namespace config_detail {
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = std::size_t(16) << 20;
+constexpr std::size_t kNoChoice = static_cast<std::size_t>(-1);
+
+// ---------------------------------------------------------------------------------------------
+// Where an error is reported: a file (messages "file:line: key: message") or a --set
+// assignment (messages "--set key=value: message").
+
+struct Origin {
+  std::string where;    // file name, or "--set key=value"
+  bool in_file = true;  // false for --set
+  std::string set_key;  // for --set: the assigned key, left out of messages
+};
+
+[[noreturn]] void fail_at(const Origin& origin, const YAML::Mark& mark, const std::string& key,
+                          const std::string& message) {
+  if (!origin.in_file) {
+    if (key.empty() || key == origin.set_key) fail(origin.where, message);
+    fail(origin.where, key, ": ", message);
+  }
+  std::string where = origin.where;
+  if (!mark.is_null()) where += str_cat(":", mark.line + 1);
+  if (key.empty()) fail(where, message);
+  fail(where, key, ": ", message);
+}
+
+std::string join_path(const std::string& parent, const std::string& name) {
+  return parent.empty() ? name : parent + "." + name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names and suggestions.
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest candidate, or " (expected one of: a, b)".
+std::string suggestion(const std::string& name, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  std::size_t best_distance = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (const std::string& candidate : candidates) {
+    std::size_t d = edit_distance(name, candidate);
+    if (d < best_distance) best = &candidate, best_distance = d;
+  }
+  if (best) return " (did you mean '" + *best + "'?)";
+  if (candidates.empty()) return " (this section has no keys)";
+  std::string list;
+  for (std::size_t i = 0; i < candidates.size() && i < 16; ++i)
+    list += (i ? ", " : "") + candidates[i];
+  if (candidates.size() > 16) list += ", ...";
+  return " (expected one of: " + list + ")";
+}
+
+std::vector<std::string> child_names(const SchemaNode& section) {
+  std::vector<std::string> names;
+  for (const SchemaNode& child : section.children) names.push_back(child.name);
+  return names;
+}
+
+const SchemaNode* find_child(const SchemaNode& section, const std::string& name) {
+  for (const SchemaNode& child : section.children)
+    if (child.name == name) return &child;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering values as YAML text.
+
+std::string quote(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Shortest text that parses back to exactly `value`; ".0" added to whole numbers.
+template <class F>
+std::string render_float(F value) {
+  if (std::isnan(value)) return ".nan";
+  if (std::isinf(value)) return value > 0 ? ".inf" : "-.inf";
+  char buf[64];
+  auto result = std::to_chars(buf, buf + sizeof buf, value);
+  std::string text(buf, result.ptr);
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string render_bound(long double bound) {
+  if (std::isinf(bound)) return bound > 0 ? ".inf" : "-.inf";
+  if (bound == std::floor(bound) && std::fabs(bound) < 9.2e18L)
+    return std::to_string(static_cast<long long>(bound));
+  return render_float(static_cast<double>(bound));
+}
+
+// A plain YAML scalar for enum names; quoted if it could be read as something else.
+std::string render_name(const std::string& name) {
+  bool plain =
+      !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
+  for (char c : name)
+    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  static const char* const kReserved[] = {"true", "True", "TRUE", "false", "False", "FALSE", "null",
+                                          "Null", "NULL", "yes",  "Yes",   "YES",   "no",    "No",
+                                          "NO",   "on",   "On",   "ON",    "off",   "Off",   "OFF",
+                                          "y",    "Y",    "n",    "N"};
+  for (const char* reserved : kReserved) plain = plain && name != reserved;
+  return plain ? name : quote(name);
+}
+
+template <class V, class Render>
+std::string render_list(const std::vector<V>& values, Render render) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + render(values[i]);
+  return out + "]";
+}
+
+std::string render_value(const SchemaNode& node) {
+  switch (node.type) {
+    case ConfigType::kSection:
+      return "";
+    case ConfigType::kBool:
+      return *static_cast<const bool*>(node.target) ? "true" : "false";
+    case ConfigType::kInt:
+      return std::to_string(*static_cast<const int*>(node.target));
+    case ConfigType::kInt64:
+      return std::to_string(*static_cast<const std::int64_t*>(node.target));
+    case ConfigType::kUint64:
+      return std::to_string(*static_cast<const std::uint64_t*>(node.target));
+    case ConfigType::kFloat:
+      return render_float(*static_cast<const float*>(node.target));
+    case ConfigType::kDouble:
+      return render_float(*static_cast<const double*>(node.target));
+    case ConfigType::kString:
+      return quote(*static_cast<const std::string*>(node.target));
+    case ConfigType::kEnum: {
+      std::size_t i = node.get_choice();
+      if (i == kNoChoice) fail(node.path, "holds a value that is not among its choices");
+      return render_name(node.choice_names[i]);
+    }
+    case ConfigType::kStringList:
+      return render_list(*static_cast<const std::vector<std::string>*>(node.target), quote);
+    case ConfigType::kIntList:
+      return render_list(*static_cast<const std::vector<int>*>(node.target),
+                         [](int v) { return std::to_string(v); });
+    case ConfigType::kDoubleList:
+      return render_list(*static_cast<const std::vector<double>*>(node.target),
+                         [](double v) { return render_float(v); });
+  }
+  return "";
+}
+
+const char* type_name(ConfigType type) {
+  switch (type) {
+    case ConfigType::kSection:
+      return "section";
+    case ConfigType::kBool:
+      return "bool";
+    case ConfigType::kInt:
+      return "int";
+    case ConfigType::kInt64:
+      return "int64";
+    case ConfigType::kUint64:
+      return "uint64";
+    case ConfigType::kFloat:
+      return "float";
+    case ConfigType::kDouble:
+      return "double";
+    case ConfigType::kString:
+      return "string";
+    case ConfigType::kEnum:
+      return "enum";
+    case ConfigType::kStringList:
+      return "list<string>";
+    case ConfigType::kIntList:
+      return "list<int>";
+    case ConfigType::kDoubleList:
+      return "list<double>";
+  }
+  return "?";
+}
+
+bool has_range(const Range& range) { return !std::isinf(range.min) || !std::isinf(range.max); }
+
+std::string describe_range(const Range& range) {
+  if (!std::isinf(range.min) && !std::isinf(range.max))
+    return "in [" + render_bound(range.min) + ", " + render_bound(range.max) + "]";
+  if (!std::isinf(range.min)) return ">= " + render_bound(range.min);
+  return "<= " + render_bound(range.max);
+}
+
+std::string constraint_of(const SchemaNode& node) {
+  if (node.type == ConfigType::kEnum) {
+    std::string out = "one of: ";
+    for (std::size_t i = 0; i < node.choice_names.size(); ++i)
+      out += (i ? ", " : "") + node.choice_names[i];
+    return out;
+  }
+  if (!has_range(node.range)) return "";
+  bool list = node.type == ConfigType::kIntList || node.type == ConfigType::kDoubleList;
+  return (list ? "each " : "") + describe_range(node.range);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing scalars strictly.
+
+const char* node_kind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "a scalar";
+  }
+}
+
+bool is_quoted(const YAML::Node& node) {
+  return node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str";
+}
+
+// "'ten'", "the quoted string '10'", "a mapping", "null".
+std::string got(const YAML::Node& node) {
+  if (!node.IsScalar()) return node_kind(node);
+  std::string text = node.Scalar();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return (is_quoted(node) ? "the quoted string '" : "'") + text + "'";
+}
+
+enum class Parsed { kOk, kNotANumber, kOutOfRange };
+
+// A whole decimal integer with an optional sign.
+template <class I>
+Parsed parse_integer(const std::string& text, I& out) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  if (begin != end && *begin == '+') ++begin;
+  if (begin == end || *begin == '+' || (std::is_unsigned_v<I> && *begin == '-'))
+    return Parsed::kNotANumber;
+  auto [ptr, ec] = std::from_chars(begin, end, out);
+  if (ptr != end) return Parsed::kNotANumber;
+  if (ec == std::errc::result_out_of_range) return Parsed::kOutOfRange;
+  return ec == std::errc() ? Parsed::kOk : Parsed::kNotANumber;
+}
+
+// A YAML float: integers, decimals, exponents, .inf/-.inf/.nan. Values the type cannot hold
+// (1e39 for float; also 1e-50, which would silently become 0) are out of range.
+template <class F>
+Parsed parse_floating(const std::string& text, F& out) {
+  static const char* const kInf[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"};
+  static const char* const kNan[] = {".nan", ".NaN", ".NAN"};
+  for (const char* name : kInf) {
+    if (text == name) return out = std::numeric_limits<F>::infinity(), Parsed::kOk;
+    if (text == std::string("-") + (name[0] == '+' ? name + 1 : name))
+      return out = -std::numeric_limits<F>::infinity(), Parsed::kOk;
+  }
+  for (const char* name : kNan)
+    if (text == name) return out = std::numeric_limits<F>::quiet_NaN(), Parsed::kOk;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  if (begin != end && *begin == '+') ++begin;
+  if (begin == end || *begin == '+') return Parsed::kNotANumber;
+  auto [ptr, ec] = std::from_chars(begin, end, out, std::chars_format::general);
+  if (ptr != end) return Parsed::kNotANumber;
+  if (ec == std::errc::result_out_of_range) return Parsed::kOutOfRange;
+  return ec == std::errc() ? Parsed::kOk : Parsed::kNotANumber;
+}
+
+template <class V>
+void check_range(const Origin& origin, const YAML::Mark& mark, const std::string& key,
+                 const Range& range, V value, const std::string& text) {
+  if (!has_range(range)) return;  // unbounded: NaN and infinities are allowed
+  bool ok;
+  if constexpr (std::is_floating_point_v<V>) {
+    // Compare in the field's own type: a float field bounded by 0.1 must accept 0.1f.
+    ok = value >= static_cast<V>(range.min) && value <= static_cast<V>(range.max);
+  } else {
+    auto wide = static_cast<long double>(value);
+    ok = wide >= range.min && wide <= range.max;
+  }
+  if (!ok) fail_at(origin, mark, key, "must be " + describe_range(range) + ", got " + text);
+}
+
+template <class N>
+const char* number_type_name() {
+  if constexpr (std::is_same_v<N, int>) return "int";
+  if constexpr (std::is_same_v<N, std::int64_t>) return "int64";
+  if constexpr (std::is_same_v<N, std::uint64_t>) return "uint64";
+  if constexpr (std::is_same_v<N, float>) return "float";
+  return "double";
+}
+
+// Reads a number of type N from a plain scalar, checking the type's limits and the range.
+template <class N>
+N read_number(const Origin& origin, const YAML::Mark& mark, const std::string& key,
+              const YAML::Node& node, const Range& range) {
+  const char* expected = std::is_floating_point_v<N> ? "expected a number"
+                         : std::is_signed_v<N>       ? "expected an integer"
+                                                     : "expected a non-negative integer";
+  if (!node.IsScalar() || is_quoted(node))
+    fail_at(origin, mark, key, str_cat(expected, ", got ", got(node)));
+  const std::string& text = node.Scalar();
+  N value{};
+  Parsed parsed;
+  if constexpr (std::is_floating_point_v<N>) {
+    parsed = parse_floating(text, value);
+  } else {
+    parsed = parse_integer(text, value);
+  }
+  if (parsed == Parsed::kNotANumber)
+    fail_at(origin, mark, key, str_cat(expected, ", got ", got(node)));
+  if (parsed == Parsed::kOutOfRange) {
+    fail_at(origin, mark, key, str_cat(text, " is out of range for ", number_type_name<N>()));
+  }
+  check_range(origin, mark, key, range, value, text);
+  return value;
+}
+
+bool read_bool(const Origin& origin, const YAML::Mark& mark, const std::string& key,
+               const YAML::Node& node) {
+  if (node.IsScalar() && !is_quoted(node)) {
+    const std::string& text = node.Scalar();
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+  }
+  fail_at(origin, mark, key, "expected true or false, got " + got(node));
+}
+
+std::string read_string(const Origin& origin, const YAML::Mark& mark, const std::string& key,
+                        const YAML::Node& node) {
+  if (node.IsNull())
+    fail_at(origin, mark, key, "expected a string, got null (write \"\" for an empty string)");
+  if (!node.IsScalar()) fail_at(origin, mark, key, str_cat("expected a string, got ", got(node)));
+  return node.Scalar();
+}
+
+// The mark to report for a value: a null value's own mark points past it, so use the key's.
+YAML::Mark value_mark(const YAML::Node& value, const YAML::Mark& fallback) {
+  return value.IsNull() || value.Mark().is_null() ? fallback : value.Mark();
+}
+
+template <class E, class Read>
+std::vector<E> read_list(const Origin& origin, const YAML::Mark& mark, const std::string& key,
+                         const YAML::Node& node, const char* element, Read read) {
+  if (!node.IsSequence()) {
+    std::string hint = node.IsNull() ? " (write [] for an empty list)" : "";
+    fail_at(origin, mark, key, str_cat("expected a list of ", element, ", got ", got(node), hint));
+  }
+  std::vector<E> out;
+  out.reserve(node.size());
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    out.push_back(read(value_mark(item, mark), str_cat(key, "[", i, "]"), item));
+  }
+  return out;
+}
+
+// Stores `value` into the field `node`; `mark` is where the value (or its key) is.
+void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& origin,
+               const YAML::Mark& mark) {
+  const std::string& key = node.path;
+  switch (node.type) {
+    case ConfigType::kSection:
+      fail(key, "internal error: set_field on a section");
+    case ConfigType::kBool:
+      *static_cast<bool*>(node.target) = read_bool(origin, mark, key, value);
+      return;
+    case ConfigType::kInt:
+      *static_cast<int*>(node.target) = read_number<int>(origin, mark, key, value, node.range);
+      return;
+    case ConfigType::kInt64:
+      *static_cast<std::int64_t*>(node.target) =
+          read_number<std::int64_t>(origin, mark, key, value, node.range);
+      return;
+    case ConfigType::kUint64:
+      *static_cast<std::uint64_t*>(node.target) =
+          read_number<std::uint64_t>(origin, mark, key, value, node.range);
+      return;
+    case ConfigType::kFloat:
+      *static_cast<float*>(node.target) = read_number<float>(origin, mark, key, value, node.range);
+      return;
+    case ConfigType::kDouble:
+      *static_cast<double*>(node.target) =
+          read_number<double>(origin, mark, key, value, node.range);
+      return;
+    case ConfigType::kString:
+      *static_cast<std::string*>(node.target) = read_string(origin, mark, key, value);
+      return;
+    case ConfigType::kEnum: {
+      std::string choices;
+      for (std::size_t i = 0; i < node.choice_names.size(); ++i)
+        choices += (i ? ", " : "") + node.choice_names[i];
+      if (value.IsScalar()) {
+        for (std::size_t i = 0; i < node.choice_names.size(); ++i) {
+          if (node.choice_names[i] == value.Scalar()) {
+            node.set_choice(i);
+            return;
+          }
+        }
+      }
+      fail_at(origin, mark, key, str_cat("expected one of ", choices, "; got ", got(value)));
+    }
+    case ConfigType::kStringList:
+      *static_cast<std::vector<std::string>*>(node.target) = read_list<std::string>(
+          origin, mark, key, value, "strings",
+          [&](const YAML::Mark& m, const std::string& k, const YAML::Node& item) {
+            return read_string(origin, m, k, item);
+          });
+      return;
+    case ConfigType::kIntList:
+      *static_cast<std::vector<int>*>(node.target) =
+          read_list<int>(origin, mark, key, value, "integers",
+                         [&](const YAML::Mark& m, const std::string& k, const YAML::Node& item) {
+                           return read_number<int>(origin, m, k, item, node.range);
+                         });
+      return;
+    case ConfigType::kDoubleList:
+      *static_cast<std::vector<double>*>(node.target) =
+          read_list<double>(origin, mark, key, value, "numbers",
+                            [&](const YAML::Mark& m, const std::string& k, const YAML::Node& item) {
+                              return read_number<double>(origin, m, k, item, node.range);
+                            });
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading mappings.
+
+void load_section(const SchemaNode& section, const YAML::Node& map, const Origin& origin) {
+  std::map<std::string, int> first_line;  // key -> 1-based line, to refuse duplicates
+  for (const auto& entry : map) {
+    const YAML::Node& key_node = entry.first;
+    const YAML::Node& value = entry.second;
+    if (!key_node.IsScalar()) {
+      fail_at(origin, key_node.Mark(), section.path,
+              str_cat("keys must be plain names, got ", node_kind(key_node), " as a key"));
+    }
+    const std::string name = key_node.Scalar();
+    const std::string path = join_path(section.path, name);
+    auto [seen, inserted] = first_line.emplace(name, key_node.Mark().line + 1);
+    if (!inserted)
+      fail_at(origin, key_node.Mark(), path,
+              str_cat("duplicate key (first at line ", seen->second, ")"));
+    const SchemaNode* child = find_child(section, name);
+    if (!child)
+      fail_at(origin, key_node.Mark(), path,
+              "unknown key" + suggestion(name, child_names(section)));
+    YAML::Mark mark = value_mark(value, key_node.Mark());
+    if (child->is_section()) {
+      if (value.IsNull()) continue;  // `draft:` with every key commented out
+      if (!value.IsMap())
+        fail_at(origin, mark, path,
+                str_cat("expected a section (a mapping of keys), got ", got(value)));
+      load_section(*child, value, origin);
+    } else {
+      set_field(*child, value, origin, mark);
+    }
+  }
+}
+
+void load_document(const SchemaNode& root, const std::string& text, const std::string& where) {
+  Origin origin{where, /*in_file=*/true, ""};
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    std::string location = e.mark.is_null() ? where : str_cat(where, ":", e.mark.line + 1);
+    if (e.mark.is_null()) fail(location, "invalid YAML: ", e.msg);
+    fail(location, "invalid YAML (column ", e.mark.column + 1, "): ", e.msg);
+  }
+  if (documents.empty()) return;  // empty file or only comments: all defaults
+  if (documents.size() > 1)
+    fail_at(origin, documents[1].Mark(), "",
+            str_cat("expected one YAML document, found ", documents.size()));
+  const YAML::Node& top = documents[0];
+  if (top.IsNull()) return;
+  if (!top.IsMap())
+    fail_at(origin, top.Mark(), "",
+            str_cat("expected a mapping of keys at the top level, got ", got(top)));
+  load_section(root, top, origin);
+}
+
+// ---------------------------------------------------------------------------------------------
+// --set lookups.
+
+const SchemaNode* find_path(const SchemaNode& root, const std::string& path) {
+  const SchemaNode* node = &root;
+  std::size_t begin = 0;
+  while (node && begin <= path.size()) {
+    std::size_t dot = path.find('.', begin);
+    std::string part =
+        path.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin);
+    if (!node->is_section()) return nullptr;
+    node = find_child(*node, part);
+    if (dot == std::string::npos) return node;
+    begin = dot + 1;
+  }
+  return nullptr;
+}
+
+void collect_paths(const SchemaNode& node, std::vector<std::string>& fields) {
+  for (const SchemaNode& child : node.children) {
+    if (child.is_section()) {
+      collect_paths(child, fields);
+    } else {
+      fields.push_back(child.path);
+    }
+  }
+}
+
+std::string trim(const std::string& text) {
+  std::size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string::npos) return "";
+  std::size_t end = text.find_last_not_of(" \t");
+  return text.substr(begin, end - begin + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dumping.
+
+struct DumpLine {
+  std::string text;
+  std::string comment;
+};
+
+std::string one_line(const std::string& doc) {
+  std::string out = doc;
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out;
+}
+
+void dump_section(const SchemaNode& section, int depth, std::vector<DumpLine>& lines) {
+  const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
+  for (const SchemaNode& child : section.children) {
+    std::string key = indent + render_name(child.name) + ":";
+    if (child.is_section()) {
+      lines.push_back({key + (child.children.empty() ? " {}" : ""), one_line(child.doc)});
+      dump_section(child, depth + 1, lines);
+    } else {
+      std::string comment = one_line(child.doc);
+      std::string constraint = constraint_of(child);
+      if (!constraint.empty()) comment += (comment.empty() ? "" : "; ") + constraint;
+      lines.push_back({key + " " + render_value(child), comment});
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// SchemaBuilder.
+
+SchemaNode& SchemaBuilder::add(std::string_view name, std::string_view doc, ConfigType type,
+                               void* target, Range range) {
+  std::string path = join_path(section_.path, std::string(name));
+  if (name.empty() || name.find('.') != std::string_view::npos ||
+      name.find('=') != std::string_view::npos)
+    fail("config schema", "bad key name '", path, "' (must be non-empty, without '.' or '=')");
+  if (find_child(section_, std::string(name)))
+    fail("config schema", "key '", path, "' is declared twice");
+  SchemaNode node;
+  node.name = std::string(name);
+  node.path = std::move(path);
+  node.doc = std::string(doc);
+  node.type = type;
+  node.target = target;
+  node.range = range;
+  section_.children.push_back(std::move(node));
+  return section_.children.back();
+}
+
+void SchemaBuilder::field(std::string_view name, bool& value, std::string_view doc) {
+  add(name, doc, ConfigType::kBool, &value);
+}
+void SchemaBuilder::field(std::string_view name, int& value, std::string_view doc, Range range) {
+  add(name, doc, ConfigType::kInt, &value, range);
+}
+void SchemaBuilder::field(std::string_view name, std::int64_t& value, std::string_view doc,
+                          Range range) {
+  add(name, doc, ConfigType::kInt64, &value, range);
+}
+void SchemaBuilder::field(std::string_view name, std::uint64_t& value, std::string_view doc,
+                          Range range) {
+  add(name, doc, ConfigType::kUint64, &value, range);
+}
+void SchemaBuilder::field(std::string_view name, float& value, std::string_view doc, Range range) {
+  add(name, doc, ConfigType::kFloat, &value, range);
+}
+void SchemaBuilder::field(std::string_view name, double& value, std::string_view doc, Range range) {
+  add(name, doc, ConfigType::kDouble, &value, range);
+}
+void SchemaBuilder::field(std::string_view name, std::string& value, std::string_view doc) {
+  add(name, doc, ConfigType::kString, &value);
+}
+void SchemaBuilder::field(std::string_view name, std::vector<std::string>& value,
+                          std::string_view doc) {
+  add(name, doc, ConfigType::kStringList, &value);
+}
+void SchemaBuilder::field(std::string_view name, std::vector<int>& value, std::string_view doc,
+                          Range range) {
+  add(name, doc, ConfigType::kIntList, &value, range);
+}
+void SchemaBuilder::field(std::string_view name, std::vector<double>& value, std::string_view doc,
+                          Range range) {
+  add(name, doc, ConfigType::kDoubleList, &value, range);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The non-template entry points.
+
+void load_yaml_file(const SchemaNode& root, const std::string& path) {
+  load_document(root, read_file(path, kMaxConfigBytes), path);
+}
+
+void load_yaml_text(const SchemaNode& root, const std::string& text, const std::string& where) {
+  load_document(root, text, where);
+}
+
+void apply_assignment(const SchemaNode& root, const std::string& assignment) {
+  const std::string where = "--set " + assignment;
+  std::size_t eq = assignment.find('=');
+  std::string key = trim(assignment.substr(0, eq));
+  if (eq == std::string::npos || key.empty())
+    fail(where, "expected key=value, e.g. section.key=42");
+  const SchemaNode* node = find_path(root, key);
+  if (!node) {
+    std::vector<std::string> fields;
+    collect_paths(root, fields);
+    fail(where, "unknown key '", key, "'", suggestion(key, fields));
+  }
+  if (node->is_section()) {
+    std::vector<std::string> fields;
+    collect_paths(*node, fields);
+    fail(where, "'", key, "' is a section; set one of its keys",
+         fields.empty() ? std::string() : ", e.g. " + fields.front());
+  }
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    fail(where, "invalid YAML value: ", e.msg);
+  }
+  set_field(*node, value, Origin{where, /*in_file=*/false, key}, YAML::Mark::null_mark());
+}
+
+void validate_all(const SchemaNode& root, const std::string& where) {
+  for (const SchemaNode& child : root.children)
+    if (child.is_section()) validate_all(child, where);
+  if (!root.validate) return;
+  try {
+    root.validate();
+  } catch (const Error& e) {
+    if (root.path.empty()) fail(where, e.what());
+    fail(where, root.path, ": ", e.what());
+  }
+}
+
+std::string dump_yaml(const SchemaNode& root) {
+  std::vector<DumpLine> lines;
+  dump_section(root, 0, lines);
+  std::size_t column = 0;
+  for (const DumpLine& line : lines) column = std::max(column, line.text.size());
+  column = std::min<std::size_t>(column + 2, 44);
+  std::string out;
+  for (const DumpLine& line : lines) {
+    out += line.text;
+    if (!line.comment.empty()) {
+      out += std::string(line.text.size() + 2 <= column ? column - line.text.size() : 2, ' ');
+      out += "# " + line.comment;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::vector<ConfigField> list_fields(const SchemaNode& root) {
+  std::vector<ConfigField> out;
+  for (const SchemaNode& child : root.children) {
+    out.push_back({child.path, child.type, type_name(child.type), render_value(child), child.doc,
+                   constraint_of(child)});
+    if (child.is_section()) {
+      std::vector<ConfigField> inner = list_fields(child);
+      out.insert(out.end(), inner.begin(), inner.end());
+    }
+  }
+  return out;
+}
+
+std::string format_field_table(const std::vector<ConfigField>& fields) {
+  std::size_t key_width = 3, type_width = 4, value_width = 7;
+  for (const ConfigField& f : fields) {
+    key_width = std::max(key_width, f.path.size());
+    type_width = std::max(type_width, f.type_name.size());
+    value_width = std::max(value_width, std::min<std::size_t>(f.value.size(), 24));
+  }
+  auto pad = [](const std::string& text, std::size_t width) {
+    return text + std::string(text.size() < width ? width - text.size() : 0, ' ') + "  ";
+  };
+  std::string out = pad("key", key_width) + pad("type", type_width) + pad("default", value_width) +
+                    "description\n";
+  for (const ConfigField& f : fields) {
+    std::string doc = one_line(f.doc);
+    if (!f.constraint.empty()) doc += (doc.empty() ? "" : "; ") + f.constraint;
+    std::string line =
+        pad(f.path, key_width) + pad(f.type_name, type_width) + pad(f.value, value_width) + doc;
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace config_detail
+}  // namespace sculpt

@@ -1,0 +1,461 @@
+// Tests for the typed YAML configuration layer (core/config.h): loading, errors, --set
+// overrides, the dump round trip and the help table.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/error.h"
+
+namespace sculpt {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// --- Small params structs, shaped like the real ones ------------------------------------------
+
+enum class Sampler { kGreedy, kTopP };
+
+Choices<Sampler> sampler_choices() {
+  return {{"greedy", Sampler::kGreedy}, {"top_p", Sampler::kTopP}};
+}
+
+struct DraftParams {
+  int max_tokens = 128;      // new tokens to draft
+  float temperature = 0.8f;  // 0 = greedy
+  Sampler sampler = Sampler::kTopP;
+  std::string model;  // model directory ("" = none)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("max_tokens", max_tokens, "new tokens to draft", Range{1, 1 << 20});
+    v.field("temperature", temperature, "softmax temperature; 0 = greedy", Range{0.0, 100.0});
+    v.field("sampler", sampler, "token sampler", sampler_choices());
+    v.field("model", model, "model directory");
+  }
+  void validate() const {
+    if (sampler == Sampler::kGreedy && temperature != 0.0f)
+      fail("DraftParams", "greedy sampling needs temperature 0, got ", temperature);
+  }
+};
+
+struct DeepParams {
+  int level = 3;  // depth marker
+  template <class V>
+  void visit(V& v) {
+    v.field("level", level, "how deep", Range::at_least(0));
+  }
+};
+
+struct InnerParams {
+  DeepParams deep;
+  double scale = 2.5;
+  template <class V>
+  void visit(V& v) {
+    v.field("scale", scale, "a double in a nested section");
+    v.section("deep", deep, "a section two levels down");
+  }
+};
+
+struct TypesParams {
+  bool flag = false;
+  int count = 1;
+  std::int64_t offset = -5;
+  std::uint64_t seed = 7;
+  float ratio = 0.5f;
+  double weight = 0.25;
+  std::string name = "hi";
+  Sampler mode = Sampler::kGreedy;
+  std::vector<std::string> stop = {"</s>"};
+  std::vector<int> ids = {1, 2};
+  std::vector<double> weights;
+  InnerParams inner;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("flag", flag, "a bool");
+    v.field("count", count, "an int");
+    v.field("offset", offset, "an int64");
+    v.field("seed", seed, "a uint64");
+    v.field("ratio", ratio, "a float");
+    v.field("weight", weight, "a double");
+    v.field("name", name, "a string");
+    v.field("mode", mode, "an enum", sampler_choices());
+    v.field("stop", stop, "a list of strings");
+    v.field("ids", ids, "a list of ints", Range{0, 100});
+    v.field("weights", weights, "a list of doubles");
+    v.section("inner", inner, "a nested section");
+  }
+};
+
+struct AppConfig {
+  DraftParams draft;
+  TypesParams types;
+  template <class V>
+  void visit(V& v) {
+    v.section("draft", draft, "drafting");
+    v.section("types", types, "one field of each type");
+  }
+};
+
+bool operator==(const TypesParams& a, const TypesParams& b) {
+  auto same_float = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+  return a.flag == b.flag && a.count == b.count && a.offset == b.offset && a.seed == b.seed &&
+         same_float(a.ratio, b.ratio) && same_float(a.weight, b.weight) && a.name == b.name &&
+         a.mode == b.mode && a.stop == b.stop && a.ids == b.ids && a.weights == b.weights &&
+         a.inner.scale == b.inner.scale && a.inner.deep.level == b.inner.deep.level;
+}
+bool operator==(const DraftParams& a, const DraftParams& b) {
+  return a.max_tokens == b.max_tokens && a.temperature == b.temperature && a.sampler == b.sampler &&
+         a.model == b.model;
+}
+bool operator==(const AppConfig& a, const AppConfig& b) {
+  return a.draft == b.draft && a.types == b.types;
+}
+
+// --- Helpers -----------------------------------------------------------------------------------
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/sculpt_test_config_XXXXXX";
+    const char* made = ::mkdtemp(pattern);
+    if (!made) fail("mkdtemp", errno_text(errno));
+    path_ = made;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::string file = path_ + "/" + name;
+    std::ofstream(file) << text;
+    return file;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The message of the Error that `fn` throws, or "" if it throws none.
+template <class Fn>
+std::string error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string load_error(const std::string& yaml) {
+  TempDir dir;
+  std::string path = dir.write("x.yaml", yaml);
+  AppConfig cfg;
+  std::string message = error_of([&] { load_config_file(path, cfg); });
+  EXPECT_EQ(cfg, AppConfig{}) << "a failed load must leave the target unchanged";
+  return message;
+}
+
+// --- Loading -----------------------------------------------------------------------------------
+
+TEST(ConfigLoadTest, EmptyFileKeepsDefaults) {
+  TempDir dir;
+  for (const char* text : {"", "# only a comment\n", "---\n", "draft:\n", "draft: ~\n"}) {
+    SCOPED_TRACE(text);
+    AppConfig cfg;
+    load_config_file(dir.write("empty.yaml", text), cfg);
+    EXPECT_EQ(cfg, AppConfig{});
+  }
+}
+
+TEST(ConfigLoadTest, AbsentKeysKeepDefaults) {
+  AppConfig cfg;
+  load_config_string("draft:\n  max_tokens: 64\n", "t.yaml", cfg);
+  EXPECT_EQ(cfg.draft.max_tokens, 64);
+  EXPECT_EQ(cfg.draft.temperature, 0.8f);
+  EXPECT_EQ(cfg.draft.sampler, Sampler::kTopP);
+  EXPECT_EQ(cfg.types, TypesParams{});
+}
+
+TEST(ConfigLoadTest, LoadsEveryType) {
+  AppConfig cfg;
+  load_config_string(R"(
+types:
+  flag: true
+  count: -42
+  offset: -9000000000
+  seed: 18446744073709551615
+  ratio: 0.1
+  weight: 1e-5
+  name: "a \"quoted\" name"
+  mode: top_p
+  stop: ["\n\n", END]
+  ids: [0, 100]
+  weights:
+    - 0.5
+    - -.inf
+)",
+                     "t.yaml", cfg);
+  const TypesParams& t = cfg.types;
+  EXPECT_TRUE(t.flag);
+  EXPECT_EQ(t.count, -42);
+  EXPECT_EQ(t.offset, -9000000000LL);
+  EXPECT_EQ(t.seed, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(t.ratio, 0.1f);
+  EXPECT_EQ(t.weight, 1e-5);
+  EXPECT_EQ(t.name, "a \"quoted\" name");
+  EXPECT_EQ(t.mode, Sampler::kTopP);
+  EXPECT_EQ(t.stop, (std::vector<std::string>{"\n\n", "END"}));
+  EXPECT_EQ(t.ids, (std::vector<int>{0, 100}));
+  EXPECT_EQ(t.weights, (std::vector<double>{0.5, -std::numeric_limits<double>::infinity()}));
+}
+
+TEST(ConfigLoadTest, AcceptsYaml12BoolsIntegersAsFloatsAndEmptyLists) {
+  AppConfig cfg;
+  load_config_string("types: {flag: True, ratio: 2, weight: +3, ids: [], stop: []}\n", "t.yaml",
+                     cfg);
+  EXPECT_TRUE(cfg.types.flag);
+  EXPECT_EQ(cfg.types.ratio, 2.0f);
+  EXPECT_EQ(cfg.types.weight, 3.0);
+  EXPECT_TRUE(cfg.types.ids.empty());
+  EXPECT_TRUE(cfg.types.stop.empty());
+}
+
+TEST(ConfigLoadTest, LoadsNestedSections) {
+  AppConfig cfg;
+  load_config_string("types:\n  inner:\n    scale: 4\n    deep:\n      level: 9\n", "t.yaml", cfg);
+  EXPECT_EQ(cfg.types.inner.scale, 4.0);
+  EXPECT_EQ(cfg.types.inner.deep.level, 9);
+  EXPECT_EQ(cfg.types.count, 1);
+}
+
+TEST(ConfigLoadTest, MissingFileNamesIt) {
+  TempDir dir;
+  AppConfig cfg;
+  std::string message = error_of([&] { load_config_file(dir.path() + "/nope.yaml", cfg); });
+  EXPECT_THAT(message, HasSubstr("nope.yaml"));
+  EXPECT_THAT(message, HasSubstr("No such file"));
+}
+
+TEST(ConfigLoadTest, CallsValidateAndNamesTheFile) {
+  std::string message =
+      load_error("draft:\n  sampler: greedy\n");  // temperature stays 0.8: invalid together
+  EXPECT_THAT(message,
+              HasSubstr("x.yaml: draft: DraftParams: greedy sampling needs temperature 0"));
+
+  AppConfig cfg;
+  load_config_string("draft: {sampler: greedy, temperature: 0}\n", "t.yaml", cfg);
+  EXPECT_EQ(cfg.draft.sampler, Sampler::kGreedy);
+}
+
+// Each row: YAML text, then substrings the error must contain (file:line, dotted key, reason).
+struct ErrorCase {
+  const char* yaml;
+  std::vector<const char*> expected;
+};
+
+TEST(ConfigLoadTest, ErrorsNameFileLineKeyAndReason) {
+  const ErrorCase cases[] = {
+      {"draft:\n  max_tokens: ten\n",
+       {"x.yaml:2: draft.max_tokens: expected an integer, got 'ten'"}},
+      {"draft:\n\n  max_tokens: 1.5\n",
+       {"x.yaml:3: draft.max_tokens: expected an integer, got '1.5'"}},
+      {"draft:\n  max_tokens: 99999999999\n",
+       {"x.yaml:2: draft.max_tokens:", "out of range for int"}},
+      {"draft:\n  max_tokens: \"10\"\n", {"x.yaml:2:", "got the quoted string '10'"}},
+      {"draft:\n  max_tokens: 0\n", {"x.yaml:2: draft.max_tokens: must be in [1, 1048576], got 0"}},
+      {"draft:\n  max_tokens: {a: 1}\n",
+       {"x.yaml:2: draft.max_tokens: expected an integer, got a mapping"}},
+      {"draft:\n  max_tokens: [1]\n", {"x.yaml:2:", "got a sequence"}},
+      {"draft:\n  max_tokens:\n", {"x.yaml:2: draft.max_tokens: expected an integer, got null"}},
+      {"draft:\n  temperature: hot\n",
+       {"x.yaml:2: draft.temperature: expected a number, got 'hot'"}},
+      {"draft:\n  temperature: 101\n", {"x.yaml:2:", "must be in [0, 100], got 101"}},
+      {"types:\n  ratio: 1e39\n", {"x.yaml:2: types.ratio: 1e39 is out of range for float"}},
+      {"types:\n  seed: -1\n", {"x.yaml:2: types.seed: expected a non-negative integer, got '-1'"}},
+      {"types:\n  flag: yes\n", {"x.yaml:2: types.flag: expected true or false, got 'yes'"}},
+      {"draft:\n  sampler: topp\n",
+       {"x.yaml:2: draft.sampler: expected one of greedy, top_p; got 'topp'"}},
+      {"draft:\n  model: ~\n", {"x.yaml:2: draft.model: expected a string, got null"}},
+      {"draft:\n  model: [a]\n", {"x.yaml:2: draft.model: expected a string, got a sequence"}},
+      {"types:\n  ids: [1, x]\n", {"x.yaml:2: types.ids[1]: expected an integer, got 'x'"}},
+      {"types:\n  ids:\n    - 1\n    - 101\n",
+       {"x.yaml:4: types.ids[1]: must be in [0, 100], got 101"}},
+      {"types:\n  ids: 3\n", {"x.yaml:2: types.ids: expected a list of integers, got '3'"}},
+      {"types:\n  stop:\n", {"x.yaml:2: types.stop:", "write [] for an empty list"}},
+      {"types:\n  inner:\n    deep:\n      level: -1\n",
+       {"x.yaml:4: types.inner.deep.level: must be >= 0"}},
+      {"draft:\n  max_tokens: 1\n\n\n  max_tokn: 2\n",
+       {"x.yaml:5: draft.max_tokn: unknown key (did you mean 'max_tokens'?)"}},
+      {"drafr:\n  max_tokens: 1\n", {"x.yaml:1: drafr: unknown key (did you mean 'draft'?)"}},
+      {"draft:\n  zzz: 1\n", {"x.yaml:2: draft.zzz: unknown key (expected one of: max_tokens, "}},
+      {"draft: 3\n", {"x.yaml:1: draft: expected a section (a mapping of keys), got '3'"}},
+      {"draft:\n  max_tokens: 1\n  max_tokens: 2\n",
+       {"x.yaml:3: draft.max_tokens: duplicate key (first at line 2)"}},
+      {"draft:\n  model: [a, b\n", {"x.yaml:3:", "invalid YAML"}},
+      {"draft: {max_tokens: 1}\n---\ndraft: {max_tokens: 2}\n", {"x.yaml:3:", "one YAML document"}},
+      {"- draft\n", {"x.yaml:1:", "expected a mapping of keys at the top level"}},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    std::string message = load_error(c.yaml);
+    ASSERT_FALSE(message.empty()) << "no error";
+    for (const char* part : c.expected) EXPECT_THAT(message, HasSubstr(part));
+  }
+}
+
+// --- --set overrides ---------------------------------------------------------------------------
+
+TEST(ConfigOverrideTest, SetsEachKindOfValue) {
+  AppConfig cfg;
+  apply_override(cfg, "draft.max_tokens=64");
+  apply_override(cfg, "draft.model=models/tiny llama");
+  apply_override(cfg, "types.mode=top_p");
+  apply_override(cfg, "types.ids=[3, 4]");
+  apply_override(cfg, "types.stop=[\"a b\", c]");
+  apply_override(cfg, "types.inner.deep.level = 5");
+  apply_override(cfg, "types.weight=.nan");
+  EXPECT_EQ(cfg.draft.max_tokens, 64);
+  EXPECT_EQ(cfg.draft.model, "models/tiny llama");
+  EXPECT_EQ(cfg.types.mode, Sampler::kTopP);
+  EXPECT_EQ(cfg.types.ids, (std::vector<int>{3, 4}));
+  EXPECT_EQ(cfg.types.stop, (std::vector<std::string>{"a b", "c"}));
+  EXPECT_EQ(cfg.types.inner.deep.level, 5);
+  EXPECT_TRUE(std::isnan(cfg.types.weight));
+}
+
+TEST(ConfigOverrideTest, ErrorsNameTheAssignment) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"draft.max_tokens=abc", "--set draft.max_tokens=abc: expected an integer, got 'abc'"},
+      {"draft.max_tokn=3",
+       "--set draft.max_tokn=3: unknown key 'draft.max_tokn' (did you mean 'draft.max_tokens'?)"},
+      {"draft.max_tokens", "--set draft.max_tokens: expected key=value"},
+      {"=3", "--set =3: expected key=value"},
+      {"draft=3",
+       "--set draft=3: 'draft' is a section; set one of its keys, e.g. draft.max_tokens"},
+      {"types.ids=[1, x]", "--set types.ids=[1, x]: types.ids[1]: expected an integer, got 'x'"},
+      {"types.ids=[1", "--set types.ids=[1: invalid YAML value"},
+      {"draft.model=", "--set draft.model=: expected a string, got null"},
+      {"draft.max_tokens=0", "--set draft.max_tokens=0: must be in [1, 1048576], got 0"},
+  };
+  for (const auto& [assignment, expected] : cases) {
+    SCOPED_TRACE(assignment);
+    AppConfig cfg;
+    EXPECT_THAT(error_of([&] { apply_override(cfg, assignment); }), HasSubstr(expected));
+    EXPECT_EQ(cfg, AppConfig{});
+  }
+}
+
+TEST(ConfigOverrideTest, ValidatesAfterOneOverrideAndOnceAfterSeveral) {
+  AppConfig cfg;
+  EXPECT_THAT(error_of([&] { apply_override(cfg, "draft.sampler=greedy"); }),
+              HasSubstr("--set draft.sampler=greedy: draft: DraftParams: greedy sampling"));
+  apply_overrides(cfg, {"draft.sampler=greedy", "draft.temperature=0"});
+  EXPECT_EQ(cfg.draft.sampler, Sampler::kGreedy);
+}
+
+TEST(ConfigOverrideTest, LoadConfigAppliesFileThenOverrides) {
+  TempDir dir;
+  std::string path = dir.write("run.yaml", "draft: {max_tokens: 10, sampler: greedy}\n");
+  AppConfig cfg;
+  load_config(path, {"draft.temperature=0", "draft.max_tokens=20"}, cfg);
+  EXPECT_EQ(cfg.draft.max_tokens, 20);
+  EXPECT_EQ(cfg.draft.sampler, Sampler::kGreedy);
+
+  AppConfig other;
+  EXPECT_THAT(error_of([&] { load_config(path, {}, other); }),
+              HasSubstr("run.yaml: draft: DraftParams: greedy sampling"));
+}
+
+// --- Dump and describe -------------------------------------------------------------------------
+
+TEST(ConfigDumpTest, RoundTripsThroughLoad) {
+  AppConfig original;
+  original.draft.temperature = 0.1f;
+  original.draft.model = "dir with \"quotes\", # and \\ and\nnewline\ttab";
+  original.types.flag = true;
+  original.types.count = std::numeric_limits<int>::min();
+  original.types.offset = std::numeric_limits<std::int64_t>::min();
+  original.types.seed = std::numeric_limits<std::uint64_t>::max();
+  original.types.ratio = 1e-5f;
+  original.types.weight = 0.1 + 0.2;
+  original.types.name = "";
+  original.types.mode = Sampler::kTopP;
+  original.types.stop = {"", "yes", "~", "null", "\x01"};
+  original.types.ids = {};
+  original.types.weights = {1e-300, 3.0, std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::denorm_min()};
+  original.types.inner.scale = -0.0;
+  original.types.inner.deep.level = 0;
+
+  std::string text = dump_config(original);
+  AppConfig loaded;
+  load_config_string(text, "dump", loaded);
+  EXPECT_EQ(loaded, original) << text;
+  EXPECT_TRUE(std::signbit(loaded.types.inner.scale));
+  EXPECT_EQ(dump_config(loaded), text);
+}
+
+TEST(ConfigDumpTest, PrintsDocsAsCommentsAndSections) {
+  std::string text = dump_config(AppConfig{});
+  EXPECT_THAT(text, HasSubstr("draft:"));
+  EXPECT_THAT(text, HasSubstr("# drafting"));
+  EXPECT_THAT(text, HasSubstr("  max_tokens: 128"));
+  EXPECT_THAT(text, HasSubstr("# new tokens to draft; in [1, 1048576]"));
+  EXPECT_THAT(text, HasSubstr("  temperature: 0.8"));
+  EXPECT_THAT(text, HasSubstr("  sampler: top_p"));
+  EXPECT_THAT(text, HasSubstr("one of: greedy, top_p"));
+  EXPECT_THAT(text, HasSubstr("  model: \"\""));
+  EXPECT_THAT(text, HasSubstr("  ids: [1, 2]"));
+  EXPECT_THAT(text, HasSubstr("      level: 3"));
+  EXPECT_THAT(text, HasSubstr("  weight: 0.25"));
+  EXPECT_THAT(text, HasSubstr("    scale: 2.5"));
+}
+
+TEST(ConfigDescribeTest, ListsKeysTypesDefaultsAndDocs) {
+  AppConfig modified;
+  modified.draft.max_tokens = 5;
+  std::string table = describe_config(AppConfig{});
+  EXPECT_THAT(table, HasSubstr("key"));
+  EXPECT_THAT(table, HasSubstr("default"));
+  for (const char* row : {"draft.max_tokens", "int", "128", "new tokens to draft", "draft.sampler",
+                          "enum", "top_p", "one of: greedy, top_p", "types.inner.deep.level",
+                          ">= 0", "list<int>", "[1, 2]", "section"}) {
+    EXPECT_THAT(table, HasSubstr(row));
+  }
+  EXPECT_THAT(describe_config(modified), HasSubstr("5"));
+
+  std::vector<ConfigField> fields = config_fields(AppConfig{});
+  ASSERT_FALSE(fields.empty());
+  EXPECT_EQ(fields[0].path, "draft");
+  EXPECT_EQ(fields[0].type, ConfigType::kSection);
+  EXPECT_EQ(fields[1].path, "draft.max_tokens");
+  EXPECT_EQ(fields[1].type_name, "int");
+  EXPECT_EQ(fields[1].value, "128");
+  EXPECT_EQ(fields[1].constraint, "in [1, 1048576]");
+}
+
+struct TwiceDeclared {
+  int a = 0;
+  template <class V>
+  void visit(V& v) {
+    v.field("a", a, "first");
+    v.field("a", a, "again");
+  }
+};
+
+TEST(ConfigSchemaTest, RefusesAKeyDeclaredTwice) {
+  TwiceDeclared cfg;
+  EXPECT_THAT(error_of([&] { dump_config(cfg); }), HasSubstr("key 'a' is declared twice"));
+}
+
+}  // namespace
+}  // namespace sculpt

@@ -1,0 +1,26 @@
+// The sculpt CLI's subcommands: each parses its own options (Boost.Program_options) and returns
+// an exit code. Errors are thrown as sculpt::Error and turned into one line by main().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sculpt::cli {
+
+// Thrown for bad command-line usage: main() prints it with a hint to --help and exits with 2.
+struct UsageError {
+  std::string message;
+};
+
+struct Command {
+  const char* name;     // "model info"
+  const char* summary;  // one line for `sculpt --help`
+  int (*run)(const std::vector<std::string>& args);  // args after the command name
+};
+
+// Each cmd_*.cpp contributes its commands.
+std::vector<Command> model_commands();
+std::vector<Command> tokenizer_commands();
+std::vector<Command> config_commands();
+
+}  // namespace sculpt::cli

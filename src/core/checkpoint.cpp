@@ -1,0 +1,118 @@
+// Loading and saving Transformer weights as Hugging Face model directories.
+#include "core/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <map>
+#include <set>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+namespace sculpt {
+namespace {
+
+at::ScalarType scalar_type(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return at::kFloat;
+    case DType::kF16: return at::kHalf;
+    case DType::kBF16: return at::kBFloat16;
+  }
+  return at::kFloat;
+}
+
+const char* torch_dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return "float32";
+    case DType::kF16: return "float16";
+    case DType::kBF16: return "bfloat16";
+  }
+  return "float32";
+}
+
+// Tensors some exporters add that carry no weights (older HF Llama saved rotary inv_freq).
+bool is_ignorable(const std::string& name) {
+  return name.size() > 24 && name.compare(name.size() - 24, 24, ".rotary_emb.inv_freq") == 0;
+}
+
+}  // namespace
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void make_directories(const std::string& path) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+      fail(partial, "cannot create directory: ", errno_text(errno));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(path, "is not a directory");
+}
+
+void load_weights(TransformerImpl& model, const SafetensorsFile& file) {
+  at::NoGradGuard no_grad;
+  auto params = model.named_parameters(/*recurse=*/true);
+  std::set<std::string> loaded;
+  for (const TensorInfo& info : file.tensors()) {
+    at::Tensor* target = params.find(info.name);
+    if (!target) {
+      if (is_ignorable(info.name)) continue;
+      if (info.name == "lm_head.weight" && model.config().tie_word_embeddings) continue;  // tied: embed wins
+      fail(file.path(), "unexpected tensor '", info.name, "' (not part of this ", model.config().num_hidden_layers,
+           "-layer ", model.config().model_type, " architecture)");
+    }
+    if (at::IntArrayRef(info.shape) != target->sizes())
+      fail(file.path(), "tensor '", info.name, "' has shape ", at::IntArrayRef(info.shape),
+           ", the config needs ", target->sizes());
+    // from_blob does not own the mapping; to(kFloat)/copy_ reads it once into the parameter.
+    at::Tensor source = at::from_blob(const_cast<uint8_t*>(file.data(info)), info.shape,
+                                      at::TensorOptions().dtype(scalar_type(info.dtype)));
+    target->copy_(source);
+    loaded.insert(info.name);
+  }
+  for (const auto& item : params) {
+    if (!loaded.count(item.key()))
+      fail(file.path(), "missing tensor '", item.key(), "' with shape ", item.value().sizes());
+  }
+}
+
+Transformer load_transformer(const std::string& model_dir) {
+  const std::string config_path = model_dir + "/config.json";
+  const std::string weights_path = model_dir + "/model.safetensors";
+  if (!file_exists(model_dir)) fail(model_dir, "model directory does not exist");
+  if (!file_exists(config_path)) fail(config_path, "missing: a model directory holds config.json and model.safetensors");
+  if (!file_exists(weights_path)) fail(weights_path, "missing: a model directory holds config.json and model.safetensors");
+  ModelConfig config = load_model_config(config_path);
+  SafetensorsFile file = SafetensorsFile::open(weights_path);
+  Transformer model(config);
+  load_weights(*model, file);
+  model->eval();
+  return model;
+}
+
+void save_transformer(TransformerImpl& model, const std::string& model_dir, DType dtype) {
+  make_directories(model_dir);
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> keep_alive;
+  std::vector<TensorView> views;
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    at::Tensor t = item.value().detach().to(scalar_type(dtype)).contiguous();
+    keep_alive.push_back(t);
+    views.push_back(TensorView{item.key(), dtype, t.sizes().vec(), t.data_ptr()});
+  }
+  write_safetensors(model_dir + "/model.safetensors", views, {{"format", "pt"}});
+  ModelConfig config = model.config();
+  config.torch_dtype = torch_dtype_name(dtype);
+  write_file_atomic(model_dir + "/config.json", model_config_to_json(config));
+}
+
+}  // namespace sculpt

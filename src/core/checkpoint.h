@@ -1,0 +1,30 @@
+// Model directories in the Hugging Face layout: config.json + model.safetensors (+ tokenizer.model).
+// Tensor names are the Llama ones, so Llama-family checkpoints load as they are and what we save
+// loads in transformers' LlamaForCausalLM unchanged.
+//
+//   Transformer model = load_transformer("models/drafter");
+//   save_transformer(*model, "/tmp/copy", DType::kF16);
+#pragma once
+
+#include <string>
+
+#include "core/safetensors.h"
+#include "core/transformer.h"
+
+namespace sculpt {
+
+// Reads <dir>/config.json and <dir>/model.safetensors. Every tensor the architecture needs must
+// be present with the right shape; unknown tensors are refused (they mean another architecture).
+Transformer load_transformer(const std::string& model_dir);
+
+// Copies the tensors of `file` into `model` (converted to float32); strict as above.
+void load_weights(TransformerImpl& model, const SafetensorsFile& file);
+
+// Writes config.json and model.safetensors into `model_dir` (created if missing), each atomically.
+// dtype is the storage type; computation stays float32.
+void save_transformer(TransformerImpl& model, const std::string& model_dir, DType dtype = DType::kF32);
+
+bool file_exists(const std::string& path);
+void make_directories(const std::string& path);  // mkdir -p; throws Error naming the path
+
+}  // namespace sculpt

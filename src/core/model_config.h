@@ -1,0 +1,60 @@
+// The transformer's architecture: a Llama-family config read from and written to Hugging Face
+// config.json, so Llama / Mistral / Qwen2-style checkpoints load and ours load elsewhere.
+//
+//   ModelConfig cfg = load_model_config("models/drafter/config.json");
+//   cfg.validate();
+//   std::string json = model_config_to_json(cfg);
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sculpt {
+
+// Which keys a query may attend to.
+enum class AttentionMode {
+  kCausal,         // j <= i: the autoregressive drafter
+  kBidirectional,  // all positions (LLaDA, Dream)
+  kBlockCausal,    // block(j) <= block(i), block(i) = i / block_size (BD3-LM, SDAR, Fast-dLLM v2)
+};
+const char* attention_mode_name(AttentionMode mode);
+AttentionMode parse_attention_mode(const std::string& name, const std::string& where);
+
+struct ModelConfig {
+  std::string model_type = "llama";  // HF model_type: llama, mistral or qwen2
+  int64_t vocab_size = 0;            // n_vocab
+  int64_t hidden_size = 0;           // model width
+  int64_t intermediate_size = 0;     // SwiGLU inner width
+  int64_t num_hidden_layers = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;   // 0 = num_attention_heads (no grouped-query attention)
+  int64_t head_dim = 0;              // 0 = hidden_size / num_attention_heads
+  int64_t max_position_embeddings = 2048;  // context length in tokens
+  double rms_norm_eps = 1e-5;
+  double rope_theta = 10000.0;       // rotary base
+  bool tie_word_embeddings = false;  // lm_head shares model.embed_tokens.weight
+  bool attention_bias = false;       // q/k/v projections carry biases (Qwen2)
+  int64_t bos_token_id = 1;          // -1 = none
+  int64_t eos_token_id = 2;          // -1 = none
+  int64_t pad_token_id = -1;         // -1 = none
+  int64_t mask_token_id = -1;        // the refiner's [MASK]; -1 = none (autoregressive models)
+  AttentionMode attention = AttentionMode::kCausal;  // sculpt_attention in config.json
+  int64_t block_size = 0;            // block-causal block length in tokens (sculpt_block_size)
+  std::string torch_dtype = "float32";  // dtype of the stored weights
+
+  int64_t n_kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
+  int64_t n_head_dim() const { return head_dim > 0 ? head_dim : hidden_size / num_attention_heads; }
+  // Throws Error(where: ...) for values that cannot describe a working model.
+  void validate(const std::string& where = "model config") const;
+  // Parameter count implied by the shapes (embedding and head counted once when tied).
+  int64_t n_params() const;
+};
+
+// Parses config.json text. Unknown keys are ignored (HF configs carry many), but keys that
+// change the computation in ways we do not implement (rope_scaling, an activation other than
+// silu, a sliding window) are refused with an error naming `where`.
+ModelConfig parse_model_config(const std::string& json_text, const std::string& where);
+ModelConfig load_model_config(const std::string& path);
+std::string model_config_to_json(const ModelConfig& config);
+
+}  // namespace sculpt

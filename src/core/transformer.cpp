@@ -1,0 +1,195 @@
+// The Llama-family decoder: layers, attention masks and the forward pass.
+#include "core/transformer.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/modules/container/modulelist.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/kv_cache.h"
+
+namespace sculpt {
+
+namespace nn = torch::nn;
+
+// RMSNorm (Zhang & Sennrich 2019): w * x / sqrt(mean(x^2) + eps), no bias, no centring.
+class RmsNormImpl : public nn::Module {
+ public:
+  RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
+    weight_ = register_parameter("weight", at::ones({dim}));  // [dim]
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    return x * at::rsqrt(x.pow(2).mean(/*dim=*/-1, /*keepdim=*/true) + eps_) * weight_;
+  }
+
+ private:
+  double eps_;
+  at::Tensor weight_;
+};
+
+// SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) * up(x)).
+class MlpImpl : public nn::Module {
+ public:
+  MlpImpl(int64_t dim, int64_t inner) {
+    gate_proj_ = register_module("gate_proj", nn::Linear(nn::LinearOptions(dim, inner).bias(false)));
+    up_proj_ = register_module("up_proj", nn::Linear(nn::LinearOptions(dim, inner).bias(false)));
+    down_proj_ = register_module("down_proj", nn::Linear(nn::LinearOptions(inner, dim).bias(false)));
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    return down_proj_(at::silu(gate_proj_(x)) * up_proj_(x));
+  }
+
+ private:
+  nn::Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+};
+
+// Grouped-query attention: n_heads query heads share n_kv_heads key/value heads, query head h
+// reading kv head h / (n_heads / n_kv_heads).
+class AttentionImpl : public nn::Module {
+ public:
+  explicit AttentionImpl(const ModelConfig& c)
+      : n_heads_(c.num_attention_heads), n_kv_heads_(c.n_kv_heads()), head_dim_(c.n_head_dim()) {
+    const int64_t dim = c.hidden_size;
+    q_proj_ = register_module("q_proj", nn::Linear(nn::LinearOptions(dim, n_heads_ * head_dim_).bias(c.attention_bias)));
+    k_proj_ = register_module("k_proj", nn::Linear(nn::LinearOptions(dim, n_kv_heads_ * head_dim_).bias(c.attention_bias)));
+    v_proj_ = register_module("v_proj", nn::Linear(nn::LinearOptions(dim, n_kv_heads_ * head_dim_).bias(c.attention_bias)));
+    o_proj_ = register_module("o_proj", nn::Linear(nn::LinearOptions(n_heads_ * head_dim_, dim).bias(false)));
+  }
+
+  // x: [b, s, dim]; positions: [b, s]; mask: bool [b|1, 1, 1, s, t] or undefined.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& positions, const RotaryEmbedding& rope,
+                     const at::Tensor& mask, KvCache* cache, int64_t layer) {
+    const int64_t b = x.size(0), s = x.size(1);
+    const int64_t rep = n_heads_ / n_kv_heads_;
+    at::Tensor q = q_proj_(x).view({b, s, n_heads_, head_dim_}).transpose(1, 2);     // [b, h, s, hd]
+    at::Tensor k = k_proj_(x).view({b, s, n_kv_heads_, head_dim_}).transpose(1, 2);  // [b, kv, s, hd]
+    at::Tensor v = v_proj_(x).view({b, s, n_kv_heads_, head_dim_}).transpose(1, 2);  // [b, kv, s, hd]
+    std::tie(q, k) = rope.apply(q, k, positions);
+    if (cache) std::tie(k, v) = cache->update(layer, k, v);  // [b, kv, t, hd]
+    const int64_t t = k.size(2);
+
+    // Group the query heads of each kv head so keys and values are never copied per head:
+    // [b, kv, rep * s, hd] @ [b, kv, hd, t] -> [b, kv, rep * s, t].
+    q = (q * (1.0 / std::sqrt(double(head_dim_)))).reshape({b, n_kv_heads_, rep * s, head_dim_});
+    at::Tensor scores = at::matmul(q, k.transpose(-1, -2));
+    if (mask.defined()) {
+      scores = scores.view({b, n_kv_heads_, rep, s, t})
+                   .masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity())
+                   .view({b, n_kv_heads_, rep * s, t});
+    }
+    at::Tensor out = at::matmul(at::softmax(scores, /*dim=*/-1), v);  // [b, kv, rep * s, hd]
+    out = out.view({b, n_heads_, s, head_dim_}).transpose(1, 2).reshape({b, s, n_heads_ * head_dim_});
+    return o_proj_(out);
+  }
+
+ private:
+  int64_t n_heads_, n_kv_heads_, head_dim_;
+  nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
+};
+
+// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)).
+class DecoderLayerImpl : public nn::Module {
+ public:
+  explicit DecoderLayerImpl(const ModelConfig& c) {
+    self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c));
+    mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size));
+    input_layernorm_ = register_module("input_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
+    post_attention_layernorm_ =
+        register_module("post_attention_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
+  }
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& positions, const RotaryEmbedding& rope,
+                     const at::Tensor& mask, KvCache* cache, int64_t layer) {
+    at::Tensor h = x + self_attn_->forward(input_layernorm_->forward(x), positions, rope, mask, cache, layer);
+    return h + mlp_->forward(post_attention_layernorm_->forward(h));
+  }
+
+ private:
+  std::shared_ptr<AttentionImpl> self_attn_;
+  std::shared_ptr<MlpImpl> mlp_;
+  std::shared_ptr<RmsNormImpl> input_layernorm_, post_attention_layernorm_;
+};
+
+TransformerImpl::TransformerImpl(ModelConfig config)
+    : config_(std::move(config)),
+      rope_(config_.n_head_dim(), config_.rope_theta, config_.max_position_embeddings) {
+  config_.validate();
+  const ModelConfig& c = config_;
+  model_ = register_module("model", std::make_shared<nn::Module>("LlamaModel"));
+  embed_tokens_ = model_->register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
+  nn::ModuleList layers;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    layers_.push_back(std::make_shared<DecoderLayerImpl>(c));
+    layers->push_back(layers_.back());
+  }
+  model_->register_module("layers", layers);
+  norm_ = model_->register_module("norm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
+  if (!c.tie_word_embeddings)
+    lm_head_ = register_module("lm_head", nn::Linear(nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
+}
+
+at::Tensor TransformerImpl::attention_mask(int64_t batch, int64_t seq, int64_t cache_len,
+                                           const at::Tensor& key_mask) const {
+  const int64_t total = cache_len + seq;
+  at::Tensor allowed;  // [seq, total]
+  auto i64 = at::TensorOptions().dtype(at::kLong);
+  at::Tensor qi = at::arange(cache_len, total, i64).unsqueeze(1);  // query slots [seq, 1]
+  at::Tensor kj = at::arange(0, total, i64).unsqueeze(0);          // key slots [1, total]
+  switch (config_.attention) {
+    case AttentionMode::kCausal:
+      if (seq > 1) allowed = kj <= qi;  // a single new query may see every cached slot
+      break;
+    case AttentionMode::kBlockCausal:
+      allowed = at::floor_divide(kj, config_.block_size) <= at::floor_divide(qi, config_.block_size);
+      break;
+    case AttentionMode::kBidirectional:
+      break;
+  }
+  at::Tensor mask;
+  if (allowed.defined()) mask = allowed.view({1, 1, 1, seq, total});
+  if (key_mask.defined()) {
+    if (key_mask.dim() != 2 || key_mask.size(0) != batch || key_mask.size(1) != total)
+      fail("transformer", "key_mask must be bool [", batch, ", ", total, "], got ", key_mask.sizes());
+    at::Tensor km = key_mask.to(at::kBool).view({batch, 1, 1, 1, total});
+    mask = mask.defined() ? at::logical_and(mask, km) : km;
+    // A masked (padding) query still sees itself, so its row of scores is never all -inf: a
+    // NaN there would reach real positions through 0 * NaN in the next layer's value product.
+    mask = at::logical_or(mask, (kj == qi).view({1, 1, 1, seq, total}));
+  }
+  return mask;
+}
+
+at::Tensor TransformerImpl::hidden_states(const at::Tensor& tokens, const ForwardArgs& args) {
+  if (tokens.dim() != 2) fail("transformer", "tokens must be [batch, seq], got ", tokens.sizes());
+  const int64_t b = tokens.size(0), s = tokens.size(1);
+  if (s == 0) fail("transformer", "empty input sequence");
+  const int64_t cache_len = args.cache ? args.cache->length() : 0;
+  if (tokens.numel() > 0) {
+    const int64_t lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
+    if (lo < 0 || hi >= config_.vocab_size)
+      fail("transformer", "token id ", lo < 0 ? lo : hi, " is outside the vocabulary [0, ", config_.vocab_size, ")");
+  }
+  at::Tensor positions = args.positions;
+  if (!positions.defined())
+    positions = at::arange(cache_len, cache_len + s, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).expand({b, s});
+  else if (positions.sizes() != tokens.sizes())
+    fail("transformer", "positions ", positions.sizes(), " must match tokens ", tokens.sizes());
+  const at::Tensor mask = attention_mask(b, s, cache_len, args.key_mask);
+
+  at::Tensor x = embed_tokens_(tokens);  // [b, s, dim]
+  for (size_t i = 0; i < layers_.size(); ++i)
+    x = layers_[i]->forward(x, positions, rope_, mask, args.cache, int64_t(i));
+  if (args.cache) args.cache->advance(s);
+  return std::static_pointer_cast<RmsNormImpl>(norm_)->forward(x);
+}
+
+at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
+  if (lm_head_) return lm_head_(hidden);
+  return at::matmul(hidden, embed_tokens_->weight.t());
+}
+
+at::Tensor TransformerImpl::forward(const at::Tensor& tokens, const ForwardArgs& args) {
+  return logits(hidden_states(tokens, args));
+}
+
+}  // namespace sculpt

@@ -1,0 +1,65 @@
+// The Llama-family decoder shared by the drafter and the refiner: RMSNorm, rotary positions,
+// grouped-query attention (optionally with q/k/v biases), SwiGLU MLP, tied or separate head;
+// attention causal, bidirectional or block-causal. Submodules carry the Hugging Face names, so
+// named_parameters() are exactly the checkpoint's tensor names (model.layers.0.self_attn.q_proj.weight).
+//
+//   Transformer model(config);
+//   at::Tensor logits = model->forward(tokens);  // tokens: int64 [batch, seq] -> [batch, seq, vocab]
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/model_config.h"
+#include "core/rope.h"
+
+namespace sculpt {
+
+class KvCache;
+class DecoderLayerImpl;
+
+// Optional inputs of one forward pass.
+struct ForwardArgs {
+  // int64 [batch, seq]; undefined = cache length + arange(seq) for every row.
+  at::Tensor positions;
+  // Slots of the sequence (cached + new) that may be attended to: bool [batch, cache_len + seq];
+  // undefined = all. Used for left-padded batches.
+  at::Tensor key_mask;
+  // Keys and values of earlier positions; new ones are appended. nullptr = no cache.
+  KvCache* cache = nullptr;
+};
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(ModelConfig config);
+
+  // Final hidden states after model.norm: [batch, seq, hidden_size].
+  at::Tensor hidden_states(const at::Tensor& tokens, const ForwardArgs& args = {});
+  // Logits over the vocabulary: [batch, n, vocab_size] for hidden [batch, n, hidden_size].
+  at::Tensor logits(const at::Tensor& hidden);
+  // hidden_states then logits.
+  at::Tensor forward(const at::Tensor& tokens, const ForwardArgs& args = {});
+
+  const ModelConfig& config() const { return config_; }
+
+ private:
+  // Boolean [batch|1, 1, 1, seq, cache_len + seq] of allowed (query, key) pairs, or undefined
+  // when every pair is allowed.
+  at::Tensor attention_mask(int64_t batch, int64_t seq, int64_t cache_len, const at::Tensor& key_mask) const;
+
+  ModelConfig config_;
+  RotaryEmbedding rope_;
+  std::shared_ptr<torch::nn::Module> model_;        // "model": embed_tokens, layers, norm
+  torch::nn::Embedding embed_tokens_{nullptr};      // model.embed_tokens [vocab, hidden]
+  std::vector<std::shared_ptr<DecoderLayerImpl>> layers_;  // model.layers.N
+  std::shared_ptr<torch::nn::Module> norm_;         // model.norm (RMSNorm)
+  torch::nn::Linear lm_head_{nullptr};              // lm_head [vocab, hidden]; null when tied
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace sculpt

@@ -1,0 +1,60 @@
+// AtomicFile: the target is replaced whole or not at all.
+#include "core/atomic_file.h"
+
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
+namespace sculpt {
+namespace {
+
+std::string make_temp_dir() {
+  char tmpl[] = "/tmp/sculpt_atomic_XXXXXX";
+  return ::mkdtemp(tmpl);
+}
+
+TEST(AtomicFileTest, WritesAndReplaces) {
+  const std::string path = make_temp_dir() + "/f.txt";
+  write_file_atomic(path, "first");
+  EXPECT_EQ(read_file(path), "first");
+  write_file_atomic(path, "second, longer");
+  EXPECT_EQ(read_file(path), "second, longer");
+}
+
+TEST(AtomicFileTest, UncommittedWriteLeavesOldFileAndNoTemp) {
+  const std::string dir = make_temp_dir();
+  const std::string path = dir + "/f.txt";
+  write_file_atomic(path, "old");
+  {
+    AtomicFile out(path);
+    out.write(std::string("half-written new contents"));
+    // destroyed without commit(): as if the writer threw midway
+  }
+  EXPECT_EQ(read_file(path), "old");
+  EXPECT_NE(::access((path + ".tmp." + std::to_string(::getpid())).c_str(), F_OK), 0);
+}
+
+TEST(AtomicFileTest, MissingDirectoryIsAClearError) {
+  try {
+    write_file_atomic("/nonexistent_dir_sculpt/f.txt", "x");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("/nonexistent_dir_sculpt/f.txt"));
+  }
+}
+
+TEST(AtomicFileTest, ReadFileRefusesMissingDirectoryAndOversized) {
+  const std::string dir = make_temp_dir();
+  EXPECT_THROW(read_file(dir + "/missing"), Error);
+  EXPECT_THROW(read_file(dir), Error);
+  write_file_atomic(dir + "/big", std::string(100, 'x'));
+  EXPECT_THROW(read_file(dir + "/big", /*max_bytes=*/10), Error);
+}
+
+}  // namespace
+}  // namespace sculpt
