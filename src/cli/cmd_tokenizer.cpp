@@ -1,0 +1,57 @@
+// `sculpt tokenizer train|encode`: sentencepiece models through the shim.
+#include <iostream>
+
+#include "cli/cli_util.h"
+#include "core/checkpoint.h"
+#include "core/error.h"
+
+namespace sculpt::cli {
+namespace {
+
+int tokenizer_train(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_config_options(options);
+  options.add_options()
+      ("input", po::value<std::vector<std::string>>()->multitoken()->required(), "plain-text training files")
+      ("out", po::value<std::string>()->required(), "output prefix: writes PREFIX.model and PREFIX.vocab");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt tokenizer train --input FILE... --out PREFIX [--config FILE] [--set tokenizer.KEY=V]",
+                     options, vm))
+    return 0;
+  TokenizerTrainParams params = read_config(vm).tokenizer;
+  params.input_files = vm["input"].as<std::vector<std::string>>();
+  params.model_prefix = vm["out"].as<std::string>();
+  for (const auto& f : params.input_files)
+    if (!file_exists(f)) fail(f, "training input does not exist");
+  Tokenizer::train(params);
+  Tokenizer tok = Tokenizer::load(params.model_prefix + ".model");
+  std::cout << "wrote " << params.model_prefix << ".model: " << tok.n_vocab() << " pieces, mask id "
+            << tok.mask_id() << "\n";
+  return 0;
+}
+
+int tokenizer_encode(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("model", po::value<std::string>()->required(), "tokenizer.model file (or a model directory)")
+      ("text", po::value<std::string>()->required(), "text to encode");
+  po::positional_options_description positional;
+  positional.add("text", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt tokenizer encode --model PATH TEXT", options, vm, &positional)) return 0;
+  std::string path = vm["model"].as<std::string>();
+  if (file_exists(path + "/tokenizer.model")) path += "/tokenizer.model";
+  Tokenizer tok = Tokenizer::load(path);
+  for (int32_t id : tok.encode(vm["text"].as<std::string>()))
+    std::cout << id << "\t" << tok.id_to_piece(id) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> tokenizer_commands() {
+  return {{"tokenizer train", "train a sentencepiece tokenizer ([MASK] reserved, byte fallback)", tokenizer_train},
+          {"tokenizer encode", "print the ids and pieces of a text", tokenizer_encode}};
+}
+
+}  // namespace sculpt::cli

@@ -69,7 +69,7 @@ AttentionMode parse_attention_mode(const std::string& name, const std::string& w
   fail(where, "unknown attention mode '", name, "' (expected causal, bidirectional or block_causal)");
 }
 
-void ModelConfig::validate(const std::string& where) const {
+void ModelConfig::validate_complete(const std::string& where) const {
   auto positive = [&](const char* key, int64_t v) {
     if (v <= 0) fail(where, "'", key, "' must be positive, got ", v);
   };
@@ -154,7 +154,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.attention = parse_attention_mode(get_string(j, "sculpt_attention", "causal", where), where);
   c.block_size = get_int(j, "sculpt_block_size", 0, where);
   c.torch_dtype = get_string(j, "torch_dtype", "float32", where);
-  c.validate(where);
+  c.validate_complete(where);
   return c;
 }
 

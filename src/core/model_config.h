@@ -2,12 +2,14 @@
 // config.json, so Llama / Mistral / Qwen2-style checkpoints load and ours load elsewhere.
 //
 //   ModelConfig cfg = load_model_config("models/drafter/config.json");
-//   cfg.validate();
+//   cfg.validate_complete();
 //   std::string json = model_config_to_json(cfg);
 #pragma once
 
 #include <cstdint>
 #include <string>
+
+#include "core/config.h"
 
 namespace sculpt {
 
@@ -44,8 +46,33 @@ struct ModelConfig {
 
   int64_t n_kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
   int64_t n_head_dim() const { return head_dim > 0 ? head_dim : hidden_size / num_attention_heads; }
-  // Throws Error(where: ...) for values that cannot describe a working model.
-  void validate(const std::string& where = "model config") const;
+  // Throws Error(where: ...) for values that cannot describe a working model. Not named
+  // validate(): a YAML `model:` section may leave vocab_size 0 (taken from the tokenizer), so
+  // the whole model is checked when it is built, not when its YAML section is read.
+  void validate_complete(const std::string& where = "model config") const;
+
+  // YAML fields (same names as config.json), for `model:` sections of configs.
+  template <class V>
+  void visit(V& v) {
+    v.field("model_type", model_type, "HF model_type: llama, mistral or qwen2");
+    v.field("vocab_size", vocab_size, "vocabulary size; 0 = from the tokenizer", Range::at_least(0));
+    v.field("hidden_size", hidden_size, "model width", Range{1, 1 << 16});
+    v.field("intermediate_size", intermediate_size, "SwiGLU inner width", Range{1, 1 << 18});
+    v.field("num_hidden_layers", num_hidden_layers, "decoder layers", Range{1, 1024});
+    v.field("num_attention_heads", num_attention_heads, "query heads", Range{1, 1024});
+    v.field("num_key_value_heads", num_key_value_heads, "key/value heads; 0 = num_attention_heads", Range{0, 1024});
+    v.field("head_dim", head_dim, "per-head width; 0 = hidden_size / num_attention_heads", Range{0, 4096});
+    v.field("max_position_embeddings", max_position_embeddings, "context length in tokens", Range{1, 1 << 22});
+    v.field("rms_norm_eps", rms_norm_eps, "RMSNorm epsilon", Range{1e-12, 1.0});
+    v.field("rope_theta", rope_theta, "rotary base", Range{1.0, 1e9});
+    v.field("tie_word_embeddings", tie_word_embeddings, "lm_head shares the embedding matrix");
+    v.field("attention_bias", attention_bias, "q/k/v projections carry biases (Qwen2)");
+    v.field("attention", attention, "attention pattern",
+            Choices<AttentionMode>{{"causal", AttentionMode::kCausal},
+                                   {"bidirectional", AttentionMode::kBidirectional},
+                                   {"block_causal", AttentionMode::kBlockCausal}});
+    v.field("block_size", block_size, "block-causal block length in tokens", Range{0, 1 << 20});
+  }
   // Parameter count implied by the shapes (embedding and head counted once when tied).
   int64_t n_params() const;
 };

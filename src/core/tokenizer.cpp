@@ -185,7 +185,7 @@ int TokenizerTrainParams::min_vocab_size() const {
   return n_special + (mask_piece.empty() ? 0 : 1) + (byte_fallback ? 256 : 0) + 1;
 }
 
-void TokenizerTrainParams::validate() const {
+void TokenizerTrainParams::validate_complete() const {
   const std::string where = "TokenizerTrainParams";
   if (input_files.empty()) fail(where, "input_files is empty; give at least one text file");
   for (const std::string& file : input_files) {
@@ -275,7 +275,7 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
 }
 
 void Tokenizer::train(const TokenizerTrainParams& params) {
-  params.validate();
+  params.validate_complete();
   for (const std::string& file : params.input_files) {
     if (!std::ifstream(file, std::ios::binary)) {
       fail(file, "cannot read tokenizer training input: ", errno_text(errno));
@@ -322,7 +322,7 @@ void Tokenizer::train(const TokenizerTrainParams& params) {
   }
   const Shim& api = shim();
   char error[kErrorCap] = {};
-  if (api.train(keys.data(), values.data(), keys.size(), params.seed, error, sizeof error) !=
+  if (api.train(keys.data(), values.data(), keys.size(), static_cast<uint32_t>(params.seed), error, sizeof error) !=
       SCULPT_SPM_OK) {
     fail(params.model_prefix + ".model", "tokenizer training failed: ", error);
   }

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
+
 namespace sculpt {
 
 // What Tokenizer::train builds. The settings that decide how text is split but are not listed
@@ -34,12 +36,27 @@ struct TokenizerTrainParams {
   int n_threads = 0;                     // training threads; 0 = hardware concurrency
   int max_sentence_length = 16384;       // bytes; longer lines are skipped
   int64_t input_sentence_size = 0;       // sentences sampled for training; 0 = all
-  uint32_t seed = 42;                    // seeds the sentence sampling; UINT32_MAX = random
+  int64_t seed = 42;                     // seeds the sentence sampling; UINT32_MAX = random
 
   // Throws Error naming the first bad field and why it is bad.
-  void validate() const;
+  void validate_complete() const;
 
-  // The smallest vocab_size validate() accepts: the special, mask and byte pieces plus one.
+  // YAML fields of a `tokenizer:` section (input_files and model_prefix come from the command line).
+  template <class V>
+  void visit(V& v) {
+    v.field("vocab_size", vocab_size, "pieces in the model, special and byte pieces included", Range{8, 1 << 20});
+    v.field("model_type", model_type, "sentencepiece algorithm",
+            Choices<ModelType>{{"bpe", ModelType::kBpe}, {"unigram", ModelType::kUnigram}});
+    v.field("byte_fallback", byte_fallback, "unknown characters become <0xNN> byte pieces");
+    v.field("mask_piece", mask_piece, "control symbol reserved for the refiner; empty = none");
+    v.field("character_coverage", character_coverage, "fraction of characters covered", Range{0.98, 1.0});
+    v.field("n_threads", n_threads, "training threads; 0 = all cores", Range{0, 128});
+    v.field("max_sentence_length", max_sentence_length, "bytes; longer lines are skipped", Range{10, 1 << 30});
+    v.field("input_sentence_size", input_sentence_size, "sentences sampled; 0 = all", Range::at_least(0));
+    v.field("seed", seed, "sampling seed; 4294967295 = random", Range{0, 4294967295u});
+  }
+
+  // The smallest vocab_size validate_complete() accepts: the special, mask and byte pieces plus one.
   int min_vocab_size() const;
 };
 

@@ -113,7 +113,7 @@ class DecoderLayerImpl : public nn::Module {
 TransformerImpl::TransformerImpl(ModelConfig config)
     : config_(std::move(config)),
       rope_(config_.n_head_dim(), config_.rope_theta, config_.max_position_embeddings) {
-  config_.validate();
+  config_.validate_complete();
   const ModelConfig& c = config_;
   model_ = register_module("model", std::make_shared<nn::Module>("LlamaModel"));
   embed_tokens_ = model_->register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));

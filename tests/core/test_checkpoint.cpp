@@ -1,0 +1,144 @@
+// Model directories: save/load round trips per dtype, and strict refusal of mismatched weights.
+#include "core/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+#include <functional>
+#include "support/test_util.h"
+
+namespace sculpt {
+namespace {
+
+using ::testing::HasSubstr;
+
+ModelConfig small_config(bool tied = false) {
+  ModelConfig c;
+  c.vocab_size = 40;
+  c.hidden_size = 16;
+  c.intermediate_size = 24;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.max_position_embeddings = 32;
+  c.tie_word_embeddings = tied;
+  c.attention_bias = true;
+  return c;
+}
+
+Transformer random_model(const ModelConfig& c) {
+  Transformer m(c);
+  at::NoGradGuard no_grad;
+  at::manual_seed(7);
+  for (auto& p : m->parameters()) p.normal_(0.0, 0.5);
+  return m;
+}
+
+std::string expect_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+TEST(CheckpointTest, RoundTripEachDtype) {
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (bool tied : {false, true}) {
+      Transformer model = random_model(small_config(tied));
+      const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt") + "/m";
+      save_transformer(*model, dir, dtype);
+      Transformer back = load_transformer(dir);
+      // float32 is exact; f16 and bf16 round each weight to 11 and 8 significant bits.
+      const double tol = dtype == DType::kF32 ? 0.0 : dtype == DType::kF16 ? 1e-3 : 1e-2;
+      auto a = model->named_parameters(), b = back->named_parameters();
+      ASSERT_EQ(a.size(), b.size());
+      for (const auto& item : a) {
+        const at::Tensor& w = item.value();
+        const double diff = (w - b[item.key()]).abs().max().item<double>();
+        EXPECT_LE(diff, tol * std::max(1.0, w.abs().max().item<double>())) << item.key() << " " << dtype_name(dtype);
+      }
+      EXPECT_EQ(back->config().tie_word_embeddings, tied);
+      SafetensorsFile file = SafetensorsFile::open(dir + "/model.safetensors");
+      EXPECT_EQ(file.find("lm_head.weight") != nullptr, !tied);
+    }
+  }
+}
+
+TEST(CheckpointTest, MissingTensorIsNamed) {
+  Transformer model = random_model(small_config());
+  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  save_transformer(*model, dir);
+  SafetensorsFile full = SafetensorsFile::open(dir + "/model.safetensors");
+  std::vector<TensorView> views;
+  for (const TensorInfo& t : full.tensors())
+    if (t.name != "model.layers.1.mlp.up_proj.weight") views.push_back({t.name, t.dtype, t.shape, full.data(t)});
+  write_safetensors(dir + "/other.safetensors", views);
+  Transformer fresh(small_config());
+  EXPECT_THAT(expect_error([&] { load_weights(*fresh, SafetensorsFile::open(dir + "/other.safetensors")); }),
+              HasSubstr("missing tensor 'model.layers.1.mlp.up_proj.weight'"));
+}
+
+TEST(CheckpointTest, WrongShapeAndUnknownTensorAreRefused) {
+  Transformer model = random_model(small_config());
+  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  save_transformer(*model, dir);
+  // A config that disagrees with the stored shapes.
+  ModelConfig wider = small_config();
+  wider.intermediate_size = 32;
+  write_file_atomic(dir + "/config.json", model_config_to_json(wider));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("has shape"));
+  // A config with fewer layers than the file: the extra layer's tensors are not ours.
+  ModelConfig shallower = small_config();
+  shallower.num_hidden_layers = 1;
+  write_file_atomic(dir + "/config.json", model_config_to_json(shallower));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("unexpected tensor 'model.layers.1."));
+}
+
+TEST(CheckpointTest, MissingFilesAreNamed) {
+  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  EXPECT_THAT(expect_error([&] { load_transformer(dir + "/nope"); }), HasSubstr("does not exist"));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("config.json"));
+  write_file_atomic(dir + "/config.json", model_config_to_json(small_config()));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("model.safetensors"));
+}
+
+TEST(CheckpointTest, TruncatedWeightsAreAClearError) {
+  Transformer model = random_model(small_config());
+  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  save_transformer(*model, dir);
+  std::string bytes = read_file(dir + "/model.safetensors");
+  write_file_atomic(dir + "/model.safetensors", bytes.substr(0, bytes.size() / 2));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("model.safetensors"));
+}
+
+TEST(CheckpointTest, SavedFolderLoadsInReferencePython) {
+  // The reference reader (tests/reference) parses our file by hand and recomputes the logits.
+  if (!sculpt::testing::reference_python_available()) GTEST_SKIP() << "Debian python3 with torch/numpy not found";
+  Transformer model = random_model(small_config());
+  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  save_transformer(*model, dir);
+  std::string out;
+  const std::string script =
+      "import json, struct, numpy as np\n"
+      "raw = open('" + dir + "/model.safetensors', 'rb').read()\n"
+      "n = struct.unpack('<Q', raw[:8])[0]; h = json.loads(raw[8:8+n])\n"
+      "cfg = json.load(open('" + dir + "/config.json'))\n"
+      "assert cfg['architectures'] == ['LlamaForCausalLM'] and cfg['model_type'] == 'llama'\n"
+      "w = h['model.layers.0.self_attn.k_proj.weight']\n"
+      "assert w['shape'] == [cfg['num_key_value_heads'] * cfg['head_dim'], cfg['hidden_size']], w\n"
+      "b, e = w['data_offsets']; a = np.frombuffer(raw[8+n+b:8+n+e], dtype='<f4')\n"
+      "print(repr(float(a[0])))\n";
+  ASSERT_EQ(sculpt::testing::run_command(std::string(SCULPT_REFERENCE_PYTHON) + " -c \"" + script + "\"", &out), 0) << out;
+  const float want = model->named_parameters()["model.layers.0.self_attn.k_proj.weight"].flatten()[0].item<float>();
+  EXPECT_FLOAT_EQ(std::stof(out), want);
+}
+
+}  // namespace
+}  // namespace sculpt

@@ -418,7 +418,7 @@ TEST(TokenizerTrainTest, ValidateAcceptsDefaultsWithInputAndPrefix) {
   TokenizerTrainParams params;
   params.input_files = {"corpus.txt"};
   params.model_prefix = "tok";
-  EXPECT_NO_THROW(params.validate());
+  EXPECT_NO_THROW(params.validate_complete());
 }
 
 TEST(TokenizerTrainTest, ValidateRejectsTooSmallVocab) {
@@ -427,22 +427,22 @@ TEST(TokenizerTrainTest, ValidateRejectsTooSmallVocab) {
   params.model_prefix = "tok";
   EXPECT_EQ(params.min_vocab_size(), 261);  // unk, bos, eos + mask + 256 bytes + 1
   params.vocab_size = 260;
-  EXPECT_THROW(params.validate(), Error);
+  EXPECT_THROW(params.validate_complete(), Error);
   params.vocab_size = 261;
-  EXPECT_NO_THROW(params.validate());
+  EXPECT_NO_THROW(params.validate_complete());
   params.byte_fallback = false;
   params.mask_piece = "";
   EXPECT_EQ(params.min_vocab_size(), 4);
   params.vocab_size = 3;
-  EXPECT_THROW(params.validate(), Error);
+  EXPECT_THROW(params.validate_complete(), Error);
 }
 
 TEST(TokenizerTrainTest, ValidateRejectsEmptyInput) {
   TokenizerTrainParams params;
   params.model_prefix = "tok";
-  EXPECT_THROW(params.validate(), Error);
+  EXPECT_THROW(params.validate_complete(), Error);
   params.input_files = {""};
-  EXPECT_THROW(params.validate(), Error);
+  EXPECT_THROW(params.validate_complete(), Error);
 }
 
 TEST(TokenizerTrainTest, ValidateRejectsOutOfRangeValues) {
@@ -452,7 +452,7 @@ TEST(TokenizerTrainTest, ValidateRejectsOutOfRangeValues) {
   auto rejects = [&](auto change) {
     TokenizerTrainParams params = good;
     change(params);
-    EXPECT_THROW(params.validate(), Error);
+    EXPECT_THROW(params.validate_complete(), Error);
   };
   rejects([](TokenizerTrainParams& p) { p.model_prefix = ""; });
   rejects([](TokenizerTrainParams& p) { p.character_coverage = 0.5; });

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/checkpoint.h"
+#include "core/error.h"
 #include "core/kv_cache.h"
 #include "support/test_util.h"
 

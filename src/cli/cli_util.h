@@ -1,0 +1,49 @@
+// Helpers shared by the CLI's subcommands: option parsing with --help, --config/--set handling.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "core/sculpt_config.h"
+
+namespace sculpt::cli {
+
+namespace po = boost::program_options;
+
+// Parses args against `options` (+ positional); prints help and returns false on --help.
+inline bool parse_options(const std::vector<std::string>& args, const char* usage,
+                          po::options_description& options, po::variables_map& vm,
+                          const po::positional_options_description* positional = nullptr) {
+  options.add_options()("help,h", "show this help");
+  auto parser = po::command_line_parser(args).options(options);
+  if (positional) parser.positional(*positional);
+  po::store(parser.run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: " << usage << "\n\n" << options << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+// Adds --config FILE and --set KEY=VALUE (repeatable).
+inline void add_config_options(po::options_description& options) {
+  options.add_options()
+      ("config", po::value<std::string>()->default_value(""), "YAML config file (see `sculpt config keys`)")
+      ("set", po::value<std::vector<std::string>>()->composing(), "override a config field: section.key=value (repeatable)");
+}
+
+// The effective config: defaults, then --config, then --set.
+inline SculptConfig read_config(const po::variables_map& vm) {
+  SculptConfig cfg;
+  std::vector<std::string> overrides;
+  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
+  load_config(vm["config"].as<std::string>(), overrides, cfg);
+  return cfg;
+}
+
+}  // namespace sculpt::cli

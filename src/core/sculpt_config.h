@@ -1,0 +1,42 @@
+// The root of every Sculpt YAML config: one struct whose sections are the subsystems' params
+// structs. A config file sets any subset; `sculpt config show FILE` prints the effective whole.
+//
+//   SculptConfig cfg;
+//   load_config("configs/model/tiny.yaml", {"model.num_hidden_layers=4"}, cfg);
+//   std::cout << dump_config(cfg);
+#pragma once
+
+#include <cstdint>
+
+#include "core/config.h"
+#include "core/model_config.h"
+#include "core/tokenizer.h"
+
+namespace sculpt {
+
+// Process-wide settings.
+struct RuntimeParams {
+  int n_threads = 0;   // LibTorch intra-op threads; 0 = all cores
+  int64_t seed = 0;    // seed for weight initialisation and sampling
+
+  template <class V>
+  void visit(V& v) {
+    v.field("n_threads", n_threads, "compute threads; 0 = all cores", Range{0, 1024});
+    v.field("seed", seed, "random seed", Range::at_least(0));
+  }
+};
+
+struct SculptConfig {
+  ModelConfig model;                // architecture of a model to create (`sculpt model init`)
+  TokenizerTrainParams tokenizer;   // `sculpt tokenizer train`
+  RuntimeParams runtime;
+
+  template <class V>
+  void visit(V& v) {
+    v.section("model", model, "transformer architecture (Hugging Face config.json names)");
+    v.section("tokenizer", tokenizer, "sentencepiece tokenizer training");
+    v.section("runtime", runtime, "threads and seeds");
+  }
+};
+
+}  // namespace sculpt

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Bad input at the CLI: every case must exit non-zero with exactly one line on stderr that names
+# the problem, never a crash, a signal or a stack trace. Usage: test_cli_errors.sh SCULPT_BINARY
+set -u
+sculpt=$1
+work=$(mktemp -d /tmp/sculpt_cli_XXXXXX)
+trap 'rm -rf "$work"' EXIT
+failures=0; passed=0
+
+# expect_error NAME EXPECTED_SUBSTRING -- COMMAND...
+expect_error() {
+  local name=$1 want=$2; shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$? lines
+  lines=$(wc -l <"$work/err")
+  if [ $rc -eq 0 ] || [ $rc -ge 128 ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" "$work/err"; then
+    echo "FAIL $name: exit $rc, $lines stderr lines, wanted '$want':"; sed 's/^/    /' "$work/err" | head -5
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+printf 'model:\n  hidden_size: 64\n  hiden_size: 3\n' >"$work/typo.yaml"
+printf 'model:\n  hidden_size: sixty\n' >"$work/type.yaml"
+printf 'model: [1, 2\n' >"$work/syntax.yaml"
+printf 'runtime:\n  n_threads: -4\n' >"$work/range.yaml"
+head -c 3000 /dev/urandom >"$work/garbage.model"
+mkdir -p "$work/empty_model" "$work/bad_model"
+printf '{"vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}' >"$work/bad_model/config.json"
+printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a":1}' >"$work/bad_model/model.safetensors"
+
+expect_error unknown_command      "unknown command 'frobnicate'" -- "$sculpt" frobnicate
+expect_error unknown_option       "unrecognised option"          -- "$sculpt" model info --bogus x
+expect_error missing_model_dir    "does not exist"               -- "$sculpt" model info "$work/nope"
+expect_error model_dir_no_config  "config.json"                  -- "$sculpt" model info "$work/empty_model"
+expect_error bad_safetensors      "model.safetensors"            -- "$sculpt" model info "$work/bad_model"
+expect_error config_unknown_key   "typo.yaml:3: model.hiden_size: unknown key" -- "$sculpt" config show "$work/typo.yaml"
+expect_error config_wrong_type    "type.yaml:2: model.hidden_size" -- "$sculpt" config show "$work/type.yaml"
+expect_error config_syntax        "syntax.yaml"                  -- "$sculpt" config show "$work/syntax.yaml"
+expect_error config_range         "range.yaml:2: runtime.n_threads" -- "$sculpt" config show "$work/range.yaml"
+expect_error config_missing       "nope.yaml"                    -- "$sculpt" config show "$work/nope.yaml"
+expect_error set_unknown_key      "--set model.hidden_sise=3"    -- "$sculpt" config show --set model.hidden_sise=3
+expect_error set_no_equals        "--set model.hidden_size"      -- "$sculpt" config show --set model.hidden_size
+expect_error garbage_tokenizer    "garbage.model"                -- "$sculpt" tokenizer encode --model "$work/garbage.model" hi
+expect_error train_missing_input  "does not exist"               -- "$sculpt" tokenizer train --input "$work/none.txt" --out "$work/t"
+expect_error init_bad_dtype       "--dtype"                      -- "$sculpt" model init --tokenizer x --out y --dtype int8
+
+echo "$passed passed, $failures failed"
+[ $failures -eq 0 ]
