@@ -37,12 +37,16 @@ inline void add_config_options(po::options_description& options) {
       ("set", po::value<std::vector<std::string>>()->composing(), "override a config field: section.key=value (repeatable)");
 }
 
-// The effective config: defaults, then --config, then --set.
+// Sets LibTorch's thread count from runtime.n_threads (0 leaves LibTorch's default: all cores).
+void apply_runtime(const RuntimeParams& runtime);
+
+// The effective config: defaults, then --config, then --set; its runtime section is applied.
 inline SculptConfig read_config(const po::variables_map& vm) {
   SculptConfig cfg;
   std::vector<std::string> overrides;
   if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
   load_config(vm["config"].as<std::string>(), overrides, cfg);
+  apply_runtime(cfg.runtime);
   return cfg;
 }
 

@@ -56,10 +56,10 @@ struct ModelConfig {
   void visit(V& v) {
     v.field("model_type", model_type, "HF model_type: llama, mistral or qwen2");
     v.field("vocab_size", vocab_size, "vocabulary size; 0 = from the tokenizer", Range::at_least(0));
-    v.field("hidden_size", hidden_size, "model width", Range{1, 1 << 16});
-    v.field("intermediate_size", intermediate_size, "SwiGLU inner width", Range{1, 1 << 18});
-    v.field("num_hidden_layers", num_hidden_layers, "decoder layers", Range{1, 1024});
-    v.field("num_attention_heads", num_attention_heads, "query heads", Range{1, 1024});
+    v.field("hidden_size", hidden_size, "model width; required (0 = unset)", Range{0, 1 << 16});
+    v.field("intermediate_size", intermediate_size, "SwiGLU inner width; required (0 = unset)", Range{0, 1 << 18});
+    v.field("num_hidden_layers", num_hidden_layers, "decoder layers; required (0 = unset)", Range{0, 1024});
+    v.field("num_attention_heads", num_attention_heads, "query heads; required (0 = unset)", Range{0, 1024});
     v.field("num_key_value_heads", num_key_value_heads, "key/value heads; 0 = num_attention_heads", Range{0, 1024});
     v.field("head_dim", head_dim, "per-head width; 0 = hidden_size / num_attention_heads", Range{0, 4096});
     v.field("max_position_embeddings", max_position_embeddings, "context length in tokens", Range{1, 1 << 22});

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad input at the CLI: every case must exit non-zero with exactly one line on stderr that names
+# Bad input at the CLI (plus one round trip of the default config): every case must exit non-zero with exactly one line on stderr that names
 # the problem, never a crash, a signal or a stack trace. Usage: test_cli_errors.sh SCULPT_BINARY
 set -u
 sculpt=$1
@@ -45,6 +45,13 @@ expect_error set_no_equals        "--set model.hidden_size"      -- "$sculpt" co
 expect_error garbage_tokenizer    "garbage.model"                -- "$sculpt" tokenizer encode --model "$work/garbage.model" hi
 expect_error train_missing_input  "does not exist"               -- "$sculpt" tokenizer train --input "$work/none.txt" --out "$work/t"
 expect_error init_bad_dtype       "--dtype"                      -- "$sculpt" model init --tokenizer x --out y --dtype int8
+
+# The effective default config, printed, loads back to the same text.
+if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL config_defaults_round_trip"; failures=$((failures + 1))
+fi
 
 echo "$passed passed, $failures failed"
 [ $failures -eq 0 ]

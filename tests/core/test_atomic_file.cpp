@@ -9,17 +9,16 @@
 #include <string>
 
 #include "core/error.h"
+#include "support/test_util.h"
 
 namespace sculpt {
 namespace {
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/sculpt_atomic_XXXXXX";
-  return ::mkdtemp(tmpl);
-}
+using sculpt::testing::TempDir;
 
 TEST(AtomicFileTest, WritesAndReplaces) {
-  const std::string path = make_temp_dir() + "/f.txt";
+  TempDir temp;
+  const std::string path = temp.file("f.txt");
   write_file_atomic(path, "first");
   EXPECT_EQ(read_file(path), "first");
   write_file_atomic(path, "second, longer");
@@ -27,7 +26,8 @@ TEST(AtomicFileTest, WritesAndReplaces) {
 }
 
 TEST(AtomicFileTest, UncommittedWriteLeavesOldFileAndNoTemp) {
-  const std::string dir = make_temp_dir();
+  TempDir temp;
+  const std::string& dir = temp.path();
   const std::string path = dir + "/f.txt";
   write_file_atomic(path, "old");
   {
@@ -49,7 +49,8 @@ TEST(AtomicFileTest, MissingDirectoryIsAClearError) {
 }
 
 TEST(AtomicFileTest, ReadFileRefusesMissingDirectoryAndOversized) {
-  const std::string dir = make_temp_dir();
+  TempDir temp;
+  const std::string& dir = temp.path();
   EXPECT_THROW(read_file(dir + "/missing"), Error);
   EXPECT_THROW(read_file(dir), Error);
   write_file_atomic(dir + "/big", std::string(100, 'x'));

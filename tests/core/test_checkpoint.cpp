@@ -52,7 +52,8 @@ TEST(CheckpointTest, RoundTripEachDtype) {
   for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
     for (bool tied : {false, true}) {
       Transformer model = random_model(small_config(tied));
-      const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt") + "/m";
+      sculpt::testing::TempDir temp("sculpt_ckpt");
+      const std::string dir = temp.file("m");
       save_transformer(*model, dir, dtype);
       Transformer back = load_transformer(dir);
       // float32 is exact; f16 and bf16 round each weight to 11 and 8 significant bits.
@@ -73,7 +74,8 @@ TEST(CheckpointTest, RoundTripEachDtype) {
 
 TEST(CheckpointTest, MissingTensorIsNamed) {
   Transformer model = random_model(small_config());
-  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string& dir = temp.path();
   save_transformer(*model, dir);
   SafetensorsFile full = SafetensorsFile::open(dir + "/model.safetensors");
   std::vector<TensorView> views;
@@ -87,7 +89,8 @@ TEST(CheckpointTest, MissingTensorIsNamed) {
 
 TEST(CheckpointTest, WrongShapeAndUnknownTensorAreRefused) {
   Transformer model = random_model(small_config());
-  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string& dir = temp.path();
   save_transformer(*model, dir);
   // A config that disagrees with the stored shapes.
   ModelConfig wider = small_config();
@@ -102,7 +105,8 @@ TEST(CheckpointTest, WrongShapeAndUnknownTensorAreRefused) {
 }
 
 TEST(CheckpointTest, MissingFilesAreNamed) {
-  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string& dir = temp.path();
   EXPECT_THAT(expect_error([&] { load_transformer(dir + "/nope"); }), HasSubstr("does not exist"));
   EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("config.json"));
   write_file_atomic(dir + "/config.json", model_config_to_json(small_config()));
@@ -111,7 +115,8 @@ TEST(CheckpointTest, MissingFilesAreNamed) {
 
 TEST(CheckpointTest, TruncatedWeightsAreAClearError) {
   Transformer model = random_model(small_config());
-  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string& dir = temp.path();
   save_transformer(*model, dir);
   std::string bytes = read_file(dir + "/model.safetensors");
   write_file_atomic(dir + "/model.safetensors", bytes.substr(0, bytes.size() / 2));
@@ -122,7 +127,8 @@ TEST(CheckpointTest, SavedFolderLoadsInReferencePython) {
   // The reference reader (tests/reference) parses our file by hand and recomputes the logits.
   if (!sculpt::testing::reference_python_available()) GTEST_SKIP() << "Debian python3 with torch/numpy not found";
   Transformer model = random_model(small_config());
-  const std::string dir = sculpt::testing::make_temp_dir("sculpt_ckpt");
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string& dir = temp.path();
   save_transformer(*model, dir);
   std::string out;
   const std::string script =

@@ -19,33 +19,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "support/test_util.h"
 
 namespace sculpt {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/sculpt_safetensors_XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    if (made == nullptr) throw Error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  size_t n_entries() const {
-    return size_t(std::distance(fs::directory_iterator(path_), fs::directory_iterator()));
-  }
-
- private:
-  std::string path_;
-};
+using sculpt::testing::TempDir;
 
 std::string le64(uint64_t n) {
   std::string out;

@@ -21,32 +21,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "support/test_util.h"
 
 namespace sculpt {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A unique directory from mkdtemp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sculpt_tokenizer_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) fail(pattern, "mkdtemp: ", errno_text(errno));
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using sculpt::testing::TempDir;
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -13,12 +13,12 @@
 namespace sculpt {
 namespace {
 
-using sculpt::testing::make_temp_dir;
 using sculpt::testing::run_command;
 
 struct ParityCase {
   const char* name;
   const char* args;  // extra arguments for llama_reference.py
+  friend void PrintTo(const ParityCase& c, std::ostream* out) { *out << c.name; }
 };
 
 // Weights of std 0.1 (not 0.02) so attention is far from uniform and a wrong rotary convention or
@@ -43,7 +43,8 @@ at::Tensor load_expected(const SafetensorsFile& file, const std::string& name) {
 
 TEST_P(TransformerParityTest, LogitsMatchReferenceWithin1e4) {
   if (!sculpt::testing::reference_python_available()) GTEST_SKIP() << "Debian python3 with torch/numpy not found";
-  const std::string dir = make_temp_dir("sculpt_parity");
+  sculpt::testing::TempDir temp("sculpt_parity");
+  const std::string& dir = temp.path();
   std::string output;
   const std::string cmd = std::string(SCULPT_REFERENCE_PYTHON) + " " SCULPT_SOURCE_DIR
                           "/tests/reference/llama_reference.py --out " + dir + " " + GetParam().args;

@@ -1,20 +1,41 @@
 // Helpers shared by the test suite: temporary folders and the Python reference interpreter.
 #pragma once
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
 namespace sculpt::testing {
 
-// A fresh folder under /tmp, removed by the test's own process at exit only if empty (kept for
-// post-mortems otherwise; /tmp is cleaned by the system).
-inline std::string make_temp_dir(const std::string& tag = "sculpt") {
-  std::string tmpl = "/tmp/" + tag + "_XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
+// A fresh folder from mkdtemp, removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "sculpt") {
+    std::string pattern = "/tmp/" + tag + "_XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  size_t n_entries() const {
+    return size_t(std::distance(std::filesystem::directory_iterator(path_), std::filesystem::directory_iterator()));
+  }
+
+ private:
+  std::string path_;
+};
 
 // Runs a shell command, returns its exit status and captures stdout+stderr into *output.
 inline int run_command(const std::string& command, std::string* output = nullptr) {
