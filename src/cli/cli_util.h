@@ -37,7 +37,7 @@ inline void add_config_options(po::options_description& options) {
       ("set", po::value<std::vector<std::string>>()->composing(), "override a config field: section.key=value (repeatable)");
 }
 
-// Sets LibTorch's thread count from runtime.n_threads (0 leaves LibTorch's default: all cores).
+// Sets LibTorch's thread count from runtime.n_threads (0 = every logical core).
 void apply_runtime(const RuntimeParams& runtime);
 
 // The effective config: defaults, then --config, then --set; its runtime section is applied.

@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/trainer.h"
 
 namespace sculpt::cli {
 namespace {
@@ -85,19 +86,6 @@ int model_info(const std::vector<std::string>& args) {
                 t["bos_id"].get<int>(), t["eos_id"].get<int>(), t["pad_id"].get<int>(), t["mask_id"].get<int>());
   }
   return 0;
-}
-
-// Llama's initialisation (HF initializer_range 0.02): normal weights, unit norms, zero biases.
-void initialise_weights(TransformerImpl& model, int64_t seed) {
-  at::NoGradGuard no_grad;
-  at::manual_seed(uint64_t(seed));
-  for (auto& item : model.named_parameters()) {
-    const std::string& name = item.key();
-    at::Tensor& p = item.value();
-    if (name.find("norm") != std::string::npos) p.fill_(1.0);
-    else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) p.zero_();
-    else p.normal_(0.0, 0.02);
-  }
 }
 
 int model_init(const std::vector<std::string>& args) {

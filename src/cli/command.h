@@ -22,5 +22,8 @@ struct Command {
 std::vector<Command> model_commands();
 std::vector<Command> tokenizer_commands();
 std::vector<Command> config_commands();
+std::vector<Command> draft_commands();
+std::vector<Command> bench_commands();
+std::vector<Command> train_commands();
 
 }  // namespace sculpt::cli

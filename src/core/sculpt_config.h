@@ -10,7 +10,9 @@
 
 #include "core/config.h"
 #include "core/model_config.h"
+#include "core/token_shards.h"
 #include "core/tokenizer.h"
+#include "core/trainer.h"
 
 namespace sculpt {
 
@@ -26,16 +28,21 @@ struct RuntimeParams {
   }
 };
 
+
 struct SculptConfig {
   ModelConfig model;                // architecture of a model to create (`sculpt model init`)
   TokenizerTrainParams tokenizer;   // `sculpt tokenizer train`
   RuntimeParams runtime;
+  DataParams data;                  // corpus and shards (`sculpt train`)
+  TrainParams train;                // `sculpt train`
 
   template <class V>
   void visit(V& v) {
     v.section("model", model, "transformer architecture (Hugging Face config.json names)");
     v.section("tokenizer", tokenizer, "sentencepiece tokenizer training");
     v.section("runtime", runtime, "threads and seeds");
+    v.section("data", data, "training corpus, token shards and window length");
+    v.section("train", train, "optimisation, checkpoints and logging");
   }
 };
 

@@ -228,7 +228,7 @@ bool shards_are_fresh(const std::string& manifest_path, const json& key, const S
 
 }  // namespace
 
-void DataParams::validate() const {
+void DataParams::validate_complete() const {
   if (corpus.empty()) fail("data.corpus", "is empty; give a folder of documents or a .jsonl file");
   if (!(validation_fraction >= 0.0 && validation_fraction < 1.0)) {
     fail("data.validation_fraction", validation_fraction, " is outside [0, 1)");
@@ -386,7 +386,7 @@ void write_token_shard(const std::string& path, const std::vector<uint32_t>& tok
 
 ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, const std::string& tokenizer_path,
                         ProgressFn progress) {
-  params.validate();
+  params.validate_complete();
   const std::string cache_dir = params.resolved_cache_dir();
   ShardPaths paths;
   paths.train = cache_dir + "/train.tokens";

@@ -44,7 +44,8 @@ struct DataParams {
   }
 
   // Throws Error naming the first bad field (empty corpus, fraction outside [0, 1), seq_len < 1).
-  void validate() const;
+  // Not validate(): a config's data section may omit the corpus when its command does not train.
+  void validate_complete() const;
 
   // cache_dir, or its default when empty.
   std::string resolved_cache_dir() const;

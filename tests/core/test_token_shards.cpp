@@ -432,15 +432,15 @@ TEST(DataParamsTest, DeclaresItsYamlFieldsAndValidates) {
   FieldNames names;
   p.visit(names);
   EXPECT_EQ(names.names, (std::vector<std::string>{"corpus", "cache_dir", "validation_fraction", "seq_len"}));
-  EXPECT_THROW(p.validate(), Error);  // no corpus
+  EXPECT_THROW(p.validate_complete(), Error);  // no corpus
   p.corpus = "data/wiki/";
-  EXPECT_NO_THROW(p.validate());
+  EXPECT_NO_THROW(p.validate_complete());
   EXPECT_EQ(p.resolved_cache_dir(), "data/wiki.shards");
   p.validation_fraction = 1.0;
-  EXPECT_THROW(p.validate(), Error);
+  EXPECT_THROW(p.validate_complete(), Error);
   p.validation_fraction = 0.1;
   p.seq_len = 0;
-  EXPECT_THROW(p.validate(), Error);
+  EXPECT_THROW(p.validate_complete(), Error);
 }
 
 }  // namespace

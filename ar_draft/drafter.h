@@ -1,0 +1,87 @@
+// The drafter: a causal transformer that writes a fast first draft, token by token against a
+// preallocated key/value cache, and records how sure it was of every token (log-probability and
+// entropy under the model), which the refiner uses to choose what to rewrite.
+//
+//   Drafter drafter = Drafter::load("models/drafter");
+//   DraftParams params;  params.max_tokens = 64;
+//   std::vector<DraftResult> out = drafter.draft({"The jury said"}, params);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ar_draft/sampler.h"
+#include "core/tokenizer.h"
+#include "core/transformer.h"
+
+namespace sculpt {
+
+struct DraftParams {
+  int max_tokens = 128;             // new tokens per prompt; clamped (with a warning) to the context
+  bool use_cache = true;            // false = recompute the whole sequence every step (for comparison)
+  bool stop_at_eos = true;          // stop a row when it draws EOS
+  std::vector<std::string> stop;    // stop strings; the text is cut before the first one found
+  SamplerParams sampler;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("max_tokens", max_tokens, "new tokens per prompt", Range{1, 1 << 20});
+    v.field("use_cache", use_cache, "decode against the KV cache; false = recompute every step");
+    v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");
+    v.field("stop", stop, "stop strings");
+    v.section("sampler", sampler, "token sampling");
+  }
+};
+
+// One drafted token, with the drafter's confidence in it (natural log units).
+struct DraftToken {
+  int64_t id = 0;
+  float logprob = 0.0f;  // log p_model(id | prefix)
+  float entropy = 0.0f;  // entropy of p_model(. | prefix)
+};
+
+enum class StopReason { kMaxTokens, kEos, kStopString, kContext };
+const char* stop_reason_name(StopReason reason);
+
+struct DraftResult {
+  std::vector<int64_t> prompt_ids;  // BOS + the encoded prompt
+  std::vector<DraftToken> tokens;   // drafted tokens (EOS and tokens past a stop string excluded)
+  std::string text;                 // decoded drafted tokens, cut at a stop string
+  StopReason stop_reason = StopReason::kMaxTokens;
+};
+
+struct DraftStats {
+  double prefill_seconds = 0;
+  double decode_seconds = 0;
+  int64_t n_forward = 0;          // forward passes, prefill included
+  int64_t n_prompt_tokens = 0;    // summed over rows (padding excluded)
+  int64_t n_generated = 0;        // summed over rows
+};
+
+// Called once per drafted token of each row, in order; `text` is what the token adds to the
+// row's text (may be empty while a multi-byte character is incomplete).
+using TokenCallback = std::function<void(int64_t row, const DraftToken& token, const std::string& text)>;
+
+class Drafter {
+ public:
+  // Throws Error if the model's vocabulary and the tokenizer's differ (naming both sizes).
+  Drafter(Transformer model, Tokenizer tokenizer);
+  // Loads <dir>/config.json, model.safetensors and tokenizer.model.
+  static Drafter load(const std::string& model_dir);
+
+  // Drafts a continuation for every prompt (one batch; prompts of different lengths are
+  // left-padded and the padding masked). A prompt longer than the context is an Error.
+  std::vector<DraftResult> draft(const std::vector<std::string>& prompts, const DraftParams& params,
+                                 const TokenCallback& on_token = {}, DraftStats* stats = nullptr);
+
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  Transformer& model() { return model_; }
+
+ private:
+  Transformer model_;
+  Tokenizer tokenizer_;
+};
+
+}  // namespace sculpt

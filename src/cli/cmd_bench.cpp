@@ -1,0 +1,143 @@
+// `sculpt bench draft`: the drafter's speed as JSON: prefill and decode throughput (batch 1 and
+// 8), KV-cached decoding against recomputation at two lengths, cache bytes, peak resident memory,
+// and how much of a batch-1 decode step is matrix products.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "ar_draft/drafter.h"
+#include "cli/cli_util.h"
+#include "core/checkpoint.h"
+#include "core/kv_cache.h"
+
+namespace sculpt::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return -1;
+}
+
+// Random-init model of the config's shape (vocab_size must be set) or a model directory.
+Transformer bench_model(const po::variables_map& vm) {
+  if (vm.count("model")) return load_transformer(vm["model"].as<std::string>());
+  SculptConfig cfg = read_config(vm);
+  if (cfg.model.vocab_size == 0) throw UsageError{"without --model, the config must set model.vocab_size"};
+  Transformer model(cfg.model);
+  model->eval();
+  return model;
+}
+
+// Tokens per second of cached decoding of n_new tokens after a prompt of n_prompt, batch b.
+double decode_rate(TransformerImpl& model, int64_t b, int64_t n_prompt, int64_t n_new, bool use_cache) {
+  const ModelConfig& c = model.config();
+  at::NoGradGuard no_grad;
+  at::Tensor seq = at::randint(0, c.vocab_size, {b, n_prompt + n_new}, at::kLong);
+  KvCache cache(c.num_hidden_layers, b, c.n_kv_heads(), n_prompt + n_new, c.n_head_dim());
+  ForwardArgs args;
+  if (use_cache) {
+    args.cache = &cache;
+    model.forward(seq.narrow(1, 0, n_prompt), args);
+  }
+  auto start = Clock::now();
+  for (int64_t t = n_prompt; t < n_prompt + n_new; ++t) {
+    if (use_cache) model.forward(seq.narrow(1, t, 1), args);
+    else model.logits(model.hidden_states(seq.narrow(1, 0, t + 1)).narrow(1, t, 1));
+  }
+  return double(b * n_new) / seconds(start);
+}
+
+// Seconds of one batch-1 decode step spent in the step's matrix products, timed in isolation
+// with the same shapes and weights (q/k/v/o, gate/up/down per layer, the output head).
+double matmul_seconds_per_step(TransformerImpl& model, int reps) {
+  at::NoGradGuard no_grad;
+  auto params = model.named_parameters();
+  std::vector<at::Tensor> weights;
+  for (const auto& item : params)
+    if (item.value().dim() == 2 && item.key().find("embed_tokens") == std::string::npos) weights.push_back(item.value());
+  if (model.config().tie_word_embeddings) weights.push_back(params["model.embed_tokens.weight"]);
+  at::Tensor x = at::randn({1, 1, model.config().hidden_size});
+  at::Tensor wide = at::randn({1, 1, model.config().intermediate_size});
+  for (const at::Tensor& w : weights) at::linear(w.size(1) == x.size(2) ? x : wide, w);  // warm-up
+  auto start = Clock::now();
+  for (int r = 0; r < reps; ++r)
+    for (const at::Tensor& w : weights) at::linear(w.size(1) == x.size(2) ? x : wide, w);
+  return seconds(start) / reps;
+}
+
+int bench_draft(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_config_options(options);
+  options.add_options()
+      ("model", po::value<std::string>(), "model directory (else a random model of the config's shape)")
+      ("decode-tokens", po::value<int64_t>()->default_value(64), "tokens decoded per measurement")
+      ("prefill-tokens", po::value<int64_t>()->default_value(512), "prompt length for prefill throughput");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt bench draft (--model DIR | --config FILE) [options]", options, vm)) return 0;
+  read_config(vm);  // applies runtime.n_threads
+  Transformer model = bench_model(vm);
+  const ModelConfig& c = model->config();
+  const int64_t n_new = vm["decode-tokens"].as<int64_t>();
+  const int64_t n_prefill = std::min(vm["prefill-tokens"].as<int64_t>(), c.max_position_embeddings);
+  if (n_new < 1) throw UsageError{"--decode-tokens must be at least 1"};
+  at::manual_seed(0);
+
+  nlohmann::json out;
+  out["model"] = {{"parameters", c.n_params()}, {"layers", c.num_hidden_layers}, {"hidden_size", c.hidden_size},
+                  {"vocab_size", c.vocab_size}, {"context", c.max_position_embeddings}};
+  out["threads"] = at::get_num_threads();
+  {
+    at::NoGradGuard no_grad;
+    at::Tensor prompt = at::randint(0, c.vocab_size, {1, n_prefill}, at::kLong);
+    model->forward(prompt.narrow(1, 0, std::min<int64_t>(16, n_prefill)));  // warm-up
+    auto start = Clock::now();
+    model->hidden_states(prompt);
+    out["prefill_tokens_per_second"] = double(n_prefill) / seconds(start);
+    out["prefill_tokens"] = n_prefill;
+  }
+  const int64_t short_prompt = std::min<int64_t>(16, c.max_position_embeddings - n_new);
+  if (short_prompt < 1) throw UsageError{"--decode-tokens leaves no room for a prompt in the context"};
+  out["decode_tokens_per_second_batch1"] = decode_rate(*model, 1, short_prompt, n_new, true);
+  out["decode_tokens_per_second_batch8"] = decode_rate(*model, 8, short_prompt, n_new, true);
+
+  nlohmann::json versus = nlohmann::json::array();
+  for (int64_t length : {int64_t(256), int64_t(1024)}) {
+    if (length > c.max_position_embeddings) continue;
+    const int64_t measured = std::min<int64_t>(16, length / 2);
+    const double cached = decode_rate(*model, 1, length - measured, measured, true);
+    const double recomputed = decode_rate(*model, 1, length - measured, measured, false);
+    versus.push_back({{"context_tokens", length}, {"cached_tokens_per_second", cached},
+                      {"recomputed_tokens_per_second", recomputed}, {"speedup", cached / recomputed},
+                      {"kv_cache_bytes", KvCache::bytes_for(c.num_hidden_layers, 1, c.n_kv_heads(), length, c.n_head_dim())}});
+  }
+  out["cache_vs_recompute"] = versus;
+
+  const double step = 1.0 / out["decode_tokens_per_second_batch1"].get<double>();
+  const double matmul = matmul_seconds_per_step(*model, 20);
+  out["decode_profile_batch1"] = {{"step_seconds", step}, {"matmul_seconds", matmul},
+                                  {"matmul_fraction", std::min(1.0, matmul / step)},
+                                  {"method", "the step's matrix products timed alone, same shapes and weights"}};
+  out["peak_rss_bytes"] = peak_rss_bytes();
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> bench_commands() {
+  return {{"bench draft", "drafter speed as JSON: prefill, decode, cache vs recompute, profile", bench_draft}};
+}
+
+}  // namespace sculpt::cli

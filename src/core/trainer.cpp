@@ -1,0 +1,326 @@
+// The training loop (next-token objective) and its crash-safe checkpoints; see trainer.h.
+#include "core/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include "core/atomic_file.h"
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/sculpt_config.h"
+#include "core/token_shards.h"
+#include "core/tokenizer.h"
+
+namespace sculpt {
+namespace {
+
+namespace fs = std::filesystem;
+
+void fsync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) fail(dir, "cannot open directory to fsync: ", errno_text(errno));
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void rename_or_fail(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) fail(from, "cannot rename to ", to, ": ", errno_text(errno));
+}
+
+// A hard link (no copy) when possible, else an atomic copy.
+void link_or_copy(const std::string& from, const std::string& to) {
+  if (::link(from.c_str(), to.c_str()) == 0) return;
+  write_file_atomic(to, read_file(from, size_t(1) << 40));
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string format_duration(double seconds) {
+  const int64_t s = int64_t(seconds + 0.5);
+  char buf[64];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  else std::snprintf(buf, sizeof buf, "%llds", (long long)s);
+  return buf;
+}
+
+std::string format_rate(double per_second) {
+  char buf[32];
+  if (per_second >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", per_second / 1e6);
+  else if (per_second >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", per_second / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", per_second);
+  return buf;
+}
+
+// Windows [batch, seq_len + 1] -> (inputs [batch, seq_len], targets [batch, seq_len]), int64.
+std::pair<at::Tensor, at::Tensor> split_windows(const std::vector<int64_t>& windows, int64_t batch, int64_t seq_len) {
+  at::Tensor all = at::from_blob(const_cast<int64_t*>(windows.data()), {batch, seq_len + 1}, at::kLong).clone();
+  return {all.narrow(/*dim=*/1, 0, seq_len), all.narrow(/*dim=*/1, 1, seq_len).contiguous()};
+}
+
+// Mean next-token cross-entropy of a batch (the causal mask makes position i see tokens <= i).
+at::Tensor next_token_loss(TransformerImpl& model, const at::Tensor& inputs, const at::Tensor& targets) {
+  at::Tensor logits = model.forward(inputs);  // [batch, seq, vocab]
+  const int64_t n_vocab = logits.size(-1);
+  return at::cross_entropy_loss(logits.reshape({-1, n_vocab}), targets.reshape({-1}));
+}
+
+// Mean loss over the validation windows (all, or the first max_batches batches); -1 if none.
+double validation_loss(TransformerImpl& model, const TokenShard& valid, int64_t seq_len, int64_t batch_size,
+                       int64_t max_batches) {
+  if (valid.n_tokens() < seq_len + 1) return -1;
+  at::NoGradGuard no_grad;
+  SequentialWindows windows(valid, seq_len);
+  std::vector<int64_t> buf;
+  double total = 0;
+  int64_t n_targets = 0;
+  for (int64_t b = 0; max_batches == 0 || b < max_batches; ++b) {
+    const int64_t n = windows.next(batch_size, &buf);
+    if (n == 0) break;
+    auto [inputs, targets] = split_windows(buf, n, seq_len);
+    total += next_token_loss(model, inputs, targets).item<double>() * double(n * seq_len);
+    n_targets += n * seq_len;
+  }
+  return n_targets ? total / double(n_targets) : -1;
+}
+
+// Writes the whole checkpoint into out_dir/checkpoint-tmp, then swaps it in by renames (see trainer.h).
+void save_checkpoint(TransformerImpl& model, torch::optim::AdamW& optimizer, const std::string& out_dir,
+                     const std::string& tokenizer_path, const nlohmann::json& state) {
+  const std::string tmp = out_dir + "/checkpoint-tmp";
+  fs::remove_all(tmp);
+  const std::string tmp_state = tmp + "/trainer_state";
+  make_directories(tmp_state);
+  save_transformer(model, tmp);  // config.json + model.safetensors, each fsynced
+  write_file_atomic(tmp + "/tokenizer.model", read_file(tokenizer_path));
+  link_or_copy(tmp + "/config.json", tmp_state + "/config.json");
+  link_or_copy(tmp + "/model.safetensors", tmp_state + "/model.safetensors");
+  {
+    torch::serialize::OutputArchive archive;
+    optimizer.save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    write_file_atomic(tmp_state + "/optimizer.pt", bytes.str());
+  }
+  write_file_atomic(tmp_state + "/state.json", state.dump(2) + "\n");  // last: marks the state complete
+  fsync_dir(tmp_state);
+  fsync_dir(tmp);
+
+  // trainer_state/ is self-contained, so it is swapped first; then the model files follow.
+  const std::string live = out_dir + "/trainer_state", old = out_dir + "/trainer_state.old";
+  fs::remove_all(old);
+  if (fs::exists(live)) rename_or_fail(live, old);
+  rename_or_fail(tmp_state, live);
+  fsync_dir(out_dir);
+  fs::remove_all(old);
+  for (const char* name : {"tokenizer.model", "model.safetensors", "config.json"})
+    rename_or_fail(tmp + "/" + name, out_dir + "/" + name);
+  fsync_dir(out_dir);
+  fs::remove_all(tmp);
+}
+
+// Where the resumable state is; recovers from a kill between the two renames of a swap.
+std::string find_trainer_state(const std::string& out_dir) {
+  const std::string live = out_dir + "/trainer_state", old = out_dir + "/trainer_state.old";
+  if (!fs::exists(live + "/state.json") && fs::exists(old + "/state.json")) rename_or_fail(old, live);
+  return fs::exists(live + "/state.json") ? live : "";
+}
+
+// AdamW with weight decay on matrices only: norms and biases (1-d tensors) get none.
+torch::optim::AdamW make_optimizer(TransformerImpl& model, const TrainParams& p) {
+  std::vector<at::Tensor> decayed, plain;
+  for (auto& item : model.named_parameters()) {
+    const bool no_decay = item.value().dim() < 2 || item.key().find("norm") != std::string::npos ||
+                          ends_with(item.key(), ".bias");
+    (no_decay ? plain : decayed).push_back(item.value());
+  }
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(p.lr).betas({p.beta1, p.beta2}).weight_decay(wd).eps(1e-8));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed, options(p.weight_decay));
+  groups.emplace_back(plain, options(0.0));
+  return torch::optim::AdamW(std::move(groups), torch::optim::AdamWOptions(p.lr));
+}
+
+}  // namespace
+
+void TrainParams::validate() const {
+  if (min_lr > lr) fail("train.min_lr", min_lr, " is above train.lr ", lr);
+}
+
+void TrainParams::validate_complete() const {
+  validate();
+  if (out_dir.empty()) fail("train.out_dir", "is empty; give the model directory to write");
+  if (tokenizer.empty()) fail("train.tokenizer", "is empty; give the path of tokenizer.model");
+  if (!file_exists(tokenizer)) fail("train.tokenizer", "no such file: ", tokenizer);
+  if (!init_from.empty() && !file_exists(init_from + "/config.json"))
+    fail("train.init_from", init_from, " is not a model directory (no config.json)");
+  if (max_steps < 1) fail("train.max_steps", max_steps, " must be at least 1");
+  if (batch_size < 1 || grad_accum < 1 || log_every < 1)
+    fail("train", "batch_size, grad_accum and log_every must be at least 1");
+}
+
+double learning_rate(int64_t step, const TrainParams& p) {
+  if (step < p.warmup_steps) return p.lr * double(step + 1) / double(p.warmup_steps);
+  if (step >= p.max_steps) return p.min_lr;
+  const double t = double(step - p.warmup_steps) / double(p.max_steps - p.warmup_steps);
+  return p.min_lr + (p.lr - p.min_lr) * 0.5 * (1.0 + std::cos(M_PI * t));
+}
+
+void initialise_weights(TransformerImpl& model, int64_t seed) {
+  at::NoGradGuard no_grad;
+  at::manual_seed(uint64_t(seed));
+  for (auto& item : model.named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& p = item.value();
+    if (name.find("norm") != std::string::npos) p.fill_(1.0);
+    else if (ends_with(name, ".bias")) p.zero_();
+    else p.normal_(0.0, 0.02);
+  }
+}
+
+TrainResult train(const SculptConfig& cfg, const TrainOptions& options) {
+  const TrainParams& p = cfg.train;
+  p.validate_complete();
+  cfg.data.validate_complete();
+  std::ostream& log = options.log ? *options.log : std::cerr;
+  const bool tty = !options.log && ::isatty(STDERR_FILENO);
+  if (cfg.runtime.n_threads > 0) at::set_num_threads(cfg.runtime.n_threads);
+
+  const Tokenizer tok = Tokenizer::load(p.tokenizer);
+  const int64_t seq_len = cfg.data.seq_len;
+  const ShardPaths paths = build_shards(cfg.data, tok, p.tokenizer);
+  const TokenShard train_shard = TokenShard::open(paths.train);
+  const TokenShard valid_shard = TokenShard::open(paths.valid);
+  WindowSampler sampler(train_shard, seq_len, uint64_t(cfg.runtime.seed));
+
+  make_directories(p.out_dir);
+  const std::string state_dir = find_trainer_state(p.out_dir);
+  if (!state_dir.empty() && !options.resume)
+    fail(p.out_dir, "already holds a training checkpoint; pass --resume to continue it or choose another out_dir");
+  if (state_dir.empty() && options.resume) fail(p.out_dir, "has no trainer_state/ to resume from");
+
+  // The model: resumed, from init_from, or fresh.
+  Transformer model = nullptr;
+  if (!state_dir.empty()) {
+    model = load_transformer(state_dir);
+  } else if (!p.init_from.empty()) {
+    model = load_transformer(p.init_from);
+  } else {
+    ModelConfig mc = cfg.model;
+    if (mc.vocab_size == 0) mc.vocab_size = tok.n_vocab();
+    mc.bos_token_id = tok.bos_id();
+    mc.eos_token_id = tok.eos_id();
+    mc.pad_token_id = tok.pad_id();
+    mc.mask_token_id = tok.mask_id();
+    mc.validate_complete("model");
+    model = Transformer(mc);
+    initialise_weights(*model, cfg.runtime.seed);
+  }
+  const ModelConfig& mc = model->config();
+  if (mc.vocab_size != tok.n_vocab())
+    fail(p.tokenizer, "has ", tok.n_vocab(), " pieces but the model's vocab_size is ", mc.vocab_size);
+  if (mc.attention != AttentionMode::kCausal)
+    fail("train.objective", "next_token needs a causal model, not ", attention_mode_name(mc.attention), " attention");
+  if (mc.max_position_embeddings < seq_len)
+    fail("data.seq_len", seq_len, " exceeds the model's context of ", mc.max_position_embeddings, " tokens");
+
+  torch::optim::AdamW optimizer = make_optimizer(*model, p);
+  TrainResult result;
+  if (!state_dir.empty()) {
+    const nlohmann::json state = nlohmann::json::parse(read_file(state_dir + "/state.json"));
+    result.first_step = state.at("step").get<int64_t>();
+    sampler.restore(state.at("sampler").get<std::string>());
+    torch::serialize::InputArchive archive;
+    std::istringstream bytes(read_file(state_dir + "/optimizer.pt", size_t(1) << 40));
+    archive.load_from(bytes);
+    optimizer.load(archive);
+  }
+
+  const int64_t end_step =
+      options.stop_at_step > 0 ? std::min(options.stop_at_step, p.max_steps) : p.max_steps;
+  std::ofstream jsonl(p.out_dir + "/train_log.jsonl", std::ios::app);
+  auto save = [&](int64_t step) {
+    save_checkpoint(*model, optimizer, p.out_dir, p.tokenizer,
+                    {{"step", step}, {"sampler", sampler.state()}, {"seed", cfg.runtime.seed}});
+  };
+  auto evaluate = [&](int64_t step) {
+    const double loss = validation_loss(*model, valid_shard, seq_len, p.batch_size, p.eval_batches);
+    result.valid_loss = loss;
+    if (loss < 0) return;
+    if (tty) log << "\n";
+    char line[128];
+    std::snprintf(line, sizeof line, "eval step %lld: loss %.4f ppl %.2f", (long long)step, loss, std::exp(loss));
+    log << line << std::endl;
+    jsonl << nlohmann::json{{"step", step}, {"eval_loss", loss}, {"eval_ppl", std::exp(loss)}}.dump() << "\n";
+    jsonl.flush();
+  };
+
+  model->train();
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t tokens_per_step = p.batch_size * p.grad_accum * seq_len;
+  std::vector<int64_t> windows;
+  std::vector<at::Tensor> params = model->parameters();
+  for (int64_t step = result.first_step; step < end_step; ++step) {
+    const double lr = learning_rate(step, p);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    double loss_sum = 0;
+    for (int64_t micro = 0; micro < p.grad_accum; ++micro) {
+      sampler.next(p.batch_size, &windows);
+      auto [inputs, targets] = split_windows(windows, p.batch_size, seq_len);
+      at::Tensor loss = next_token_loss(*model, inputs, targets);
+      (loss / double(p.grad_accum)).backward();
+      loss_sum += loss.item<double>();
+    }
+    if (p.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, p.grad_clip);
+    optimizer.step();
+    const double loss = loss_sum / double(p.grad_accum);
+    result.losses.push_back(loss);
+    const int64_t done = step + 1;
+    result.last_step = done;
+
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double tok_per_s = double(tokens_per_step * (done - result.first_step)) / std::max(elapsed, 1e-9);
+    const double eta = elapsed / double(done - result.first_step) * double(end_step - done);
+    if (done % p.log_every == 0 || done == end_step || tty) {
+      char line[192];
+      std::snprintf(line, sizeof line, "step %lld/%lld loss %.4f lr %.2e %s tok/s ETA %s", (long long)done,
+                    (long long)p.max_steps, loss, lr, format_rate(tok_per_s).c_str(), format_duration(eta).c_str());
+      if (tty) log << "\r" << line << "\x1b[K" << std::flush;
+      else log << line << std::endl;
+    }
+    if (done % p.log_every == 0 || done == end_step) {
+      jsonl << nlohmann::json{{"step", done}, {"loss", loss}, {"lr", lr}, {"tok_per_s", tok_per_s},
+                              {"elapsed_s", elapsed}}.dump() << "\n";
+      jsonl.flush();
+    }
+    const bool last = done == end_step;
+    if ((p.eval_every > 0 && done % p.eval_every == 0) || last) evaluate(done);
+    if ((p.save_every > 0 && done % p.save_every == 0) || last) save(done);
+  }
+  if (result.first_step >= end_step) result.last_step = result.first_step;
+  if (tty) log << "\n";
+  return result;
+}
+
+}  // namespace sculpt
