@@ -89,9 +89,10 @@ int score(const std::vector<std::string>& args) {
       ("json", po::bool_switch(), "print JSON");
   po::variables_map vm;
   if (!parse_options(args, "sculpt score --model DIR --input FILE [--json]", options, vm)) return 0;
-  Drafter scorer = Drafter::load(vm["model"].as<std::string>());
   const std::string path = vm["input"].as<std::string>();
-  ScoreResult s = score_text(*scorer.model(), scorer.tokenizer(), read_file(path));
+  const std::string text = read_file(path);  // a bad input path fails before the model loads
+  Drafter scorer = Drafter::load(vm["model"].as<std::string>());
+  ScoreResult s = score_text(*scorer.model(), scorer.tokenizer(), text);
   if (vm["json"].as<bool>()) {
     nlohmann::json out;
     out["input"] = path;

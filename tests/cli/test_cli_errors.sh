@@ -44,6 +44,10 @@ expect_error set_unknown_key      "--set model.hidden_sise=3"    -- "$sculpt" co
 expect_error set_no_equals        "--set model.hidden_size"      -- "$sculpt" config show --set model.hidden_size
 expect_error garbage_tokenizer    "garbage.model"                -- "$sculpt" tokenizer encode --model "$work/garbage.model" hi
 expect_error train_missing_input  "does not exist"               -- "$sculpt" tokenizer train --input "$work/none.txt" --out "$work/t"
+expect_error draft_missing_model   "does not exist"               -- "$sculpt" draft --model "$work/nope" --prompt hi
+expect_error draft_bad_top_p      "top_p"                        -- "$sculpt" draft --model "$work/nope" --prompt hi --top-p 0
+expect_error score_missing_input  "nope.txt"                     -- "$sculpt" score --model "$work/bad_model" --input "$work/nope.txt"
+expect_error train_no_tokenizer   "tokenizer"                    -- "$sculpt" train --set data.corpus="$work" --set train.out_dir="$work/out"
 expect_error init_bad_dtype       "--dtype"                      -- "$sculpt" model init --tokenizer x --out y --dtype int8
 
 # The effective default config, printed, loads back to the same text.
