@@ -28,12 +28,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using sculpt::testing::TempDir;
 
-void write_file(const std::string& path, const std::string& bytes) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  if (!out) fail(path, "cannot write test file");
-}
+using sculpt::testing::write_file;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -30,11 +30,7 @@ namespace fs = std::filesystem;
 
 using sculpt::testing::TempDir;
 
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  if (!out) fail(path, "cannot write test file");
-}
+using sculpt::testing::write_file;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

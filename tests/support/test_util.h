@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -36,6 +37,14 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Writes bytes to path, creating its parent folders; throws if it cannot.
+inline void write_file(const std::string& path, const std::string& bytes) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  if (!out) throw std::runtime_error("cannot write test file " + path);
+}
 
 // Runs a shell command, returns its exit status and captures stdout+stderr into *output.
 inline int run_command(const std::string& command, std::string* output = nullptr) {
