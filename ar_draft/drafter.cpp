@@ -25,6 +25,7 @@ struct Row {
   int64_t pad = 0;           // left-padding slots before the prompt
   bool done = false;
   std::string text;          // decoded drafted tokens
+  std::string prompt_text;   // decoded prompt ids
 };
 
 }  // namespace
@@ -68,6 +69,7 @@ std::vector<DraftResult> Drafter::draft(const std::vector<std::string>& prompts,
     if (tokenizer_.bos_id() >= 0) row.ids.push_back(tokenizer_.bos_id());  // as Llama does
     for (int32_t id : tokenizer_.encode(prompts[size_t(r)])) row.ids.push_back(id);
     row.n_prompt = int64_t(row.ids.size());
+    row.prompt_text = tokenizer_.decode(std::vector<int32_t>(row.ids.begin(), row.ids.end()));
     if (row.n_prompt >= context)
       fail(str_cat("prompt ", r), row.n_prompt, " tokens do not fit the model's context of ", context,
            " (leave room for at least one new token)");
@@ -140,9 +142,12 @@ std::vector<DraftResult> Drafter::draft(const std::vector<std::string>& prompts,
       DraftToken token{t.id, t.logprob, t.entropy};
       out.tokens.push_back(token);
       ++st.n_generated;
-      std::vector<int32_t> generated;
-      for (const DraftToken& d : out.tokens) generated.push_back(int32_t(d.id));
-      std::string text = tokenizer_.decode(generated);
+      // Decoded together with the prompt, then the prompt's text removed: sentencepiece drops
+      // the leading space of a first piece, which would glue the draft to the prompt.
+      std::vector<int32_t> all(row.ids.begin(), row.ids.end());
+      std::string text = tokenizer_.decode(all);
+      text = text.compare(0, row.prompt_text.size(), row.prompt_text) == 0 ? text.substr(row.prompt_text.size())
+                                                                           : text;
       for (const std::string& s : params.stop) {
         size_t at = text.find(s);
         if (!s.empty() && at != std::string::npos) {

@@ -127,6 +127,10 @@ TEST_F(DrafterTest, StreamingConcatenatesToTheTextAndStopStringsCut) {
   std::string streamed;
   auto full = drafter.draft({"The jury"}, p, [&](int64_t, const DraftToken&, const std::string& s) { streamed += s; })[0];
   EXPECT_EQ(streamed, full.text);
+  // Prompt + draft reads as one text: the draft keeps the space its first piece starts with.
+  std::vector<int32_t> all(full.prompt_ids.begin(), full.prompt_ids.end());
+  for (const DraftToken& t : full.tokens) all.push_back(int32_t(t.id));
+  EXPECT_EQ("The jury" + full.text, drafter.tokenizer().decode(all));
   EXPECT_EQ(full.stop_reason, StopReason::kMaxTokens);
   ASSERT_GE(full.text.size(), 6u);
   // Stop at a piece of text the greedy draft is known to produce.
