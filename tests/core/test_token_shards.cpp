@@ -35,23 +35,7 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// A few sentences of plain English, different for each seed.
-std::string make_document(uint32_t seed, int n_sentences = 4) {
-  static const std::vector<std::string> subjects = {"The sailor", "A student", "My neighbour", "The committee",
-                                                    "Every engineer", "The librarian", "A small robot"};
-  static const std::vector<std::string> verbs = {"reads", "writes about", "forgets", "repairs", "describes",
-                                                 "sells", "paints"};
-  static const std::vector<std::string> objects = {"the harbour", "a puzzle", "the museum", "olive oil",
-                                                   "the weather", "the rules", "a recipe", "the schedule"};
-  std::mt19937 rng(seed);
-  std::string text;
-  for (int i = 0; i < n_sentences; ++i) {
-    if (i) text += (i % 2) ? " " : "\n";
-    text += subjects[rng() % subjects.size()] + " " + verbs[rng() % verbs.size()] + " " +
-            objects[rng() % objects.size()] + ".";
-  }
-  return text;
-}
+using sculpt::testing::make_document;
 
 // Splits a shard into documents at the BOS/EOS framing and decodes each one.
 std::vector<std::string> decode_documents(const TokenShard& shard, const Tokenizer& tok) {

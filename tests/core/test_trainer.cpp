@@ -30,22 +30,7 @@ using sculpt::testing::TempDir;
 
 using sculpt::testing::write_file;
 
-// A few templated English sentences, different for each seed: strongly predictable word order.
-std::string make_document(uint32_t seed) {
-  static const std::vector<std::string> subjects = {"The sailor", "A student", "My neighbour", "The committee",
-                                                    "Every engineer", "The librarian", "A small robot"};
-  static const std::vector<std::string> verbs = {"reads", "writes about", "forgets", "repairs", "describes"};
-  static const std::vector<std::string> objects = {"the harbour", "a puzzle", "the museum", "olive oil",
-                                                   "the weather", "the rules", "a recipe"};
-  std::mt19937 rng(seed);
-  std::string text;
-  for (int i = 0; i < 6; ++i) {
-    if (i) text += " ";
-    text += subjects[rng() % subjects.size()] + " " + verbs[rng() % verbs.size()] + " " +
-            objects[rng() % objects.size()] + ".";
-  }
-  return text;
-}
+using sculpt::testing::make_document;
 
 TEST(LearningRateTest, WarmsUpLinearlyThenDecaysByCosine) {
   TrainParams p;
@@ -71,7 +56,7 @@ class TrainerTest : public ::testing::Test {
     dir_ = new TempDir("sculpt_trainer");
     std::string text;
     for (uint32_t i = 0; i < 200; ++i) {
-      const std::string doc = make_document(i);
+      const std::string doc = make_document(i, /*n_sentences=*/6);
       write_file(dir_->file("corpus/doc_" + std::to_string(1000 + i) + ".txt"), doc);
       text += doc + "\n";
     }

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +46,25 @@ inline void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
   if (!out) throw std::runtime_error("cannot write test file " + path);
+}
+
+// A few templated English sentences, different for each seed: a small corpus with a strongly
+// predictable word order, for tests that train tokenizers and models.
+inline std::string make_document(uint32_t seed, int n_sentences = 4) {
+  static const std::vector<std::string> subjects = {"The sailor", "A student", "My neighbour", "The committee",
+                                                    "Every engineer", "The librarian", "A small robot"};
+  static const std::vector<std::string> verbs = {"reads", "writes about", "forgets", "repairs", "describes",
+                                                 "sells", "paints"};
+  static const std::vector<std::string> objects = {"the harbour", "a puzzle", "the museum", "olive oil",
+                                                   "the weather", "the rules", "a recipe", "the schedule"};
+  std::mt19937 rng(seed);
+  std::string text;
+  for (int i = 0; i < n_sentences; ++i) {
+    if (i) text += (i % 2) ? " " : "\n";
+    text += subjects[rng() % subjects.size()] + " " + verbs[rng() % verbs.size()] + " " +
+            objects[rng() % objects.size()] + ".";
+  }
+  return text;
 }
 
 // Runs a shell command, returns its exit status and captures stdout+stderr into *output.
