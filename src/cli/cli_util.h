@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "core/sculpt_config.h"
+#include "hybrid/sculpt_config.h"
 
 namespace sculpt::cli {
 

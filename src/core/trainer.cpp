@@ -21,7 +21,7 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/sculpt_config.h"
+#include "core/core_config.h"
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
 
@@ -197,7 +197,7 @@ void initialise_weights(TransformerImpl& model, int64_t seed) {
   }
 }
 
-TrainResult train(const SculptConfig& cfg, const TrainOptions& options) {
+TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   const TrainParams& p = cfg.train;
   p.validate_complete();
   cfg.data.validate_complete();

@@ -2,7 +2,7 @@
 // learning rate, gradient accumulation and clipping, periodic validation, crash-safe resumable
 // checkpoints.
 //
-//   SculptConfig cfg;  load_config("configs/train/tiny_drafter.yaml", {}, cfg);
+//   CoreConfig cfg;  load_config("configs/train/tiny_drafter.yaml", {}, cfg);
 //   TrainResult r = train(cfg, TrainOptions{/*resume=*/false});
 //   Transformer model = load_transformer(cfg.train.out_dir);
 //
@@ -24,7 +24,7 @@
 
 namespace sculpt {
 
-struct SculptConfig;
+struct CoreConfig;
 
 enum class TrainObjective {
   kNextToken,  // autoregressive next-token cross-entropy (the drafter)
@@ -105,6 +105,6 @@ struct TrainResult {
 // Runs cfg.train on cfg.data with cfg.model (fresh) or train.init_from; see the file comment for
 // what is written. Throws Error for bad configs (naming the field or file), a checkpoint in
 // out_dir without resume, or a resume without one.
-TrainResult train(const SculptConfig& cfg, const TrainOptions& options = {});
+TrainResult train(const CoreConfig& cfg, const TrainOptions& options = {});
 
 }  // namespace sculpt

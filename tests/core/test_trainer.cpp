@@ -17,7 +17,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/sculpt_config.h"
+#include "core/core_config.h"
 #include "core/token_shards.h"
 #include "support/test_util.h"
 
@@ -71,8 +71,8 @@ class TrainerTest : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
 
   // A tiny causal model (hidden 32, 2 layers) on the generated corpus.
-  SculptConfig config(const std::string& out_name, int64_t max_steps) const {
-    SculptConfig cfg;
+  CoreConfig config(const std::string& out_name, int64_t max_steps) const {
+    CoreConfig cfg;
     cfg.model.hidden_size = 32;
     cfg.model.intermediate_size = 64;
     cfg.model.num_hidden_layers = 2;
@@ -112,7 +112,7 @@ class TrainerTest : public ::testing::Test {
 TempDir* TrainerTest::dir_ = nullptr;
 
 TEST_F(TrainerTest, LearnsBeyondUnigramEntropy) {
-  SculptConfig cfg = config("model", 120);
+  CoreConfig cfg = config("model", 120);
   cfg.train.grad_accum = 1;
   const TrainResult r = train(cfg, quiet());
   ASSERT_EQ(r.last_step, 120);
@@ -137,7 +137,7 @@ TEST_F(TrainerTest, LearnsBeyondUnigramEntropy) {
 
 TEST_F(TrainerTest, ResumeContinuesTheStraightRun) {
   const TrainResult straight = train(config("straight", 20), quiet());
-  SculptConfig cfg = config("split", 20);
+  CoreConfig cfg = config("split", 20);
   const TrainResult first = train(cfg, quiet(/*resume=*/false, /*stop_at=*/10));
   ASSERT_EQ(first.last_step, 10);
   const TrainResult second = train(cfg, quiet(/*resume=*/true));
@@ -153,7 +153,7 @@ TEST_F(TrainerTest, ResumeContinuesTheStraightRun) {
 }
 
 TEST_F(TrainerTest, CheckpointIsAModelDirectory) {
-  SculptConfig cfg = config("ckpt", 6);
+  CoreConfig cfg = config("ckpt", 6);
   cfg.train.save_every = 3;
   train(cfg, quiet());
   const std::string out = cfg.train.out_dir;
@@ -173,7 +173,7 @@ TEST_F(TrainerTest, CheckpointIsAModelDirectory) {
 }
 
 TEST_F(TrainerTest, BadConfigsGiveClearErrors) {
-  SculptConfig cfg = config("bad", 5);
+  CoreConfig cfg = config("bad", 5);
   cfg.train.tokenizer = dir_->file("missing.model");
   EXPECT_THAT([&] { train(cfg, quiet()); },
               ::testing::ThrowsMessage<Error>(HasSubstr("train.tokenizer: no such file")));

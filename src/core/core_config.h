@@ -1,7 +1,8 @@
-// The root of every Sculpt YAML config: one struct whose sections are the subsystems' params
-// structs. A config file sets any subset; `sculpt config show FILE` prints the effective whole.
+// The core sections of a Sculpt YAML config: what training a model needs (architecture,
+// tokenizer, runtime, data, optimisation). The root config, hybrid/sculpt_config.h, adds the
+// sections of the subsystems above the core (drafting, retrieval, refinement) to these.
 //
-//   SculptConfig cfg;
+//   CoreConfig cfg;
 //   load_config("configs/model/tiny.yaml", {"model.num_hidden_layers=4"}, cfg);
 //   std::cout << dump_config(cfg);
 #pragma once
@@ -29,7 +30,7 @@ struct RuntimeParams {
 };
 
 
-struct SculptConfig {
+struct CoreConfig {
   ModelConfig model;                // architecture of a model to create (`sculpt model init`)
   TokenizerTrainParams tokenizer;   // `sculpt tokenizer train`
   RuntimeParams runtime;

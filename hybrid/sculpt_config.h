@@ -1,0 +1,25 @@
+// The root of every Sculpt YAML config: the core sections (model, tokenizer, runtime, data,
+// train) and those of the subsystems built on the core. It lives here, at the top of the
+// dependency graph, because it is the one place that sees every subsystem's params struct.
+//
+//   SculptConfig cfg;
+//   load_config("configs/train/tiny_drafter.yaml", {"draft.max_tokens=64"}, cfg);
+//   std::cout << dump_config(cfg);
+#pragma once
+
+#include "ar_draft/drafter.h"
+#include "core/core_config.h"
+
+namespace sculpt {
+
+struct SculptConfig : CoreConfig {
+  DraftParams draft;  // the drafter's decoding (`sculpt draft`, the pipeline)
+
+  template <class V>
+  void visit(V& v) {
+    CoreConfig::visit(v);
+    v.section("draft", draft, "autoregressive drafting");
+  }
+};
+
+}  // namespace sculpt
