@@ -1,4 +1,4 @@
-// `sculpt train`: next-token training of a model directory from a YAML config (core/trainer.h).
+// `sculpt train`: next-token or masked-diffusion training of a model directory from a YAML config (core/trainer.h).
 #include <cstdio>
 
 #include "cli/cli_util.h"
@@ -30,7 +30,7 @@ int train_run(const std::vector<std::string>& args) {
 std::vector<Command> train_commands();
 
 std::vector<Command> train_commands() {
-  return {{"train", "train a model on a text corpus (next-token objective)", train_run}};
+  return {{"train", "train a model on a text corpus (next-token or masked-diffusion objective)", train_run}};
 }
 
 }  // namespace sculpt::cli

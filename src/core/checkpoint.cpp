@@ -85,13 +85,18 @@ void load_weights(TransformerImpl& model, const SafetensorsFile& file) {
   }
 }
 
-Transformer load_transformer(const std::string& model_dir) {
+Transformer load_transformer(const std::string& model_dir,
+                             const std::function<void(ModelConfig&)>& adapt_config) {
   const std::string config_path = model_dir + "/config.json";
   const std::string weights_path = model_dir + "/model.safetensors";
   if (!file_exists(model_dir)) fail(model_dir, "model directory does not exist");
   if (!file_exists(config_path)) fail(config_path, "missing: a model directory holds config.json and model.safetensors");
   if (!file_exists(weights_path)) fail(weights_path, "missing: a model directory holds config.json and model.safetensors");
   ModelConfig config = load_model_config(config_path);
+  if (adapt_config) {
+    adapt_config(config);
+    config.validate_complete(config_path);
+  }
   SafetensorsFile file = SafetensorsFile::open(weights_path);
   Transformer model(config);
   load_weights(*model, file);

@@ -6,6 +6,7 @@
 //   save_transformer(*model, "/tmp/copy", DType::kF16);
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/safetensors.h"
@@ -15,7 +16,10 @@ namespace sculpt {
 
 // Reads <dir>/config.json and <dir>/model.safetensors. Every tensor the architecture needs must
 // be present with the right shape; unknown tensors are refused (they mean another architecture).
-Transformer load_transformer(const std::string& model_dir);
+// adapt_config, if given, may change the config before the model is built (a drafter's weights
+// loaded as a bidirectional refiner, say); the weights must still fit it.
+Transformer load_transformer(const std::string& model_dir,
+                             const std::function<void(ModelConfig&)>& adapt_config = {});
 
 // Copies the tensors of `file` into `model` (converted to float32); strict as above.
 void load_weights(TransformerImpl& model, const SafetensorsFile& file);

@@ -69,6 +69,10 @@ AttentionMode parse_attention_mode(const std::string& name, const std::string& w
   fail(where, "unknown attention mode '", name, "' (expected causal, bidirectional or block_causal)");
 }
 
+const char* logits_alignment_name(LogitsAlignment alignment) {
+  return alignment == LogitsAlignment::kShifted ? "shifted" : "unshifted";
+}
+
 void ModelConfig::validate_complete(const std::string& where) const {
   auto positive = [&](const char* key, int64_t v) {
     if (v <= 0) fail(where, "'", key, "' must be positive, got ", v);
@@ -153,6 +157,10 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.mask_token_id = get_token_id(j, "mask_token_id", -1, where);
   c.attention = parse_attention_mode(get_string(j, "sculpt_attention", "causal", where), where);
   c.block_size = get_int(j, "sculpt_block_size", 0, where);
+  const std::string alignment = get_string(j, "sculpt_logits_alignment", "unshifted", where);
+  if (alignment != "unshifted" && alignment != "shifted")
+    fail(where, "'sculpt_logits_alignment' must be unshifted or shifted, got '", alignment, "'");
+  c.logits_alignment = alignment == "shifted" ? LogitsAlignment::kShifted : LogitsAlignment::kUnshifted;
   c.torch_dtype = get_string(j, "torch_dtype", "float32", where);
   c.validate_complete(where);
   return c;
@@ -190,6 +198,7 @@ std::string model_config_to_json(const ModelConfig& c) {
   if (c.mask_token_id >= 0) j["mask_token_id"] = c.mask_token_id;
   j["sculpt_attention"] = attention_mode_name(c.attention);
   if (c.block_size > 0) j["sculpt_block_size"] = c.block_size;
+  if (c.attention != AttentionMode::kCausal) j["sculpt_logits_alignment"] = logits_alignment_name(c.logits_alignment);
   j["torch_dtype"] = c.torch_dtype;
   return j.dump(2) + "\n";
 }

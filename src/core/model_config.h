@@ -22,6 +22,13 @@ enum class AttentionMode {
 const char* attention_mode_name(AttentionMode mode);
 AttentionMode parse_attention_mode(const std::string& name, const std::string& where);
 
+// Which token the logits at position i predict, for a masked-diffusion refiner.
+enum class LogitsAlignment {
+  kUnshifted,  // position i predicts token i (LLaDA, MDLM: trained as diffusion models)
+  kShifted,    // position i predicts token i + 1 (DiffuLLaMA, Dream: adapted from AR models)
+};
+const char* logits_alignment_name(LogitsAlignment alignment);
+
 struct ModelConfig {
   std::string model_type = "llama";  // HF model_type: llama, mistral or qwen2
   int64_t vocab_size = 0;            // n_vocab
@@ -42,6 +49,9 @@ struct ModelConfig {
   int64_t mask_token_id = -1;        // the refiner's [MASK]; -1 = none (autoregressive models)
   AttentionMode attention = AttentionMode::kCausal;  // sculpt_attention in config.json
   int64_t block_size = 0;            // block-causal block length in tokens (sculpt_block_size)
+  // How a refiner's logits line up with its tokens (sculpt_logits_alignment); causal drafters
+  // always predict the next token and ignore it.
+  LogitsAlignment logits_alignment = LogitsAlignment::kUnshifted;
   std::string torch_dtype = "float32";  // dtype of the stored weights
 
   int64_t n_kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
@@ -72,6 +82,10 @@ struct ModelConfig {
                                    {"bidirectional", AttentionMode::kBidirectional},
                                    {"block_causal", AttentionMode::kBlockCausal}});
     v.field("block_size", block_size, "block-causal block length in tokens", Range{0, 1 << 20});
+    v.field("logits_alignment", logits_alignment,
+            "refiners: position i predicts token i (unshifted) or token i + 1 (shifted)",
+            Choices<LogitsAlignment>{{"unshifted", LogitsAlignment::kUnshifted},
+                                     {"shifted", LogitsAlignment::kShifted}});
   }
   // Parameter count implied by the shapes (embedding and head counted once when tied).
   int64_t n_params() const;

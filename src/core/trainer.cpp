@@ -1,7 +1,8 @@
-// The training loop (next-token objective) and its crash-safe checkpoints; see trainer.h.
+// The training loop (next-token or masked-diffusion objective) and its crash-safe checkpoints; see trainer.h.
 #include "core/trainer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -81,12 +82,32 @@ at::Tensor next_token_loss(TransformerImpl& model, const at::Tensor& inputs, con
   return at::cross_entropy_loss(logits.reshape({-1, n_vocab}), targets.reshape({-1}));
 }
 
+// The generator of the masked-diffusion noise for one micro-batch, a pure function of the seed
+// and the position in the run, so that a resumed run draws exactly the noise it would have.
+at::Generator noise_generator(int64_t seed, int64_t step, int64_t micro) {
+  uint64_t h = uint64_t(seed) * 0x9E3779B97F4A7C15ull ^ (uint64_t(step) + 1) * 0xBF58476D1CE4E5B9ull ^
+               (uint64_t(micro) + 1) * 0x94D049BB133111EBull;
+  return at::make_generator<at::CPUGeneratorImpl>(h);
+}
+
+// The objective's loss on inputs [batch, seq_len] with next-token targets: the optimised
+// scalar, or (for_report) the figure validation reports, which for masked diffusion is the
+// bound alone, without the visible-token term.
+at::Tensor objective_loss(TransformerImpl& model, const TrainParams& p, const at::Tensor& inputs,
+                          const at::Tensor& targets, at::Generator& gen, bool for_report = false) {
+  if (p.objective == TrainObjective::kNextToken) return next_token_loss(model, inputs, targets);
+  MaskedDiffusionLoss loss = masked_diffusion_loss(model, inputs, p.diffusion, gen);
+  return for_report ? loss.elbo : loss.total;
+}
+
 // Mean loss over the validation windows (all, or the first max_batches batches); -1 if none.
-double validation_loss(TransformerImpl& model, const TokenShard& valid, int64_t seq_len, int64_t batch_size,
-                       int64_t max_batches) {
+// The masked-diffusion noise is drawn from a fixed seed, so evaluations are comparable.
+double validation_loss(TransformerImpl& model, const TrainParams& p, const TokenShard& valid, int64_t seq_len,
+                       int64_t batch_size, int64_t max_batches) {
   if (valid.n_tokens() < seq_len + 1) return -1;
   at::NoGradGuard no_grad;
   SequentialWindows windows(valid, seq_len);
+  at::Generator gen = noise_generator(/*seed=*/12345, /*step=*/-1, /*micro=*/0);
   std::vector<int64_t> buf;
   double total = 0;
   int64_t n_targets = 0;
@@ -94,7 +115,7 @@ double validation_loss(TransformerImpl& model, const TokenShard& valid, int64_t 
     const int64_t n = windows.next(batch_size, &buf);
     if (n == 0) break;
     auto [inputs, targets] = split_windows(buf, n, seq_len);
-    total += next_token_loss(model, inputs, targets).item<double>() * double(n * seq_len);
+    total += objective_loss(model, p, inputs, targets, gen, /*for_report=*/true).item<double>() * double(n * seq_len);
     n_targets += n * seq_len;
   }
   return n_targets ? total / double(n_targets) : -1;
@@ -201,6 +222,10 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   const TrainParams& p = cfg.train;
   p.validate_complete();
   cfg.data.validate_complete();
+  // A fresh or adapted refiner takes its attention from the `model:` section: check it before
+  // any data is tokenized (the full check runs once the model is built).
+  if (p.objective == TrainObjective::kMaskedDiffusion && !options.resume && cfg.model.attention == AttentionMode::kCausal)
+    fail("train.objective", "masked diffusion needs bidirectional or block_causal attention (set model.attention), not causal");
   std::ostream& log = options.log ? *options.log : std::cerr;
   const bool tty = !options.log && ::isatty(STDERR_FILENO);
   if (cfg.runtime.n_threads > 0) at::set_num_threads(cfg.runtime.n_threads);
@@ -222,6 +247,14 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   Transformer model = nullptr;
   if (!state_dir.empty()) {
     model = load_transformer(state_dir);
+  } else if (!p.init_from.empty() && p.objective == TrainObjective::kMaskedDiffusion) {
+    // Adaptation (DiffuLLaMA, Gong et al. 2025): a drafter's weights under the refiner's attention.
+    model = load_transformer(p.init_from, [&](ModelConfig& c) {
+      c.attention = cfg.model.attention;
+      c.block_size = cfg.model.block_size;
+      c.logits_alignment = cfg.model.logits_alignment;
+      if (c.mask_token_id < 0) c.mask_token_id = tok.mask_id();
+    });
   } else if (!p.init_from.empty()) {
     model = load_transformer(p.init_from);
   } else {
@@ -238,8 +271,9 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   const ModelConfig& mc = model->config();
   if (mc.vocab_size != tok.n_vocab())
     fail(p.tokenizer, "has ", tok.n_vocab(), " pieces but the model's vocab_size is ", mc.vocab_size);
-  if (mc.attention != AttentionMode::kCausal)
+  if (p.objective == TrainObjective::kNextToken && mc.attention != AttentionMode::kCausal)
     fail("train.objective", "next_token needs a causal model, not ", attention_mode_name(mc.attention), " attention");
+  if (p.objective == TrainObjective::kMaskedDiffusion) check_masked_diffusion_model(mc, "train.objective");
   if (mc.max_position_embeddings < seq_len)
     fail("data.seq_len", seq_len, " exceeds the model's context of ", mc.max_position_embeddings, " tokens");
 
@@ -263,7 +297,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
                     {{"step", step}, {"sampler", sampler.state()}, {"seed", cfg.runtime.seed}});
   };
   auto evaluate = [&](int64_t step) {
-    const double loss = validation_loss(*model, valid_shard, seq_len, p.batch_size, p.eval_batches);
+    const double loss = validation_loss(*model, p, valid_shard, seq_len, p.batch_size, p.eval_batches);
     result.valid_loss = loss;
     if (loss < 0) return;
     if (tty) log << "\n";
@@ -288,7 +322,8 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     for (int64_t micro = 0; micro < p.grad_accum; ++micro) {
       sampler.next(p.batch_size, &windows);
       auto [inputs, targets] = split_windows(windows, p.batch_size, seq_len);
-      at::Tensor loss = next_token_loss(*model, inputs, targets);
+      at::Generator gen = noise_generator(cfg.runtime.seed, step, micro);
+      at::Tensor loss = objective_loss(*model, p, inputs, targets, gen);
       (loss / double(p.grad_accum)).backward();
       loss_sum += loss.item<double>();
     }

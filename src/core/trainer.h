@@ -1,4 +1,5 @@
-// Training a Transformer on token shards: next-token cross-entropy, AdamW, warm-up + cosine
+// Training a Transformer on token shards: next-token cross-entropy or the masked-diffusion
+// bound (core/masked_diffusion.h), AdamW, warm-up + cosine
 // learning rate, gradient accumulation and clipping, periodic validation, crash-safe resumable
 // checkpoints.
 //
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/masked_diffusion.h"
 #include "core/transformer.h"
 
 namespace sculpt {
@@ -27,14 +29,19 @@ namespace sculpt {
 struct CoreConfig;
 
 enum class TrainObjective {
-  kNextToken,  // autoregressive next-token cross-entropy (the drafter)
+  kNextToken,        // autoregressive next-token cross-entropy (the drafter)
+  kMaskedDiffusion,  // masked-diffusion bound (the refiner; core/masked_diffusion.h)
 };
 
 struct TrainParams {
   std::string out_dir;    // model directory to write (and trainer_state/ inside it)
   std::string tokenizer;  // tokenizer.model used for the shards and copied into out_dir
-  std::string init_from;  // "" = fresh weights from the `model:` section; else a model directory
+  // "" = fresh weights from the `model:` section; else a model directory. With masked_diffusion,
+  // its weights are adapted (DiffuLLaMA-style): attention, block_size and logits_alignment come
+  // from the `model:` section, the mask token from the tokenizer.
+  std::string init_from;
   TrainObjective objective = TrainObjective::kNextToken;
+  MaskedDiffusionParams diffusion;  // used by objective masked_diffusion
   int64_t batch_size = 16;     // windows per micro-batch
   int64_t grad_accum = 1;      // micro-batches per optimizer step
   double lr = 1e-3;            // peak learning rate, reached at the end of warm-up
@@ -56,7 +63,9 @@ struct TrainParams {
     v.field("tokenizer", tokenizer, "path to tokenizer.model");
     v.field("init_from", init_from, "model directory to start from; empty = fresh initialisation");
     v.field("objective", objective, "training objective",
-            Choices<TrainObjective>{{"next_token", TrainObjective::kNextToken}});
+            Choices<TrainObjective>{{"next_token", TrainObjective::kNextToken},
+                                    {"masked_diffusion", TrainObjective::kMaskedDiffusion}});
+    v.section("diffusion", diffusion, "masked-diffusion objective (objective: masked_diffusion)");
     v.field("batch_size", batch_size, "windows per micro-batch", Range{1, 1 << 20});
     v.field("grad_accum", grad_accum, "micro-batches per optimizer step", Range{1, 1 << 20});
     v.field("lr", lr, "peak learning rate", Range{0.0, 10.0});

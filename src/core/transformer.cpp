@@ -129,13 +129,17 @@ TransformerImpl::TransformerImpl(ModelConfig config)
 }
 
 at::Tensor TransformerImpl::attention_mask(int64_t batch, int64_t seq, int64_t cache_len,
-                                           const at::Tensor& key_mask) const {
+                                           const at::Tensor& key_mask, const at::Tensor& pattern) const {
   const int64_t total = cache_len + seq;
   at::Tensor allowed;  // [seq, total]
   auto i64 = at::TensorOptions().dtype(at::kLong);
   at::Tensor qi = at::arange(cache_len, total, i64).unsqueeze(1);  // query slots [seq, 1]
   at::Tensor kj = at::arange(0, total, i64).unsqueeze(0);          // key slots [1, total]
-  switch (config_.attention) {
+  if (pattern.defined()) {
+    if (pattern.dim() != 2 || pattern.size(0) != seq || pattern.size(1) != total)
+      fail("transformer", "attention_mask must be bool [", seq, ", ", total, "], got ", pattern.sizes());
+    allowed = pattern.to(at::kBool);
+  } else switch (config_.attention) {
     case AttentionMode::kCausal:
       if (seq > 1) allowed = kj <= qi;  // a single new query may see every cached slot
       break;
@@ -174,7 +178,7 @@ at::Tensor TransformerImpl::hidden_states(const at::Tensor& tokens, const Forwar
     positions = at::arange(cache_len, cache_len + s, at::TensorOptions().dtype(at::kLong)).unsqueeze(0).expand({b, s});
   else if (positions.sizes() != tokens.sizes())
     fail("transformer", "positions ", positions.sizes(), " must match tokens ", tokens.sizes());
-  const at::Tensor mask = attention_mask(b, s, cache_len, args.key_mask);
+  const at::Tensor mask = attention_mask(b, s, cache_len, args.key_mask, args.attention_mask);
 
   at::Tensor x = embed_tokens_(tokens);  // [b, s, dim]
   for (size_t i = 0; i < layers_.size(); ++i)

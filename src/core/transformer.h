@@ -32,6 +32,10 @@ struct ForwardArgs {
   at::Tensor key_mask;
   // Keys and values of earlier positions; new ones are appended. nullptr = no cache.
   KvCache* cache = nullptr;
+  // Replaces the attention pattern of the config: bool [seq, cache_len + seq] of allowed
+  // (query, key) pairs; undefined = the config's pattern. Combined with key_mask. Used by
+  // block-causal masked-diffusion training, which attends across a noisy and a clean copy.
+  at::Tensor attention_mask;
 };
 
 class TransformerImpl : public torch::nn::Module {
@@ -49,8 +53,9 @@ class TransformerImpl : public torch::nn::Module {
 
  private:
   // Boolean [batch|1, 1, 1, seq, cache_len + seq] of allowed (query, key) pairs, or undefined
-  // when every pair is allowed.
-  at::Tensor attention_mask(int64_t batch, int64_t seq, int64_t cache_len, const at::Tensor& key_mask) const;
+  // when every pair is allowed; `pattern` (ForwardArgs::attention_mask) replaces the config's.
+  at::Tensor attention_mask(int64_t batch, int64_t seq, int64_t cache_len, const at::Tensor& key_mask,
+                            const at::Tensor& pattern) const;
 
   ModelConfig config_;
   RotaryEmbedding rope_;
