@@ -9,16 +9,22 @@
 
 #include "ar_draft/drafter.h"
 #include "core/core_config.h"
+#include "diffusion_refine/refine_params.h"
+#include "diffusion_refine/span_selector.h"
 
 namespace sculpt {
 
 struct SculptConfig : CoreConfig {
-  DraftParams draft;  // the drafter's decoding (`sculpt draft`, the pipeline)
+  DraftParams draft;    // the drafter's decoding (`sculpt draft`, the pipeline)
+  SpanParams spans;     // which draft tokens the refiner re-masks
+  RefineParams refine;  // the refiner's denoising (`sculpt refine`, the pipeline)
 
   template <class V>
   void visit(V& v) {
     CoreConfig::visit(v);
     v.section("draft", draft, "autoregressive drafting");
+    v.section("spans", spans, "span selection: which draft tokens are re-masked");
+    v.section("refine", refine, "masked-diffusion refinement");
   }
 };
 

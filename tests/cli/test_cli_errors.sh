@@ -50,6 +50,40 @@ expect_error score_missing_input  "nope.txt"                     -- "$sculpt" sc
 expect_error train_no_tokenizer   "tokenizer"                    -- "$sculpt" train --set data.corpus="$work" --set train.out_dir="$work/out"
 expect_error init_bad_dtype       "--dtype"                      -- "$sculpt" model init --tokenizer x --out y --dtype int8
 
+# Refinement: a random-weight refiner (and two checkpoints that cannot refine) made with the CLI.
+mkdir -p "$work/docs"
+for i in $(seq 1 200); do echo "The jury said the election in county $i was conducted fairly."; done >"$work/corpus.txt"
+cp "$work/corpus.txt" "$work/docs/a.txt"
+printf 'The jury said the election was fair.\n' >"$work/text.txt"
+printf 'model:\n  hidden_size: 32\n  intermediate_size: 64\n  num_hidden_layers: 1\n  num_attention_heads: 2\n  max_position_embeddings: 64\n  attention: bidirectional\n' >"$work/refiner.yaml"
+printf 'tokenizer:\n  vocab_size: 300\n' >"$work/tok.yaml"
+printf 'tokenizer:\n  vocab_size: 300\n  mask_piece: ""\n' >"$work/tok_nomask.yaml"
+if "$sculpt" tokenizer train --config "$work/tok.yaml" --input "$work/corpus.txt" --out "$work/tok" >/dev/null 2>&1 &&
+   "$sculpt" tokenizer train --config "$work/tok_nomask.yaml" --input "$work/corpus.txt" --out "$work/tok_nomask" >/dev/null 2>&1 &&
+   "$sculpt" model init --config "$work/refiner.yaml" --tokenizer "$work/tok.model" --out "$work/refiner" >/dev/null &&
+   "$sculpt" model init --config "$work/refiner.yaml" --set model.attention=causal --tokenizer "$work/tok.model" --out "$work/causal" >/dev/null &&
+   "$sculpt" model init --config "$work/refiner.yaml" --tokenizer "$work/tok_nomask.model" --out "$work/nomask" >/dev/null; then
+  passed=$((passed + 1))
+else
+  echo "FAIL refiner_fixtures: could not make the test models"; failures=$((failures + 1))
+fi
+expect_error refine_missing_input "nope.txt"                     -- "$sculpt" refine --model "$work/refiner" --input "$work/nope.txt"
+expect_error refine_missing_model "does not exist"               -- "$sculpt" refine --model "$work/nope" --input "$work/text.txt"
+expect_error refine_spans_outside "span '0:999'"                 -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 0:999
+expect_error refine_spans_syntax  "span '5-9'"                   -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 5-9
+expect_error refine_bad_tau       "--tau"                        -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --tau 1.5
+expect_error refine_causal_model  "bidirectional or block_causal" -- "$sculpt" refine --model "$work/causal" --input "$work/text.txt" --spans 0:5
+expect_error refine_no_mask_token "mask token"                   -- "$sculpt" refine --model "$work/nomask" --input "$work/text.txt" --spans 0:5
+expect_error refine_empty_input   "empty"                        -- "$sculpt" refine --model "$work/refiner" --input /dev/null
+expect_error train_mdm_causal     "bidirectional or block_causal" -- "$sculpt" train --set data.corpus="$work/docs" --set train.tokenizer="$work/tok.model" --set train.out_dir="$work/mdm" --set train.objective=masked_diffusion --set model.hidden_size=32 --set model.intermediate_size=64 --set model.num_hidden_layers=1 --set model.num_attention_heads=2 --set data.seq_len=16
+# A good refinement for contrast: exit 0 and JSON with a trace.
+if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 4:12 --json >"$work/out.json" 2>"$work/err" &&
+   grep -q '"forward_passes"' "$work/out.json"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL refine_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+fi
+
 # The effective default config, printed, loads back to the same text.
 if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
   passed=$((passed + 1))

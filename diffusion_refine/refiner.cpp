@@ -1,0 +1,276 @@
+// Refiner: the denoising loop over a canvas (commit rules, semi-AR blocks, editing, prefix cache).
+#include "diffusion_refine/refiner.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/kv_cache.h"
+#include "core/logit_filters.h"
+#include "core/masked_diffusion.h"
+
+namespace sculpt {
+namespace {
+
+// The forward passes of one refinement. With the prefix cache, the first pass (and every
+// refresh) runs the whole canvas and keeps the keys and values of positions [0, prefix); the
+// passes between refreshes run only [prefix, n) against them. Under block-causal attention with
+// a block-aligned prefix those keys and values are exactly what a full pass computes; under
+// bidirectional attention the prefix would also have seen the later tokens, so they are an
+// approximation (Fast-dLLM's prefix cache, Wu et al. 2025), refreshed at every block.
+class CanvasForward {
+ public:
+  CanvasForward(TransformerImpl& model, int64_t n, int64_t prefix) : model_(model), prefix_(prefix) {
+    const ModelConfig& c = model.config();
+    shift_ = c.logits_alignment == LogitsAlignment::kShifted ? 1 : 0;
+    if (prefix_ > 0)
+      cache_ = std::make_unique<KvCache>(c.num_hidden_layers, /*batch=*/1, c.n_kv_heads(), n, c.n_head_dim());
+  }
+
+  // Logits [positions.size(), vocab] predicting the tokens at `positions` of `tokens` [1, n].
+  at::Tensor logits_at(const at::Tensor& tokens, const std::vector<int64_t>& positions, bool refresh) {
+    ++n_forward_;
+    int64_t offset = 0;  // canvas position of the first hidden state computed
+    at::Tensor hidden;   // [1, n - offset, hidden]
+    if (!cache_) {
+      hidden = model_.hidden_states(tokens);
+    } else {
+      ForwardArgs args;
+      args.cache = cache_.get();
+      if (refresh || cache_->length() == 0) {
+        cache_->reset();
+        hidden = model_.hidden_states(tokens, args);
+      } else {
+        offset = prefix_;
+        hidden = model_.hidden_states(tokens.narrow(/*dim=*/1, prefix_, tokens.size(1) - prefix_), args);
+      }
+      cache_->truncate(prefix_);
+    }
+    std::vector<int64_t> rows(positions.size());
+    for (size_t i = 0; i < positions.size(); ++i) rows[i] = positions[i] - shift_ - offset;
+    at::Tensor index = at::tensor(rows, at::TensorOptions().dtype(at::kLong));
+    return model_.logits(hidden.select(/*dim=*/0, 0).index_select(/*dim=*/0, index));
+  }
+
+  int64_t n_forward() const { return n_forward_; }
+  int64_t prefix() const { return cache_ ? prefix_ : 0; }
+
+ private:
+  TransformerImpl& model_;
+  int64_t prefix_ = 0;
+  int64_t shift_ = 0;
+  int64_t n_forward_ = 0;
+  std::unique_ptr<KvCache> cache_;
+};
+
+// The cached prefix: positions before the first that may change (and before the one whose
+// logits predict it, under shifted alignment), rounded down to a block boundary when
+// block-causal so that its cache is exact. 0 = no cache.
+int64_t cacheable_prefix(const ModelConfig& c, int64_t first_writable) {
+  int64_t prefix = first_writable - (c.logits_alignment == LogitsAlignment::kShifted ? 1 : 0);
+  if (c.attention == AttentionMode::kBlockCausal) prefix = prefix / c.block_size * c.block_size;
+  return std::max<int64_t>(prefix, 0);
+}
+
+// Draws one prediction per row of logits [m, vocab] (argmax at temperature 0).
+at::Tensor sample_predictions(const at::Tensor& logits, const RefineParams& p, at::Generator& gen) {
+  if (p.temperature == 0) return logits.argmax(/*dim=*/-1);
+  at::Tensor filtered = apply_top_p(apply_top_k(apply_temperature(logits, p.temperature), p.top_k), p.top_p);
+  return at::multinomial(at::softmax(filtered, /*dim=*/-1), /*num_samples=*/1, /*replacement=*/false, gen).squeeze(1);
+}
+
+at::Tensor as_batch_tokens(const std::vector<int64_t>& x) {
+  return at::tensor(x, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);  // [1, n]
+}
+
+}  // namespace
+
+void RefineParams::validate() const {
+  if (!(top_p > 0 && top_p <= 1)) fail("refine.top_p", "must be in (0, 1], got ", top_p);
+  if (steps < 1) fail("refine.steps", "must be at least 1, got ", steps);
+  if (!(threshold >= 0 && threshold <= 1)) fail("refine.threshold", "must be in [0, 1], got ", threshold);
+  if (!(edit_threshold >= 0 && edit_threshold <= 1))
+    fail("refine.edit_threshold", "must be in [0, 1], got ", edit_threshold);
+  if (block_length < 0) fail("refine.block_length", "must be >= 0, got ", block_length);
+  if (!(temperature >= 0)) fail("refine.temperature", "must be >= 0, got ", temperature);
+}
+
+Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
+  const ModelConfig& c = model_->config();
+  check_masked_diffusion_model(c, "refiner");
+  if (c.vocab_size != tokenizer_.n_vocab())
+    fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " pieces but the refiner's vocab_size is ",
+         c.vocab_size);
+  model_->eval();
+}
+
+Refiner Refiner::load(const std::string& model_dir) {
+  Transformer model = load_transformer(model_dir);
+  const std::string tok_path = model_dir + "/tokenizer.model";
+  if (!file_exists(tok_path)) fail(tok_path, "missing: the refiner's model directory must hold its tokenizer");
+  return Refiner(std::move(model), Tokenizer::load(tok_path));
+}
+
+RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
+  const auto start = std::chrono::steady_clock::now();
+  p.validate();
+  const ModelConfig& c = model_->config();
+  const int64_t n = canvas.size();
+  if (int64_t(canvas.roles.size()) != n) fail("refine", "canvas has ", n, " tokens but ", canvas.roles.size(), " roles");
+  if (n > c.max_position_embeddings)
+    fail("refine", "the canvas of ", n, " tokens exceeds the refiner's context of ", c.max_position_embeddings);
+  const bool editing = p.edit_threshold > 0 && p.max_edits > 0;
+  const int64_t mask = mask_id();
+
+  std::vector<int64_t> x = canvas.tokens;
+  std::vector<uint8_t> masked(size_t(n), 0), writable(size_t(n), 0);
+  std::vector<int> edits_left(size_t(n), p.max_edits);
+  int64_t first_writable = n;
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[size_t(i)] < 0 || x[size_t(i)] >= c.vocab_size)
+      fail("refine", "token ", x[size_t(i)], " at position ", i, " is outside the vocabulary");
+    const CanvasRole role = canvas.roles[size_t(i)];
+    if (role == CanvasRole::kMasked) {
+      masked[size_t(i)] = writable[size_t(i)] = 1;
+      x[size_t(i)] = mask;
+    } else if (role == CanvasRole::kDraft && editing && p.edit_scope == EditScope::kDraft) {
+      writable[size_t(i)] = 1;
+    }
+    if (writable[size_t(i)]) first_writable = std::min(first_writable, i);
+  }
+  if (first_writable == n) fail("refine", "nothing to refine: the canvas has no masked positions (and no editable draft)");
+  if (c.logits_alignment == LogitsAlignment::kShifted && first_writable == 0)
+    fail("refine", "under shifted logits position 0 cannot be written (no position predicts it): put context before it");
+
+  CanvasForward forward(*model_, n, p.prefix_cache ? cacheable_prefix(c, first_writable) : 0);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(p.seed));
+  RefineResult result;
+  RefineTrace& trace = result.trace;
+  trace.commit_step.assign(size_t(n), -1);
+  at::NoGradGuard no_grad;
+
+  // Semi-autoregressive blocks of canvas positions [lo, hi), left to right from the first
+  // writable position; the steps are shared equally by the blocks that hold masked positions.
+  const int64_t block = p.block_length > 0 ? p.block_length : n - first_writable;
+  int64_t n_busy_blocks = 0;
+  for (int64_t lo = first_writable; lo < n; lo += block)
+    n_busy_blocks += std::any_of(masked.begin() + lo, masked.begin() + std::min(n, lo + block), [](uint8_t m) { return m; });
+  const int64_t steps_per_block = std::max<int64_t>(1, p.steps / std::max<int64_t>(1, n_busy_blocks));
+
+  for (int64_t lo = first_writable; lo < n; lo += block) {
+    const int64_t hi = std::min(n, lo + block);
+    // Commits come from the masked positions before hi: this block's, and earlier ones that
+    // editing re-masked.
+    auto active_masked = [&] {
+      std::vector<int64_t> out;
+      for (int64_t i = first_writable; i < hi; ++i) if (masked[size_t(i)]) out.push_back(i);
+      return out;
+    };
+    const std::vector<int64_t> schedule =
+        num_transfer_tokens(int64_t(active_masked().size()), steps_per_block, p.schedule);
+    int64_t step = 0, carried = 0;  // carried: positions re-masked since the schedule was made
+    bool refresh = true, verified = false;
+    while (true) {
+      const std::vector<int64_t> to_write = active_masked();
+      if (to_write.empty() && (!editing || verified)) break;
+      std::vector<int64_t> to_check;  // written tokens that editing may re-mask
+      if (editing)
+        for (int64_t i = first_writable; i < n; ++i)
+          if (writable[size_t(i)] && !masked[size_t(i)] && edits_left[size_t(i)] > 0) to_check.push_back(i);
+      if (to_write.empty() && to_check.empty()) break;
+
+      std::vector<int64_t> positions = to_write;
+      positions.insert(positions.end(), to_check.begin(), to_check.end());
+      at::Tensor logits = forward.logits_at(as_batch_tokens(x), positions, refresh);  // [m, vocab]
+      refresh = false;
+      logits.select(/*dim=*/1, mask).fill_(-std::numeric_limits<float>::infinity());  // never predict [MASK]
+      at::Tensor probs = at::softmax(logits, /*dim=*/-1);  // the model's own belief, before any sampling filter
+
+      // Predictions for the masked positions, and how sure the model is of them.
+      const int64_t m_write = int64_t(to_write.size());
+      std::vector<int64_t> predicted;
+      std::vector<float> confidence;
+      if (m_write > 0) {
+        at::Tensor pred = sample_predictions(logits.narrow(0, 0, m_write), p, gen);  // [m_write]
+        at::Tensor conf = probs.narrow(0, 0, m_write).gather(1, pred.unsqueeze(1)).squeeze(1);
+        predicted.assign(pred.data_ptr<int64_t>(), pred.data_ptr<int64_t>() + m_write);
+        confidence.assign(conf.data_ptr<float>(), conf.data_ptr<float>() + m_write);
+      }
+      std::vector<int64_t> commit;
+      if (m_write > 0) {
+        if (p.rule == DecodeRule::kThreshold) {
+          commit = select_by_threshold(confidence, p.threshold);
+        } else {
+          const int64_t k = (step < int64_t(schedule.size()) ? schedule[size_t(step)] : m_write) + carried;
+          commit = select_by_confidence(confidence, std::clamp<int64_t>(k, 1, m_write));
+          carried = 0;
+        }
+      }
+      // Editing: a written token whose probability under the refiner fell below eta.
+      std::vector<int64_t> remask;
+      if (!to_check.empty()) {
+        std::vector<int64_t> current;
+        for (int64_t i : to_check) current.push_back(x[size_t(i)]);
+        at::Tensor p_current = probs.narrow(0, m_write, int64_t(to_check.size()))
+                                   .gather(1, at::tensor(current, at::kLong).unsqueeze(1))
+                                   .squeeze(1)
+                                   .contiguous();  // [n_check]
+        const float* pc = p_current.data_ptr<float>();
+        for (size_t j = 0; j < to_check.size(); ++j)
+          if (pc[j] < p.edit_threshold) remask.push_back(to_check[j]);
+      }
+      const int64_t global_step = int64_t(trace.committed_per_step.size());
+      for (int64_t j : commit) {
+        x[size_t(to_write[size_t(j)])] = predicted[size_t(j)];
+        masked[size_t(to_write[size_t(j)])] = 0;
+        trace.commit_step[size_t(to_write[size_t(j)])] = global_step;
+      }
+      for (int64_t i : remask) {
+        x[size_t(i)] = mask;
+        masked[size_t(i)] = 1;
+        --edits_left[size_t(i)];
+        trace.commit_step[size_t(i)] = -1;
+      }
+      carried += int64_t(remask.size());
+      trace.committed_per_step.push_back(int64_t(commit.size()));
+      trace.remasked_per_step.push_back(int64_t(remask.size()));
+      trace.n_remasked += int64_t(remask.size());
+      verified = commit.empty() && remask.empty();
+      ++step;
+    }
+  }
+
+  for (int64_t i = 0; i < n; ++i)
+    if (x[size_t(i)] != canvas.tokens[size_t(i)]) trace.changes.push_back({i, canvas.tokens[size_t(i)], x[size_t(i)]});
+  trace.n_forward = forward.n_forward();
+  trace.n_prefix_cached = forward.prefix();
+  result.tokens = std::move(x);
+  trace.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+std::vector<float> Refiner::token_probabilities(const Canvas& canvas) {
+  const int64_t n = canvas.size();
+  if (n > model_->config().max_position_embeddings)
+    fail("refine", "the canvas of ", n, " tokens exceeds the refiner's context of ", model_->config().max_position_embeddings);
+  const int64_t shift = model_->config().logits_alignment == LogitsAlignment::kShifted ? 1 : 0;
+  std::vector<int64_t> positions;
+  for (int64_t i = std::max<int64_t>(shift, 0); i < n; ++i)
+    if (canvas.roles[size_t(i)] != CanvasRole::kFrozen) positions.push_back(i);
+  std::vector<float> out(size_t(n), 1.0f);
+  if (positions.empty()) return out;
+  at::NoGradGuard no_grad;
+  CanvasForward forward(*model_, n, /*prefix=*/0);
+  at::Tensor probs = at::softmax(forward.logits_at(as_batch_tokens(canvas.tokens), positions, true), /*dim=*/-1);
+  for (size_t j = 0; j < positions.size(); ++j)
+    out[size_t(positions[j])] = probs[int64_t(j)][canvas.tokens[size_t(positions[j])]].item<float>();
+  return out;
+}
+
+}  // namespace sculpt

@@ -1,0 +1,165 @@
+// `sculpt refine`: refines a text file with the masked-diffusion refiner: re-masks its weakest
+// spans (or the character ranges given) and denoises them over the whole text; prints the text,
+// or with --json the text and the trace. `sculpt bench refine`: the refiner's speed as JSON.
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "diffusion_refine/refiner.h"
+#include "diffusion_refine/restoration.h"
+#include "diffusion_refine/span_selector.h"
+
+namespace sculpt::cli {
+namespace {
+
+std::vector<int64_t> encode(const Tokenizer& tok, const std::string& text) {
+  std::vector<int64_t> out;
+  for (int32_t id : tok.encode(text)) out.push_back(id);
+  return out;
+}
+
+std::string decode(const Tokenizer& tok, const std::vector<int64_t>& ids) {
+  return tok.decode(std::vector<int32_t>(ids.begin(), ids.end()));
+}
+
+// Character offset where each token's text starts, and the text's length at the end ([n + 1]).
+std::vector<int64_t> token_char_offsets(const Tokenizer& tok, const std::vector<int64_t>& ids) {
+  std::vector<int64_t> offsets{0};
+  for (size_t i = 1; i <= ids.size(); ++i)
+    offsets.push_back(int64_t(decode(tok, std::vector<int64_t>(ids.begin(), ids.begin() + long(i))).size()));
+  return offsets;
+}
+
+// "120:180,300:320" character ranges of the text -> the token ranges that overlap them.
+std::vector<Span> char_ranges_to_tokens(const std::string& spec, const std::vector<int64_t>& offsets,
+                                        int64_t n_chars) {
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= spec.size();) {
+    const size_t comma = spec.find(',', start);
+    parts.push_back(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  // Character ranges are checked with the token-range parser, against the text's length.
+  std::vector<Span> chars = parse_token_ranges(parts, n_chars);
+  std::vector<Span> tokens;
+  const int64_t n_tokens = int64_t(offsets.size()) - 1;
+  for (const Span& c : chars) {
+    Span t{n_tokens, 0};
+    for (int64_t i = 0; i < n_tokens; ++i)
+      if (offsets[size_t(i)] < c.end && offsets[size_t(i + 1)] > c.begin) {
+        t.begin = std::min(t.begin, i);
+        t.end = std::max(t.end, i + 1);
+      }
+    if (t.end > t.begin) tokens.push_back(t);
+  }
+  return tokens;
+}
+
+int refine(const std::vector<std::string>& args) {
+  const SculptConfig defaults;
+  po::options_description options("options");
+  add_config_options(options);
+  options.add_options()
+      ("model", po::value<std::string>()->required(), "refiner model directory")
+      ("input", po::value<std::string>()->required(), "text file to refine")
+      ("context", po::value<std::string>(), "text file of frozen context placed before the input (never changed)")
+      ("spans", po::value<std::string>(), "character ranges of the input to rewrite, e.g. 120:180,300:320 "
+                                          "(default: the refiner's lowest-confidence tokens)")
+      ("steps", po::value<int>(), ("denoising steps (refine.steps, default " + std::to_string(defaults.refine.steps) + ")").c_str())
+      ("tau", po::value<double>(), "commit every position with confidence >= tau (threshold decoding)")
+      ("reference", po::value<std::string>(), "a reference text, token-aligned with the input: count fixed and broken tokens")
+      ("json", po::bool_switch(), "print the text and the trace as JSON");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt refine --model DIR --input FILE [--spans B:E,...] [--steps N] [--tau T] [--json]",
+                     options, vm))
+    return 0;
+  SculptConfig cfg = read_config(vm);
+  if (vm.count("steps")) cfg.refine.steps = vm["steps"].as<int>();
+  if (vm.count("tau")) {
+    cfg.refine.rule = DecodeRule::kThreshold;
+    cfg.refine.threshold = vm["tau"].as<double>();
+    if (!(cfg.refine.threshold > 0 && cfg.refine.threshold <= 1)) throw UsageError{"--tau must be in (0, 1]"};
+  }
+  if (cfg.refine.steps < 1) throw UsageError{"--steps must be at least 1"};
+  cfg.refine.validate();
+  const std::string input_path = vm["input"].as<std::string>();
+  const std::string text = read_file(input_path);  // a bad path fails before the model loads
+  const std::string context_text = vm.count("context") ? read_file(vm["context"].as<std::string>()) : "";
+  const std::string reference_text = vm.count("reference") ? read_file(vm["reference"].as<std::string>()) : "";
+
+  Refiner refiner = Refiner::load(vm["model"].as<std::string>());
+  const Tokenizer& tok = refiner.tokenizer();
+  DraftView draft;
+  if (tok.bos_id() >= 0) draft.context.push_back(tok.bos_id());
+  for (int64_t id : encode(tok, context_text)) draft.context.push_back(id);
+  draft.tokens = encode(tok, text);
+  if (draft.tokens.empty()) fail(input_path, "is empty: nothing to refine");
+
+  std::vector<Span> spans;
+  if (vm.count("spans")) {
+    spans = char_ranges_to_tokens(vm["spans"].as<std::string>(), token_char_offsets(tok, draft.tokens),
+                                  int64_t(text.size()));
+  } else {
+    SpanParams sp = cfg.spans;
+    // Drafter log-probs and entropies do not exist for a user's file: use the refiner's confidence.
+    if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy)
+      sp.strategy = SpanStrategy::kRefinerConfidence;
+    spans = make_span_selector(sp, &refiner)->select(draft);
+  }
+  Canvas canvas = Canvas::from_parts(draft.context, draft.tokens);
+  canvas.mark(spans, CanvasRole::kMasked);
+  if (canvas.count(CanvasRole::kMasked) == 0 &&
+      !(cfg.refine.edit_threshold > 0 && cfg.refine.edit_scope == EditScope::kDraft)) {
+    if (!vm["json"].as<bool>()) std::printf("%s", text.c_str());
+    else std::cout << nlohmann::json{{"text", text}, {"spans", nlohmann::json::array()}, {"changes", nlohmann::json::array()}}.dump(2) << "\n";
+    std::fprintf(stderr, "sculpt refine: no token fell below the span threshold; the text is unchanged\n");
+    return 0;
+  }
+  const RefineResult r = refiner.refine(canvas, cfg.refine);
+  const std::vector<int64_t> refined(r.tokens.begin() + canvas.n_context, r.tokens.end());
+  const std::string out_text = decode(tok, refined);
+  if (!vm["json"].as<bool>()) {
+    std::printf("%s", out_text.c_str());
+    if (out_text.empty() || out_text.back() != '\n') std::printf("\n");
+    return 0;
+  }
+  nlohmann::json out;
+  out["text"] = out_text;
+  nlohmann::json js = nlohmann::json::array();
+  for (const Span& s : spans) js.push_back({s.begin, s.end});
+  out["spans"] = js;  // draft token ranges [begin, end)
+  nlohmann::json changes = nlohmann::json::array();
+  for (const TokenChange& c : r.trace.changes)
+    changes.push_back({{"token", c.position - canvas.n_context},
+                       {"old", tok.id_to_piece(int32_t(c.old_token))},
+                       {"new", tok.id_to_piece(int32_t(c.new_token))}});
+  out["changes"] = changes;
+  out["trace"] = {{"forward_passes", r.trace.n_forward},
+                  {"committed_per_step", r.trace.committed_per_step},
+                  {"remasked_per_step", r.trace.remasked_per_step},
+                  {"masked_tokens", canvas.count(CanvasRole::kMasked)},
+                  {"prefix_cached_tokens", r.trace.n_prefix_cached},
+                  {"seconds", r.trace.seconds}};
+  if (vm.count("reference")) {
+    const EditAccounting a = account_edits(draft.tokens, refined, encode(tok, reference_text));
+    out["accounting"] = {{"tokens", a.n_tokens}, {"changed", a.n_changed}, {"wrong_before", a.n_wrong_before},
+                         {"wrong_after", a.n_wrong_after}, {"fixed", a.n_fixed}, {"broken", a.n_broken}};
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> refine_commands() {
+  return {{"refine", "refine a text file with the masked-diffusion refiner", refine}};
+}
+
+}  // namespace sculpt::cli

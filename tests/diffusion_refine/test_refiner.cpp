@@ -1,0 +1,353 @@
+// The refiner: restoration by a tiny refiner trained in the test, frozen positions, threshold
+// decoding, editing, semi-autoregressive blocks, the prefix cache, logits alignment, bad input.
+#include "diffusion_refine/refiner.h"
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "core/checkpoint.h"
+#include "core/core_config.h"
+#include "core/error.h"
+#include "core/trainer.h"
+#include "diffusion_refine/restoration.h"
+#include "support/test_util.h"
+
+namespace sculpt {
+namespace {
+
+using ::testing::HasSubstr;
+using sculpt::testing::TempDir;
+
+class RefinerTest : public ::testing::Test {
+ protected:
+  // One tokenizer and one refiner for the suite: a bidirectional masked-diffusion model trained
+  // for a few seconds on templated sentences, with visible-token noise so it can edit.
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("sculpt_refiner");
+    std::string all;
+    for (int i = 0; i < 300; ++i) {
+      const std::string doc = sculpt::testing::make_document(uint32_t(i), 6);
+      sculpt::testing::write_file(dir_->file("corpus/doc_" + std::to_string(1000 + i) + ".txt"), doc);
+      all += doc + "\n";
+    }
+    sculpt::testing::write_file(dir_->file("tok.txt"), all);
+    TokenizerTrainParams tp;
+    tp.input_files = {dir_->file("tok.txt")};
+    tp.model_prefix = dir_->file("tok");
+    tp.vocab_size = 300;
+    tp.n_threads = 2;
+    Tokenizer::train(tp);
+
+    CoreConfig cfg;
+    cfg.model.hidden_size = 64;
+    cfg.model.intermediate_size = 128;
+    cfg.model.num_hidden_layers = 2;
+    cfg.model.num_attention_heads = 4;
+    cfg.model.num_key_value_heads = 2;
+    cfg.model.max_position_embeddings = 128;
+    cfg.model.attention = AttentionMode::kBidirectional;
+    cfg.runtime.seed = 3;
+    cfg.runtime.n_threads = 2;
+    cfg.data.corpus = dir_->file("corpus");
+    cfg.data.validation_fraction = 0.05;
+    cfg.data.seq_len = 48;
+    cfg.train.out_dir = dir_->file("refiner");
+    cfg.train.tokenizer = dir_->file("tok.model");
+    cfg.train.objective = TrainObjective::kMaskedDiffusion;
+    cfg.train.diffusion.visible_noise = 0.1;
+    cfg.train.batch_size = 16;
+    cfg.train.lr = 1e-2;
+    cfg.train.min_lr = 1e-3;
+    cfg.train.warmup_steps = 20;
+    cfg.train.max_steps = 250;
+    cfg.train.eval_every = 0;
+    cfg.train.save_every = 0;
+    cfg.train.log_every = 1000;
+    std::ostringstream log;
+    TrainOptions options;
+    options.log = &log;
+    train(cfg, options);
+    refiner_ = new Refiner(Refiner::load(cfg.train.out_dir));
+  }
+  static void TearDownTestSuite() {
+    delete refiner_;
+    delete dir_;
+  }
+
+  // Held-out text (seeds the training corpus never used), as token ids.
+  static std::vector<int64_t> held_out(uint32_t k) {
+    std::vector<int64_t> out;
+    for (int32_t id : refiner_->tokenizer().encode(sculpt::testing::make_document(100000 + k, 3))) out.push_back(id);
+    return out;
+  }
+  static std::vector<int64_t> bos() { return {refiner_->tokenizer().bos_id()}; }
+
+  // A random-weight model over the suite's vocabulary (std 0.3: peaked enough for few ties).
+  static Refiner random_refiner(AttentionMode attention, LogitsAlignment alignment, int64_t block_size = 0) {
+    Tokenizer tok = Tokenizer::load(dir_->file("tok.model"));
+    ModelConfig c;
+    c.vocab_size = tok.n_vocab();
+    c.hidden_size = 32;
+    c.intermediate_size = 64;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.max_position_embeddings = 64;
+    c.attention = attention;
+    c.block_size = block_size;
+    c.logits_alignment = alignment;
+    c.mask_token_id = tok.mask_id();
+    Transformer model(c);
+    at::NoGradGuard no_grad;
+    at::manual_seed(17);
+    for (auto& p : model->parameters()) p.normal_(0.0, 0.3);
+    return Refiner(model, tok);
+  }
+
+  static TempDir* dir_;
+  static Refiner* refiner_;
+};
+TempDir* RefinerTest::dir_ = nullptr;
+Refiner* RefinerTest::refiner_ = nullptr;
+
+RefineParams one_per_step() {
+  RefineParams p;
+  p.steps = 1 << 20;  // as many steps as masked tokens
+  return p;
+}
+
+TEST_F(RefinerTest, RestoresCorruptedTokensFarBeyondChance) {
+  int64_t restored = 0, corrupted = 0;
+  std::map<int64_t, int64_t> truth_counts;  // the true tokens at the corrupted positions
+  for (uint32_t k = 0; k < 24; ++k) {
+    const std::vector<int64_t> clean = held_out(k);
+    const RestorationResult r = run_restoration(*refiner_, bos(), clean, 0.15, one_per_step(), k);
+    restored += r.n_restored;
+    corrupted += r.n_corrupted;
+    // The same positions run_restoration corrupted: those where the draft was wrong.
+    EXPECT_EQ(r.accounting.n_wrong_before, r.n_corrupted);
+    EXPECT_EQ(r.accounting.n_fixed, r.n_restored);
+    EXPECT_EQ(r.accounting.n_broken, 0);  // no editing: uncorrupted tokens are never touched
+  }
+  // Chance: the accuracy of always guessing the most frequent token of these texts (the
+  // corrupted positions are a uniform sample of them), the best guess that ignores context;
+  // margin: 4 binomial standard errors.
+  for (uint32_t k = 0; k < 24; ++k)
+    for (int64_t id : held_out(k)) ++truth_counts[id];
+  int64_t best = 0, total = 0;
+  for (const auto& [id, count] : truth_counts) {
+    best = std::max(best, count);
+    total += count;
+  }
+  const double chance = double(best) / double(total);
+  const double accuracy = double(restored) / double(corrupted);
+  const double margin = 4 * std::sqrt(chance * (1 - chance) / double(corrupted));
+  std::printf("restored %lld of %lld (%.3f); chance %.3f + margin %.3f\n", (long long)restored, (long long)corrupted,
+              accuracy, chance, margin);
+  EXPECT_GT(accuracy, chance + margin);
+}
+
+TEST_F(RefinerTest, FrozenPositionsNeverChange) {
+  const std::vector<int64_t> doc = held_out(1);
+  const int64_t half = int64_t(doc.size()) / 2;
+  std::vector<int64_t> context = bos();
+  context.insert(context.end(), doc.begin(), doc.begin() + half);
+  Canvas canvas = Canvas::from_parts(context, std::vector<int64_t>(doc.begin() + half, doc.end()));
+  canvas.mark({{0, 3}, {6, 9}}, CanvasRole::kMasked);
+  RefineParams p;
+  p.temperature = 1.5;  // sampled predictions, editing of every draft token
+  p.edit_threshold = 0.9;
+  p.edit_scope = EditScope::kDraft;
+  p.max_edits = 3;
+  p.seed = 5;
+  const RefineResult r = refiner_->refine(canvas, p);
+  ASSERT_EQ(r.tokens.size(), canvas.tokens.size());
+  for (int64_t i = 0; i < canvas.n_context; ++i) EXPECT_EQ(r.tokens[size_t(i)], canvas.tokens[size_t(i)]) << i;
+  for (const TokenChange& c : r.trace.changes) EXPECT_GE(c.position, canvas.n_context);
+  for (int64_t id : r.tokens) EXPECT_NE(id, refiner_->mask_id());
+}
+
+TEST_F(RefinerTest, ThresholdNearOneMatchesOneTokenPerStepAndLowerTauTakesFewerPasses) {
+  int64_t passes_one = 0, passes_low = 0, masked = 0;
+  for (uint32_t k = 0; k < 6; ++k) {
+    const std::vector<int64_t> doc = held_out(k);
+    Canvas canvas = Canvas::from_parts(bos(), doc);
+    canvas.mark({{2, int64_t(doc.size()) - 2}}, CanvasRole::kMasked);
+    const RefineResult baseline = refiner_->refine(canvas, one_per_step());
+    RefineParams strict;
+    strict.rule = DecodeRule::kThreshold;
+    strict.threshold = 1.0;
+    const RefineResult near_one = refiner_->refine(canvas, strict);
+    EXPECT_EQ(near_one.tokens, baseline.tokens) << "doc " << k;
+    EXPECT_EQ(near_one.trace.n_forward, baseline.trace.n_forward);
+    RefineParams loose = strict;
+    loose.threshold = 0.5;
+    const RefineResult low = refiner_->refine(canvas, loose);
+    masked += canvas.count(CanvasRole::kMasked);
+    passes_one += near_one.trace.n_forward;
+    passes_low += low.trace.n_forward;
+  }
+  EXPECT_EQ(passes_one, masked);
+  std::printf("%lld masked tokens: %lld passes at tau 1, %lld at tau 0.5\n", (long long)masked,
+              (long long)passes_one, (long long)passes_low);
+  EXPECT_LT(passes_low, passes_one);
+}
+
+TEST_F(RefinerTest, EditingRevisesADeliberatelyWrongToken) {
+  const std::vector<int64_t> doc = held_out(3);
+  const int64_t pos = int64_t(doc.size()) / 2;
+  // The wrong token: the one the refiner finds least likely at that position.
+  Canvas clean = Canvas::from_parts(bos(), doc);
+  int64_t wrong = -1;
+  {
+    at::NoGradGuard no_grad;
+    at::Tensor tokens = at::tensor(clean.tokens, at::kLong).unsqueeze(0);
+    at::Tensor logits = refiner_->model()->forward(tokens)[0][clean.n_context + pos].clone();
+    logits[refiner_->mask_id()] = std::numeric_limits<float>::infinity();  // never the mask itself
+    wrong = logits.argmin().item<int64_t>();
+  }
+  std::vector<int64_t> draft = doc;
+  draft[size_t(pos)] = wrong;
+  Canvas canvas = Canvas::from_parts(bos(), draft);
+  RefineParams p;
+  p.edit_threshold = 0.3;
+  p.edit_scope = EditScope::kDraft;
+  const RefineResult r = refiner_->refine(canvas, p);
+  const int64_t at = canvas.n_context + pos;
+  EXPECT_NE(r.tokens[size_t(at)], wrong);
+  EXPECT_GT(r.trace.n_remasked, 0);
+  const std::vector<float> before = refiner_->token_probabilities(canvas);
+  Canvas after = canvas;
+  after.tokens = r.tokens;
+  const std::vector<float> now = refiner_->token_probabilities(after);
+  std::printf("p(wrong) %.4f -> p(new) %.4f; restored the original: %s\n", before[size_t(at)], now[size_t(at)],
+              r.tokens[size_t(at)] == doc[size_t(pos)] ? "yes" : "no");
+  EXPECT_GT(now[size_t(at)], before[size_t(at)]);
+  // Without editing the same canvas has nothing to do.
+  EXPECT_THAT([&] { refiner_->refine(canvas, RefineParams{}); }, ::testing::ThrowsMessage<Error>(HasSubstr("nothing to refine")));
+}
+
+TEST_F(RefinerTest, SemiAutoregressiveBlocksCommitLeftToRight) {
+  const std::vector<int64_t> doc = held_out(4);
+  Canvas canvas = Canvas::from_parts(bos(), doc);
+  canvas.mark({{0, 24}}, CanvasRole::kMasked);
+  RefineParams p;
+  p.block_length = 8;
+  p.steps = 12;  // 4 per block
+  const RefineResult r = refiner_->refine(canvas, p);
+  EXPECT_EQ(r.trace.committed_per_step.size(), 12u);
+  for (int64_t b = 0; b + 1 < 3; ++b) {
+    int64_t last = -1, first_next = 1 << 30;
+    for (int64_t i = 0; i < 8; ++i) {
+      last = std::max(last, r.trace.commit_step[size_t(canvas.n_context + b * 8 + i)]);
+      first_next = std::min(first_next, r.trace.commit_step[size_t(canvas.n_context + (b + 1) * 8 + i)]);
+    }
+    EXPECT_LT(last, first_next) << "block " << b;
+  }
+}
+
+// Under bidirectional attention the cached prefix never sees the span's later tokens, so
+// results differ from exact recomputation (token by token, one early difference cascades);
+// what must hold is that restoration quality stays within sampling error of exact.
+TEST_F(RefinerTest, PrefixCacheAgreesCloselyUnderBidirectionalAttention) {
+  int64_t restored_on = 0, restored_off = 0, corrupted = 0;
+  for (uint32_t k = 0; k < 24; ++k) {
+    const std::vector<int64_t> doc = held_out(k);
+    const int64_t half = int64_t(doc.size()) / 2;
+    std::vector<int64_t> context = bos();
+    context.insert(context.end(), doc.begin(), doc.begin() + half);
+    const std::vector<int64_t> clean(doc.begin() + half, doc.end());
+    RefineParams on = one_per_step();
+    RefineParams off = on;
+    off.prefix_cache = false;
+    const RestorationResult a = run_restoration(*refiner_, context, clean, 0.3, on, k);
+    const RestorationResult b = run_restoration(*refiner_, context, clean, 0.3, off, k);
+    restored_on += a.n_restored;
+    restored_off += b.n_restored;
+    corrupted += a.n_corrupted;
+  }
+  const double acc_on = double(restored_on) / double(corrupted), acc_off = double(restored_off) / double(corrupted);
+  const double se = std::sqrt(2 * acc_off * (1 - acc_off) / double(corrupted));
+  std::printf("restoration with the prefix cache %.3f, exact %.3f (%lld tokens; 3 SE = %.3f)\n", acc_on, acc_off,
+              (long long)corrupted, 3 * se);
+  EXPECT_GE(acc_on, acc_off - 3 * se);
+
+  // The cache is used: the frozen prefix is served from it.
+  const std::vector<int64_t> doc = held_out(0);
+  Canvas canvas = Canvas::from_parts(bos(), doc);
+  canvas.mark({{10, int64_t(doc.size())}}, CanvasRole::kMasked);
+  EXPECT_EQ(refiner_->refine(canvas, RefineParams{}).trace.n_prefix_cached, canvas.n_context + 10);
+  RefineParams off;
+  off.prefix_cache = false;
+  EXPECT_EQ(refiner_->refine(canvas, off).trace.n_prefix_cached, 0);
+}
+
+TEST_F(RefinerTest, PrefixCacheIsExactUnderBlockCausalAttention) {
+  Refiner refiner = random_refiner(AttentionMode::kBlockCausal, LogitsAlignment::kUnshifted, /*block_size=*/4);
+  std::vector<int64_t> context = held_out(2);
+  context.resize(10);
+  std::vector<int64_t> draft = held_out(5);
+  draft.resize(20);
+  Canvas canvas = Canvas::from_parts(context, draft);
+  canvas.mark({{0, 20}}, CanvasRole::kMasked);
+  RefineParams on;
+  on.steps = 10;
+  on.block_length = 5;
+  RefineParams off = on;
+  off.prefix_cache = false;
+  const RefineResult a = refiner.refine(canvas, on), b = refiner.refine(canvas, off);
+  EXPECT_EQ(a.trace.n_prefix_cached, 8);  // the context's complete blocks
+  EXPECT_EQ(a.tokens, b.tokens);
+  EXPECT_EQ(a.trace.committed_per_step, b.trace.committed_per_step);
+}
+
+TEST_F(RefinerTest, ShiftedLogitsReadThePreviousPosition) {
+  Refiner refiner = random_refiner(AttentionMode::kBidirectional, LogitsAlignment::kShifted);
+  std::vector<int64_t> doc = held_out(6);
+  doc.resize(16);
+  Canvas canvas = Canvas::from_parts(bos(), doc);
+  const std::vector<float> probs = refiner.token_probabilities(canvas);
+  at::NoGradGuard no_grad;
+  at::Tensor full = at::softmax(refiner.model()->forward(at::tensor(canvas.tokens, at::kLong).unsqueeze(0))[0], -1);
+  for (int64_t i = 1; i < canvas.size(); ++i)
+    EXPECT_NEAR(probs[size_t(i)], full[i - 1][canvas.tokens[size_t(i)]].item<float>(), 1e-6) << i;
+  Canvas at_zero = Canvas::from_parts({}, doc);
+  at_zero.mark({{0, 2}}, CanvasRole::kMasked);
+  EXPECT_THAT([&] { refiner.refine(at_zero, RefineParams{}); }, ::testing::ThrowsMessage<Error>(HasSubstr("position 0")));
+  canvas.mark({{3, 6}}, CanvasRole::kMasked);
+  EXPECT_EQ(refiner.refine(canvas, RefineParams{}).tokens.size(), canvas.tokens.size());
+}
+
+TEST_F(RefinerTest, BadInputGivesClearErrors) {
+  Tokenizer tok = Tokenizer::load(dir_->file("tok.model"));
+  ModelConfig c = refiner_->model()->config();
+  c.attention = AttentionMode::kCausal;
+  EXPECT_THAT([&] { Refiner(Transformer(c), tok); }, ::testing::ThrowsMessage<Error>(HasSubstr("bidirectional or block_causal")));
+  c = refiner_->model()->config();
+  c.mask_token_id = -1;
+  EXPECT_THAT([&] { Refiner(Transformer(c), tok); }, ::testing::ThrowsMessage<Error>(HasSubstr("mask token")));
+  c = refiner_->model()->config();
+  c.vocab_size += 1;
+  EXPECT_THAT([&] { Refiner(Transformer(c), tok); }, ::testing::ThrowsMessage<Error>(HasSubstr("vocab_size")));
+
+  const std::vector<int64_t> doc = held_out(0);
+  Canvas canvas = Canvas::from_parts(bos(), doc);
+  EXPECT_THAT([&] { canvas.mark({{0, int64_t(doc.size()) + 1}}, CanvasRole::kMasked); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("outside the draft")));
+  Canvas long_canvas = Canvas::from_parts(std::vector<int64_t>(200, 5), doc);
+  long_canvas.mark({{0, 2}}, CanvasRole::kMasked);
+  EXPECT_THAT([&] { refiner_->refine(long_canvas, RefineParams{}); }, ::testing::ThrowsMessage<Error>(HasSubstr("context")));
+  canvas.mark({{0, 2}}, CanvasRole::kMasked);
+  RefineParams bad;
+  bad.top_p = 0;
+  EXPECT_THAT([&] { refiner_->refine(canvas, bad); }, ::testing::ThrowsMessage<Error>(HasSubstr("top_p")));
+  EXPECT_THAT([&] { Refiner::load(dir_->file("nope")); }, ::testing::ThrowsMessage<Error>(HasSubstr("does not exist")));
+}
+
+}  // namespace
+}  // namespace sculpt
