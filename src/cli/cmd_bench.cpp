@@ -208,7 +208,9 @@ int bench_refine(const std::vector<std::string>& args) {
     struct Mode { const char* name; DecodeRule rule; double tau; };
     const std::vector<Mode> modes = {{"one_per_step", DecodeRule::kLowConfidence, 0},
                                      {"threshold_0.9", DecodeRule::kThreshold, 0.9},
-                                     {"threshold_0.7", DecodeRule::kThreshold, 0.7}};
+                                     {"threshold_0.7", DecodeRule::kThreshold, 0.7},
+                                     {"threshold_0.5", DecodeRule::kThreshold, 0.5},
+                                     {"threshold_0.3", DecodeRule::kThreshold, 0.3}};
     std::vector<double> restored(modes.size(), 0), corrupted(modes.size(), 0), passes(modes.size(), 0),
         broken(modes.size(), 0);
     int64_t n_done = 0;

@@ -349,5 +349,24 @@ TEST_F(RefinerTest, BadInputGivesClearErrors) {
   EXPECT_THAT([&] { Refiner::load(dir_->file("nope")); }, ::testing::ThrowsMessage<Error>(HasSubstr("does not exist")));
 }
 
+TEST_F(RefinerTest, DraftsMustComeFromTheRefinersVocabulary) {
+  EXPECT_NO_THROW(refiner_->check_draft_tokenizer(Tokenizer::load(dir_->file("tok.model"))));
+  // Another vocabulary of another size, and one of the same size with other pieces.
+  TokenizerTrainParams p;
+  sculpt::testing::write_file(dir_->file("other.txt"), "Completely different words: zebra quartz, fjord; nymph.\n");
+  p.input_files = {dir_->file("tok.txt"), dir_->file("other.txt")};
+  p.vocab_size = 320;
+  p.model_prefix = dir_->file("small");
+  Tokenizer::train(p);
+  EXPECT_THAT([&] { refiner_->check_draft_tokenizer(Tokenizer::load(dir_->file("small.model"))); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("320 pieces")));
+  p.vocab_size = 300;
+  p.model_type = TokenizerTrainParams::ModelType::kUnigram;
+  p.model_prefix = dir_->file("unigram");
+  Tokenizer::train(p);
+  EXPECT_THAT([&] { refiner_->check_draft_tokenizer(Tokenizer::load(dir_->file("unigram.model"))); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("share one tokenizer")));
+}
+
 }  // namespace
 }  // namespace sculpt
