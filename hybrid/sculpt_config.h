@@ -9,16 +9,19 @@
 
 #include "ar_draft/drafter.h"
 #include "core/core_config.h"
+#include "retrieval/retrieval_params.h"
 
 namespace sculpt {
 
 struct SculptConfig : CoreConfig {
   DraftParams draft;  // the drafter's decoding (`sculpt draft`, the pipeline)
+  RetrievalParams retrieval;  // retrievers, chunking, injection (`sculpt index`, `sculpt search`)
 
   template <class V>
   void visit(V& v) {
     CoreConfig::visit(v);
     v.section("draft", draft, "autoregressive drafting");
+    v.section("retrieval", retrieval, "passage retrieval and context injection");
   }
 };
 

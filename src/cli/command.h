@@ -25,5 +25,6 @@ std::vector<Command> config_commands();
 std::vector<Command> draft_commands();
 std::vector<Command> bench_commands();
 std::vector<Command> train_commands();
+std::vector<Command> retrieval_commands();
 
 }  // namespace sculpt::cli
