@@ -41,7 +41,7 @@ std::vector<Document> read_corpus(const std::string& path) {
       nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (!j.is_object() || !j.contains("id") || !j.contains("text") || !j["text"].is_string() ||
           !(j["id"].is_string() || j["id"].is_number_integer()))
-        fail(path, ":", line_no, ": expected a JSON object {\"id\": ..., \"text\": \"...\"}");
+        fail(str_cat(path, ":", line_no), "expected a JSON object {\"id\": ..., \"text\": \"...\"}");
       docs.push_back(Document{j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump(), j["text"].get<std::string>()});
     }
   }

@@ -24,11 +24,11 @@ std::vector<EvalQuery> read_eval_queries(const std::string& path) {
     const char* want = "expected {\"query\": \"...\", \"relevant\": [\"doc id\", ...]}";
     if (!j.is_object() || !j.contains("query") || !j["query"].is_string() || !j.contains("relevant") ||
         !j["relevant"].is_array() || j["relevant"].empty())
-      fail(path, ":", line_no, ": ", want);
+      fail(str_cat(path, ":", line_no), want);
     EvalQuery q;
     q.query = j["query"].get<std::string>();
     for (const auto& id : j["relevant"]) {
-      if (!id.is_string()) fail(path, ":", line_no, ": ", want);
+      if (!id.is_string()) fail(str_cat(path, ":", line_no), want);
       q.relevant.push_back(id.get<std::string>());
     }
     out.push_back(std::move(q));
