@@ -40,12 +40,37 @@ void ignore_notice(void*, const char*) {}  // "query contains only stop words" a
 struct PostgresRetriever::Connection {
   PGconn* conn = nullptr;
   std::string where;  // "postgres 127.0.0.1:5432/sculpt", for messages (never the password)
+  int attempts = 1;
+  int retry_delay_ms = 0;
+  int statement_timeout_ms = 0;
+
   ~Connection() {
     if (conn) PQfinish(conn);
   }
 
+  // Per-session settings, again after every reconnection.
+  void configure() {
+    PQsetNoticeProcessor(conn, ignore_notice, nullptr);
+    if (statement_timeout_ms > 0) run("SET statement_timeout = " + std::to_string(statement_timeout_ms));
+  }
+
+  // Brings a lost connection back with PQreset, at most `attempts` times; throws Error otherwise,
+  // so a server that went down costs a bounded wait, never a hang.
+  void ensure_connected() {
+    if (PQstatus(conn) == CONNECTION_OK) return;
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      PQreset(conn);
+      if (PQstatus(conn) == CONNECTION_OK) {
+        configure();
+        return;
+      }
+      if (attempt < attempts) std::this_thread::sleep_for(std::chrono::milliseconds(retry_delay_ms));
+    }
+    fail(where, "connection lost and ", attempts, " reconnection attempt(s) failed: ", first_line(PQerrorMessage(conn)));
+  }
+
   // Runs a statement; throws Error naming the server and statement on failure.
-  ResultPtr exec(const std::string& sql, const std::vector<std::string>& args = {}) const {
+  ResultPtr run(const std::string& sql, const std::vector<std::string>& args = {}) const {
     std::vector<const char*> values;
     for (const std::string& a : args) values.push_back(a.c_str());
     ResultPtr r(PQexecParams(conn, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0), &PQclear);
@@ -54,6 +79,24 @@ struct PostgresRetriever::Connection {
       fail(where, first_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn)), " (in: ",
            sql.substr(0, sql.find(' ', 20)), " ...)");
     return r;
+  }
+
+  ResultPtr exec(const std::string& sql, const std::vector<std::string>& args = {}) {
+    ensure_connected();
+    return run(sql, args);
+  }
+
+  // For statements that may simply be repeated (reads): if the connection broke during the
+  // call, reconnect (bounded) and run it once more.
+  ResultPtr exec_read(const std::string& sql, const std::vector<std::string>& args = {}) {
+    ensure_connected();
+    try {
+      return run(sql, args);
+    } catch (const Error&) {
+      if (PQstatus(conn) != CONNECTION_BAD) throw;
+    }
+    ensure_connected();
+    return run(sql, args);
   }
 };
 
@@ -72,8 +115,10 @@ PostgresRetriever::PostgresRetriever(const PostgresParams& params, const ChunkPa
     if (const char* env = std::getenv("SCULPT_PG_CONNINFO")) conninfo = env;
   // connect_timeout first: a value inside the connection string, expanded later, wins.
   const std::string timeout = std::to_string(params_.connect_timeout);
-  std::vector<const char*> keys = {"connect_timeout", "application_name"};
-  std::vector<const char*> values = {timeout.c_str(), "sculpt"};
+  // TCP keepalives: a server whose machine vanished is noticed within about a minute.
+  std::vector<const char*> keys = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                                   "keepalives_interval", "keepalives_count"};
+  std::vector<const char*> values = {timeout.c_str(), "sculpt", "1", "30", "10", "3"};
   if (!conninfo.empty()) {
     keys.push_back("dbname");
     values.push_back(conninfo.c_str());
@@ -87,6 +132,9 @@ PostgresRetriever::PostgresRetriever(const PostgresParams& params, const ChunkPa
       conn_ = std::make_unique<Connection>();
       conn_->conn = c;
       conn_->where = str_cat("postgres ", PQhost(c), ":", PQport(c), "/", PQdb(c));
+      conn_->attempts = params_.connect_attempts;
+      conn_->retry_delay_ms = params_.retry_delay_ms;
+      conn_->statement_timeout_ms = params_.statement_timeout_ms;
       break;
     }
     last_error = first_line(c ? PQerrorMessage(c) : "out of memory");
@@ -97,9 +145,7 @@ PostgresRetriever::PostgresRetriever(const PostgresParams& params, const ChunkPa
   if (!conn_)
     fail("postgres", "cannot connect after ", params_.connect_attempts, " attempt(s) (connect_timeout ",
          params_.connect_timeout, " s): ", last_error);
-  PQsetNoticeProcessor(conn_->conn, ignore_notice, nullptr);
-  if (params_.statement_timeout_ms > 0)
-    conn_->exec("SET statement_timeout = " + std::to_string(params_.statement_timeout_ms));
+  conn_->configure();
   // Several processes may create the same table at once: serialise on an advisory lock.
   const std::string& t = params_.table;
   conn_->exec("BEGIN");
@@ -160,7 +206,7 @@ std::vector<Hit> PostgresRetriever::search(const std::string& query, size_t k) c
     }
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  ResultPtr r = conn_->exec("SELECT id, doc_id, start_offset, end_offset, body, ts_rank_cd(tsv, q) AS score FROM " +
+  ResultPtr r = conn_->exec_read("SELECT id, doc_id, start_offset, end_offset, body, ts_rank_cd(tsv, q) AS score FROM " +
                                 params_.table + ", websearch_to_tsquery($1::regconfig, $2) q WHERE tsv @@ q"
                                 " ORDER BY score DESC, id LIMIT $3",
                             {params_.text_search_config, q, std::to_string(k)});
@@ -180,12 +226,12 @@ std::vector<Hit> PostgresRetriever::search(const std::string& query, size_t k) c
 
 size_t PostgresRetriever::n_passages() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return std::strtoull(PQgetvalue(conn_->exec("SELECT count(*) FROM " + params_.table).get(), 0, 0), nullptr, 10);
+  return std::strtoull(PQgetvalue(conn_->exec_read("SELECT count(*) FROM " + params_.table).get(), 0, 0), nullptr, 10);
 }
 
 size_t PostgresRetriever::n_documents() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return std::strtoull(PQgetvalue(conn_->exec("SELECT count(DISTINCT doc_id) FROM " + params_.table).get(), 0, 0),
+  return std::strtoull(PQgetvalue(conn_->exec_read("SELECT count(DISTINCT doc_id) FROM " + params_.table).get(), 0, 0),
                        nullptr, 10);
 }
 

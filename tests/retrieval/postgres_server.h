@@ -52,14 +52,21 @@ class PostgresServer {
       as_user_ = "runuser -u postgres -- ";
     }
     std::string out;
-    const std::string data = dir_.file("data");
-    if (run_command(as_user_ + kBinDir + "/initdb -D " + data + " -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync",
+    if (run_command(as_user_ + kBinDir + "/initdb -D " + dir_.file("data") +
+                        " -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync",
                     &out) != 0)
       throw std::runtime_error("initdb failed:\n" + out);
+    start();
+  }
+
+  // Starts the server (again) on the same port; throws with pg_ctl's output and the log.
+  void start() {
+    if (running_) return;
+    std::string out;
     const std::string options = "-p " + std::to_string(port_) + " -c listen_addresses=127.0.0.1 -k " + dir_.path() +
                                 " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-    if (run_command(as_user_ + kBinDir + "/pg_ctl -D " + data + " -l " + dir_.file("log") + " -w -t 60 -o '" + options +
-                        "' start",
+    if (run_command(as_user_ + kBinDir + "/pg_ctl -D " + dir_.file("data") + " -l " + dir_.file("log") +
+                        " -w -t 60 -o '" + options + "' start",
                     &out) != 0) {
       std::string log;
       run_command("cat " + dir_.file("log"), &log);
@@ -72,9 +79,12 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  void stop() {
+  // "immediate" (the default, for teardown) skips the shutdown checkpoint; with the test
+  // server's synchronous_commit=off recent commits may then be lost, so tests that restart the
+  // server stop it in "fast" mode.
+  void stop(const std::string& mode = "immediate") {
     if (!running_) return;
-    run_command(as_user_ + kBinDir + "/pg_ctl -D " + dir_.file("data") + " -m immediate -w stop");
+    run_command(as_user_ + kBinDir + "/pg_ctl -D " + dir_.file("data") + " -m " + mode + " -w stop");
     running_ = false;
   }
 

@@ -295,5 +295,32 @@ TEST(RetrieverRegistryTest, AServerThatIsDownIsAClearErrorAfterABoundedRetry) {
   EXPECT_LT(seconds, 10.0);  // and gave up
 }
 
+TEST(PostgresServerTest, AServerThatGoesDownMidSessionIsAClearErrorAndComesBack) {
+  if (!PostgresServer::binaries_present())
+    GTEST_SKIP() << "PostgreSQL server binaries not found in " << PostgresServer::kBinDir << "; skipping";
+  PostgresServer server;
+  PostgresParams p;
+  p.conninfo = server.conninfo();
+  p.connect_attempts = 2;
+  p.retry_delay_ms = 100;
+  PostgresRetriever r(p, ChunkParams{});
+  r.add({{"zebra", "The zebra crossed the savannah."}});
+  ASSERT_EQ(r.search("zebra", 1).size(), 1u);
+  server.stop("fast");
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    r.search("zebra", 1);
+    FAIL() << "searched a stopped server";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("postgres 127.0.0.1:"));
+    EXPECT_THAT(e.what(), HasSubstr("reconnection attempt(s) failed"));
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+  server.start();
+  const std::vector<Hit> hits = r.search("zebra", 1);  // the same retriever reconnects
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].doc_id, "zebra");
+}
+
 }  // namespace
 }  // namespace sculpt
