@@ -23,6 +23,7 @@ struct InjectParams {
   int max_passages = 4;            // passages at most; 0 = as many as fit
   std::string separator = "\n\n";  // between passages, and after the last one
   bool cite_source = true;         // prefix each passage with "[doc_id] "
+  bool truncate = true;            // cut a passage that does not fit to the words that do
 
   template <class V>
   void visit(V& v) {
@@ -30,6 +31,7 @@ struct InjectParams {
     v.field("max_passages", max_passages, "passages injected at most; 0 = as many as fit", Range{0, 1 << 20});
     v.field("separator", separator, "text between passages and after the last one");
     v.field("cite_source", cite_source, "prefix each passage with [doc_id]");
+    v.field("truncate", truncate, "cut a passage that does not fit the budget to the words that do");
   }
 };
 
@@ -37,9 +39,10 @@ struct InjectParams {
 struct InjectedPassage {
   uint64_t passage_id = 0;
   std::string doc_id;
-  size_t start = 0, end = 0;
+  size_t start = 0, end = 0;  // the span injected (whitespace trimmed; shorter when truncated)
   double score = 0;
   int n_tokens = 0;  // of its rendered block, separator included
+  bool truncated = false;
 };
 
 struct Injection {
@@ -53,8 +56,9 @@ class ContextInjector {
   // count_tokens measures text in the refiner's tokens; empty = whitespace-separated words.
   explicit ContextInjector(const InjectParams& params, std::function<int(std::string_view)> count_tokens = {});
 
-  // Walks `hits` in order; skips a passage already used (same span, or the same text), and one
-  // whose block would overflow the budget (a later, shorter one may still fit).
+  // Walks `hits` in order; skips a passage already used (same span, or the same text). A block
+  // that would overflow the budget is cut to the longest whole-word prefix that fits when
+  // `truncate` is on, else skipped (a later, shorter one may still fit).
   Injection render(const std::vector<Hit>& hits) const;
 
  private:

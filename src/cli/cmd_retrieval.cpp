@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "core/tokenizer.h"
 #include "retrieval/context_injector.h"
 #include "retrieval/corpus.h"
 #include "retrieval/evaluation.h"
@@ -110,13 +112,14 @@ int search(const std::vector<std::string>& args) {
       ("k", po::value<int>(), ("passages to return (default: retrieval.k, " + std::to_string(defaults.k) + ")").c_str())
       ("model", po::value<std::string>(), "embedding model directory, if not the one saved in the index")
       ("inject", po::bool_switch(), "also render the hits as the refiner's injected context (retrieval.inject)")
+      ("tokenizer", po::value<std::string>(), "sentencepiece model that counts --inject's token budget (default: words)")
       ("json", po::bool_switch(), "print JSON")
       ("query", po::value<std::vector<std::string>>()->required(), "query words (positional)");
   add_config_options(options);
   po::positional_options_description positional;
   positional.add("query", -1);
   po::variables_map vm;
-  if (!parse_options(args, "sculpt search --index PATH [--k N] [--json] [--inject] QUERY", options, vm, &positional))
+  if (!parse_options(args, "sculpt search --index PATH [--k N] [--json] [--inject [--tokenizer PATH]] QUERY", options, vm, &positional))
     return 0;
   RetrievalParams p = retrieval_params(vm);
   if (vm.count("k")) {
@@ -130,7 +133,14 @@ int search(const std::vector<std::string>& args) {
   const std::vector<Hit> hits = r->search(query, size_t(p.k));
   const double ms = seconds_since(t0) * 1e3;
   Injection inj;
-  if (vm["inject"].as<bool>()) inj = ContextInjector(p.inject).render(hits);
+  if (vm["inject"].as<bool>()) {
+    std::function<int(std::string_view)> count;
+    if (vm.count("tokenizer")) {
+      Tokenizer tok = Tokenizer::load(vm["tokenizer"].as<std::string>());
+      count = [tok](std::string_view text) { return int(tok.encode(text).size()); };
+    }
+    inj = ContextInjector(p.inject, count).render(hits);
+  }
   if (vm["json"].as<bool>()) {
     nlohmann::json out = {{"query", query}, {"backend", r->backend()}, {"search_ms", ms}, {"hits", nlohmann::json::array()}};
     for (size_t i = 0; i < hits.size(); ++i)
@@ -140,7 +150,8 @@ int search(const std::vector<std::string>& args) {
     if (vm["inject"].as<bool>()) {
       nlohmann::json used = nlohmann::json::array();
       for (const InjectedPassage& u : inj.used)
-        used.push_back({{"passage_id", u.passage_id}, {"doc_id", u.doc_id}, {"score", u.score}, {"tokens", u.n_tokens}});
+        used.push_back({{"passage_id", u.passage_id}, {"doc_id", u.doc_id}, {"start", u.start}, {"end", u.end},
+                        {"score", u.score}, {"tokens", u.n_tokens}, {"truncated", u.truncated}});
       out["injection"] = {{"text", inj.text}, {"tokens", inj.n_tokens}, {"used", used}};
     }
     std::cout << out.dump(2) << "\n";

@@ -53,6 +53,7 @@ TEST(ContextInjectorTest, StaysWithinTheBudgetLettingAShorterPassageFitLater) {
   p.budget_tokens = 6;
   p.cite_source = false;
   p.separator = " ";
+  p.truncate = false;
   ContextInjector inj(p, words);
   const Injection out = inj.render({hit(1, "a", 0, "one two three", 3), hit(2, "b", 0, "four five six seven", 2),
                                     hit(3, "c", 0, "eight nine", 1), hit(4, "d", 0, "ten", 0.5)});
@@ -63,6 +64,27 @@ TEST(ContextInjectorTest, StaysWithinTheBudgetLettingAShorterPassageFitLater) {
   EXPECT_EQ(out.used[1].passage_id, 3u);
   EXPECT_EQ(out.used[2].passage_id, 4u);
   EXPECT_TRUE(ContextInjector(InjectParams{0}).render({hit(1, "a", 0, "x", 1)}).used.empty());
+}
+
+TEST(ContextInjectorTest, TruncationFillsTheBudgetWithWholeWordsAndRecordsTheSpan) {
+  InjectParams p;
+  p.budget_tokens = 6;
+  p.cite_source = false;
+  p.separator = "\n";
+  ContextInjector inj(p, words);
+  const Injection out = inj.render({hit(1, "a", 100, "one two", 3), hit(2, "b", 200, "  three four five six seven\n", 2)});
+  EXPECT_EQ(out.text, "one two\nthree four five six\n");
+  EXPECT_EQ(out.n_tokens, 6);
+  ASSERT_EQ(out.used.size(), 2u);
+  EXPECT_FALSE(out.used[0].truncated);
+  EXPECT_TRUE(out.used[1].truncated);
+  // The span is what went in: the leading spaces and the cut words are outside it.
+  EXPECT_EQ(out.used[1].start, 202u);
+  EXPECT_EQ(out.used[1].end, 202u + std::string("three four five six").size());
+  // A budget smaller than any first word injects nothing.
+  p.budget_tokens = 1;
+  p.cite_source = true;
+  EXPECT_TRUE(ContextInjector(p, words).render({hit(1, "a", 0, "one two", 3)}).used.empty());
 }
 
 TEST(ContextInjectorTest, MaxPassagesCapsTheCount) {
