@@ -49,7 +49,8 @@ class PostgresServer {
       const passwd* pg = ::getpwnam("postgres");
       if (!pg) throw std::runtime_error("running as root, but there is no 'postgres' user to run the server as");
       if (::chown(dir_.path().c_str(), pg->pw_uid, pg->pw_gid) != 0) throw std::runtime_error("chown " + dir_.path());
-      as_user_ = "runuser -u postgres -- ";
+      // From /, so the server tools never need the (possibly private) working directory.
+      as_user_ = "cd / && runuser -u postgres -- ";
     }
     std::string out;
     if (run_command(as_user_ + kBinDir + "/initdb -D " + dir_.file("data") +
