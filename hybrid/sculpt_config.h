@@ -11,6 +11,7 @@
 #include "core/core_config.h"
 #include "diffusion_refine/refine_params.h"
 #include "diffusion_refine/span_selector.h"
+#include "retrieval/retrieval_params.h"
 
 namespace sculpt {
 
@@ -18,6 +19,7 @@ struct SculptConfig : CoreConfig {
   DraftParams draft;    // the drafter's decoding (`sculpt draft`, the pipeline)
   SpanParams spans;     // which draft tokens the refiner re-masks
   RefineParams refine;  // the refiner's denoising (`sculpt refine`, the pipeline)
+  RetrievalParams retrieval;  // retrievers, chunking, injection (`sculpt index`, `sculpt search`)
 
   template <class V>
   void visit(V& v) {
@@ -25,6 +27,7 @@ struct SculptConfig : CoreConfig {
     v.section("draft", draft, "autoregressive drafting");
     v.section("spans", spans, "span selection: which draft tokens are re-masked");
     v.section("refine", refine, "masked-diffusion refinement");
+    v.section("retrieval", retrieval, "passage retrieval and context injection");
   }
 };
 

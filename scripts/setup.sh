@@ -11,6 +11,8 @@ packages=(
   libeigen3-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libspdlog-dev
   python3 python3-torch python3-numpy python3-sentencepiece
+  libpq-dev postgresql      # retrieval: PostgreSQL backend (libpq) and the server its tests start
+  libstemmer-dev libicu-dev # retrieval: Snowball stemming, Unicode normalisation
 )
 
 SUDO=""

@@ -83,6 +83,29 @@ if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 4:1
 else
   echo "FAIL refine_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
 fi
+# Retrieval: a small good index to damage, then bad corpora, indexes, options and a server that is down.
+mkdir -p "$work/corpus" "$work/empty_corpus"
+printf 'The zebra crossed the savannah.\n' >"$work/corpus/a.txt"
+printf 'A glacier carves the valley.\n' >"$work/corpus/b.txt"
+"$sculpt" index build --corpus "$work/corpus" --out "$work/good.idx" >/dev/null 2>&1 || echo "FAIL: cannot build the small index"
+head -c 50 "$work/good.idx" >"$work/truncated.idx"
+cp "$work/good.idx" "$work/corrupt.idx"; printf '\377' | dd of="$work/corrupt.idx" bs=1 seek=40 conv=notrunc 2>/dev/null
+printf '{"query": "zebra"}\n' >"$work/bad_queries.jsonl"
+expect_error index_empty_corpus    "empty corpus"                 -- "$sculpt" index build --corpus "$work/empty_corpus" --out "$work/x.idx"
+expect_error index_missing_corpus  "does not exist"               -- "$sculpt" index build --corpus "$work/nope" --out "$work/x.idx"
+expect_error index_bad_backend     "unknown retrieval backend 'nope'" -- "$sculpt" index build --corpus "$work/corpus" --out "$work/x.idx" --backend nope
+expect_error index_dense_no_model  "no embedding model"           -- "$sculpt" index build --corpus "$work/corpus" --out "$work/x.idx" --backend dense
+expect_error index_add_duplicate   "'a' is already in the index"  -- "$sculpt" index add --index "$work/good.idx" --corpus "$work/corpus"
+expect_error search_missing_index  "nope.idx"                     -- "$sculpt" search --index "$work/nope.idx" zebra
+expect_error search_truncated      "truncated.idx: truncated"     -- "$sculpt" search --index "$work/truncated.idx" zebra
+expect_error search_corrupt        "corrupt.idx: corrupt index: checksum" -- "$sculpt" search --index "$work/corrupt.idx" zebra
+expect_error search_not_an_index   "garbage.model: not a Sculpt index" -- "$sculpt" search --index "$work/garbage.model" zebra
+expect_error search_bad_k          "--k must be at least 1"       -- "$sculpt" search --index "$work/good.idx" --k 0 zebra
+expect_error search_k_not_a_number "--k"                          -- "$sculpt" search --index "$work/good.idx" --k many zebra
+expect_error search_no_query       "query"                        -- "$sculpt" search --index "$work/good.idx"
+expect_error eval_missing_queries  "nope.jsonl"                   -- "$sculpt" eval retrieval --index "$work/good.idx" --queries "$work/nope.jsonl"
+expect_error eval_bad_queries      "bad_queries.jsonl:1"          -- "$sculpt" eval retrieval --index "$work/good.idx" --queries "$work/bad_queries.jsonl"
+expect_error postgres_down         "cannot connect after 2 attempt(s)" -- "$sculpt" index build --corpus "$work/corpus" --out "$work/pg.idx" --backend postgres --set retrieval.postgres.conninfo="host=127.0.0.1 port=1 connect_timeout=2" --set retrieval.postgres.connect_attempts=2 --set retrieval.postgres.retry_delay_ms=100
 
 # The effective default config, printed, loads back to the same text.
 if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then

@@ -1,0 +1,50 @@
+// Hybrid retrieval: a BM25 index and a dense index over the same passages, their top `depth`
+// hits fused by reciprocal rank (rank_fusion.h). Saved as one file holding both.
+//
+//   HybridRetriever h(std::move(bm25), std::move(dense), HybridParams{});
+//   h.add(docs);  h.search("a sentence", 5);
+#pragma once
+
+#include <memory>
+
+#include "core/config.h"
+#include "retrieval/bm25_index.h"
+#include "retrieval/dense_index.h"
+
+namespace sculpt {
+
+struct HybridParams {
+  double rrf_k = 60;  // the k of 1 / (k + rank); larger flattens the rank weighting
+  int depth = 50;     // hits taken from each ranker before fusion (at least the k asked for)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("rrf_k", rrf_k, "reciprocal-rank fusion constant k in 1/(k + rank)", Range{0.0, 1e6});
+    v.field("depth", depth, "hits taken from each ranker before fusion", Range{1, 1 << 20});
+  }
+};
+
+class HybridRetriever : public Retriever {
+ public:
+  // Both indexes must hold the same passages (both empty, or loaded from one hybrid file).
+  HybridRetriever(std::unique_ptr<Bm25Retriever> bm25, std::unique_ptr<DenseRetriever> dense, const HybridParams& params);
+
+  std::string backend() const override { return "hybrid"; }
+  void add(const std::vector<Document>& docs) override;
+  // Hits scored by fused reciprocal rank.
+  std::vector<Hit> search(const std::string& query, size_t k) const override;
+  size_t n_passages() const override { return bm25_->n_passages(); }
+  size_t n_documents() const override { return bm25_->n_documents(); }
+  void save(const std::string& path) const override;
+
+  static std::unique_ptr<HybridRetriever> load(const std::string& path, std::shared_ptr<const Embedder> embedder,
+                                               const HybridParams& params);
+  static std::string saved_model(const std::string& path);
+
+ private:
+  std::unique_ptr<Bm25Retriever> bm25_;
+  std::unique_ptr<DenseRetriever> dense_;
+  HybridParams params_;
+};
+
+}  // namespace sculpt
