@@ -19,6 +19,7 @@
 namespace sculpt {
 
 struct DraftParams {
+  bool enabled = true;              // pipeline: false = no draft, the refiner writes from an all-mask canvas
   int max_tokens = 128;             // new tokens per prompt; clamped (with a warning) to the context
   bool use_cache = true;            // false = recompute the whole sequence every step (for comparison)
   bool stop_at_eos = true;          // stop a row when it draws EOS
@@ -27,6 +28,7 @@ struct DraftParams {
 
   template <class V>
   void visit(V& v) {
+    v.field("enabled", enabled, "pipeline: draft first; false = diffusion only (all-mask canvas)");
     v.field("max_tokens", max_tokens, "new tokens per prompt", Range{1, 1 << 20});
     v.field("use_cache", use_cache, "decode against the KV cache; false = recompute every step");
     v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");

@@ -24,6 +24,7 @@ enum class EditScope {
 };
 
 struct RefineParams {
+  bool enabled = true;                 // pipeline: false = the draft is the output (AR-only baseline)
   DecodeRule rule = DecodeRule::kLowConfidence;
   int steps = 16;                      // low_confidence: denoising steps over all blocks (>= 1)
   RemaskSchedule schedule = RemaskSchedule::kLinear;  // low_confidence: tokens per step
@@ -40,6 +41,7 @@ struct RefineParams {
 
   template <class V>
   void visit(V& v) {
+    v.field("enabled", enabled, "pipeline: refine the draft; false = AR-only baseline");
     v.field("rule", rule, "which masked positions a step commits",
             Choices<DecodeRule>{{"low_confidence", DecodeRule::kLowConfidence}, {"threshold", DecodeRule::kThreshold}});
     v.field("steps", steps, "low_confidence: denoising steps", Range{1, 1 << 20});

@@ -11,6 +11,7 @@
 #include "core/core_config.h"
 #include "diffusion_refine/refine_params.h"
 #include "diffusion_refine/span_selector.h"
+#include "hybrid/pipeline_params.h"
 #include "retrieval/retrieval_params.h"
 
 namespace sculpt {
@@ -20,6 +21,7 @@ struct SculptConfig : CoreConfig {
   SpanParams spans;     // which draft tokens the refiner re-masks
   RefineParams refine;  // the refiner's denoising (`sculpt refine`, the pipeline)
   RetrievalParams retrieval;  // retrievers, chunking, injection (`sculpt index`, `sculpt search`)
+  PipelineParams pipeline;    // models, index and sections of the hybrid pipeline (`sculpt generate`)
 
   template <class V>
   void visit(V& v) {
@@ -28,6 +30,7 @@ struct SculptConfig : CoreConfig {
     v.section("spans", spans, "span selection: which draft tokens are re-masked");
     v.section("refine", refine, "masked-diffusion refinement");
     v.section("retrieval", retrieval, "passage retrieval and context injection");
+    v.section("pipeline", pipeline, "the hybrid pipeline: models, index, long documents");
   }
 };
 

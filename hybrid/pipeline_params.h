@@ -1,0 +1,38 @@
+// The `pipeline:` section of a Sculpt config: which models and index the pipeline loads, which
+// retrieval stages run, and how long documents are cut into sections.
+//
+//   pipeline:
+//     drafter: models/drafter
+//     refiner: models/refiner
+//     index: build/brown.bm25
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+
+namespace sculpt {
+
+struct PipelineParams {
+  std::string drafter;               // drafter model directory (with its tokenizer.model)
+  std::string refiner;               // refiner model directory; must share the drafter's tokenizer
+  std::string index;                 // retrieval index (sculpt index build); "" = no retrieval
+  bool retrieve_for_prompt = true;   // passages for the prompt go before it in the drafter's context
+  bool retrieve_for_refine = true;   // passages for prompt + draft go into the refiner's frozen context
+  int section_tokens = 0;            // long documents: new tokens per section; 0 = one section
+  int max_tokens = 128;              // new tokens in all (may exceed the models' contexts)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("drafter", drafter, "drafter model directory");
+    v.field("refiner", refiner, "refiner model directory (same tokenizer as the drafter)");
+    v.field("index", index, "retrieval index file; empty = no retrieval");
+    v.field("retrieve_for_prompt", retrieve_for_prompt, "inject passages for the prompt before drafting");
+    v.field("retrieve_for_refine", retrieve_for_refine, "inject passages for prompt + draft before refining");
+    v.field("section_tokens", section_tokens, "new tokens per section of a long document; 0 = one section",
+            Range{0, 1 << 20});
+    v.field("max_tokens", max_tokens, "new tokens in all; may exceed the models' contexts", Range{1, 1 << 24});
+  }
+};
+
+}  // namespace sculpt
