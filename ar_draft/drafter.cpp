@@ -56,18 +56,33 @@ Drafter Drafter::load(const std::string& model_dir) {
 
 std::vector<DraftResult> Drafter::draft(const std::vector<std::string>& prompts, const DraftParams& params,
                                         const TokenCallback& on_token, DraftStats* stats) {
+  std::vector<std::vector<int64_t>> prompt_ids;
+  for (const std::string& prompt : prompts) {
+    std::vector<int64_t> ids;
+    if (tokenizer_.bos_id() >= 0) ids.push_back(tokenizer_.bos_id());  // as Llama does
+    for (int32_t id : tokenizer_.encode(prompt)) ids.push_back(id);
+    prompt_ids.push_back(std::move(ids));
+  }
+  return draft_ids(prompt_ids, params, on_token, stats);
+}
+
+std::vector<DraftResult> Drafter::draft_ids(const std::vector<std::vector<int64_t>>& prompt_ids,
+                                            const DraftParams& params, const TokenCallback& on_token,
+                                            DraftStats* stats) {
   params.sampler.validate();
-  if (prompts.empty()) fail("draft", "no prompts");
+  if (prompt_ids.empty()) fail("draft", "no prompts");
   const ModelConfig& cfg = model_->config();
   const int64_t context = cfg.max_position_embeddings;
-  const int64_t batch = int64_t(prompts.size());
+  const int64_t batch = int64_t(prompt_ids.size());
 
   std::vector<Row> rows(static_cast<size_t>(batch));
   int64_t n_max_prompt = 0;
   for (int64_t r = 0; r < batch; ++r) {
     Row& row = rows[size_t(r)];
-    if (tokenizer_.bos_id() >= 0) row.ids.push_back(tokenizer_.bos_id());  // as Llama does
-    for (int32_t id : tokenizer_.encode(prompts[size_t(r)])) row.ids.push_back(id);
+    row.ids = prompt_ids[size_t(r)];
+    if (row.ids.empty()) fail(str_cat("prompt ", r), "has no tokens (not even BOS): nothing to continue");
+    for (int64_t id : row.ids)
+      if (id < 0 || id >= cfg.vocab_size) fail(str_cat("prompt ", r), "token ", id, " is outside the vocabulary");
     row.n_prompt = int64_t(row.ids.size());
     row.prompt_text = tokenizer_.decode(std::vector<int32_t>(row.ids.begin(), row.ids.end()));
     if (row.n_prompt >= context)

@@ -78,6 +78,12 @@ class Drafter {
   std::vector<DraftResult> draft(const std::vector<std::string>& prompts, const DraftParams& params,
                                  const TokenCallback& on_token = {}, DraftStats* stats = nullptr);
 
+  // The same from token ids (BOS not added): for callers that manage the context themselves,
+  // such as the pipeline's window over a long document. An empty row or an id outside the
+  // vocabulary is an Error.
+  std::vector<DraftResult> draft_ids(const std::vector<std::vector<int64_t>>& prompt_ids, const DraftParams& params,
+                                     const TokenCallback& on_token = {}, DraftStats* stats = nullptr);
+
   const Tokenizer& tokenizer() const { return tokenizer_; }
   Transformer& model() { return model_; }
 

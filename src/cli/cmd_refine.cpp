@@ -1,21 +1,26 @@
 // `sculpt refine`: refines a text file with the masked-diffusion refiner: re-masks its weakest
 // spans (or the character ranges given) and denoises them over the whole text; prints the text,
-// or with --json the text and the trace. `sculpt bench refine`: the refiner's speed as JSON.
-#include <ATen/ATen.h>
+// the edits (--show-edits), or the text and the trace (--json). With --config instead of
+// --model it runs the pipeline's editing mode: the same, with the pipeline's retrieval.
+#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/edit_view.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "diffusion_refine/refiner.h"
 #include "diffusion_refine/restoration.h"
 #include "diffusion_refine/span_selector.h"
+#include "hybrid/pipeline.h"
 
 namespace sculpt::cli {
+
+nlohmann::json pipeline_trace_json(const PipelineTrace& trace);  // cmd_generate.cpp
+
 namespace {
 
 std::vector<int64_t> encode(const Tokenizer& tok, const std::string& text) {
@@ -62,12 +67,35 @@ std::vector<Span> char_ranges_to_tokens(const std::string& spec, const std::vect
   return tokens;
 }
 
+// Editing mode: the pipeline's retrieval and refiner on a user's text (`sculpt refine --config`).
+int refine_with_pipeline(const po::variables_map& vm, SculptConfig cfg, const std::string& text) {
+  cfg.draft.enabled = false;  // the user's text is the draft: the drafter is not loaded
+  cfg.refine.enabled = true;
+  Pipeline pipeline(cfg, vm["config"].as<std::string>());
+  const Tokenizer& tok = pipeline.tokenizer();
+  const std::vector<int64_t> ids = encode(tok, text);
+  if (ids.empty()) fail(vm["input"].as<std::string>(), "is empty: nothing to refine");
+  std::vector<Span> spans;
+  if (vm.count("spans"))
+    spans = char_ranges_to_tokens(vm["spans"].as<std::string>(), token_char_offsets(tok, ids), int64_t(text.size()));
+  const PipelineResult r = pipeline.refine_text(text, spans);
+  if (vm["show-edits"].as<bool>()) {
+    std::printf("%s\n", render_edits(tok, r.draft_ids, r.ids, ::isatty(STDOUT_FILENO)).c_str());
+  } else if (vm["json"].as<bool>()) {
+    std::cout << nlohmann::json{{"text", r.text}, {"trace", pipeline_trace_json(r.trace)}}.dump(2) << "\n";
+  } else {
+    std::printf("%s", r.text.c_str());
+    if (r.text.empty() || r.text.back() != '\n') std::printf("\n");
+  }
+  return 0;
+}
+
 int refine(const std::vector<std::string>& args) {
   const SculptConfig defaults;
   po::options_description options("options");
   add_config_options(options);
   options.add_options()
-      ("model", po::value<std::string>()->required(), "refiner model directory")
+      ("model", po::value<std::string>(), "refiner model directory (else the refiner and retrieval of --config's pipeline)")
       ("input", po::value<std::string>()->required(), "text file to refine")
       ("context", po::value<std::string>(), "text file of frozen context placed before the input (never changed)")
       ("spans", po::value<std::string>(), "character ranges of the input to rewrite, e.g. 120:180,300:320 "
@@ -75,10 +103,11 @@ int refine(const std::vector<std::string>& args) {
       ("steps", po::value<int>(), ("denoising steps (refine.steps, default " + std::to_string(defaults.refine.steps) + ")").c_str())
       ("tau", po::value<double>(), "commit every position with confidence >= tau (threshold decoding)")
       ("reference", po::value<std::string>(), "a reference text, token-aligned with the input: count fixed and broken tokens")
-      ("json", po::bool_switch(), "print the text and the trace as JSON");
+      ("json", po::bool_switch(), "print the text and the trace as JSON")
+      ("show-edits", po::bool_switch(), "print the text with what the refiner changed (in colour on a terminal)");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt refine --model DIR --input FILE [--spans B:E,...] [--steps N] [--tau T] [--json]",
-                     options, vm))
+  if (!parse_options(args, "sculpt refine (--model DIR | --config FILE) --input FILE [--spans B:E,...] [--steps N] [--tau T] "
+                           "[--json] [--show-edits]", options, vm))
     return 0;
   SculptConfig cfg = read_config(vm);
   if (vm.count("steps")) cfg.refine.steps = vm["steps"].as<int>();
@@ -94,6 +123,11 @@ int refine(const std::vector<std::string>& args) {
   const std::string context_text = vm.count("context") ? read_file(vm["context"].as<std::string>()) : "";
   const std::string reference_text = vm.count("reference") ? read_file(vm["reference"].as<std::string>()) : "";
 
+  if (!vm.count("model")) {
+    if (vm["config"].as<std::string>().empty())
+      throw UsageError{"give --model DIR, or --config FILE whose pipeline.refiner names the refiner"};
+    return refine_with_pipeline(vm, cfg, text);
+  }
   Refiner refiner = Refiner::load(vm["model"].as<std::string>());
   const Tokenizer& tok = refiner.tokenizer();
   DraftView draft;
@@ -125,6 +159,10 @@ int refine(const std::vector<std::string>& args) {
   const RefineResult r = refiner.refine(canvas, cfg.refine);
   const std::vector<int64_t> refined(r.tokens.begin() + canvas.n_context, r.tokens.end());
   const std::string out_text = decode(tok, refined);
+  if (vm["show-edits"].as<bool>()) {
+    std::printf("%s\n", render_edits(tok, draft.tokens, refined, ::isatty(STDOUT_FILENO)).c_str());
+    return 0;
+  }
   if (!vm["json"].as<bool>()) {
     std::printf("%s", out_text.c_str());
     if (out_text.empty() || out_text.back() != '\n') std::printf("\n");

@@ -26,6 +26,7 @@ std::vector<Command> draft_commands();
 std::vector<Command> bench_commands();
 std::vector<Command> train_commands();
 std::vector<Command> refine_commands();
+std::vector<Command> generate_commands();
 std::vector<Command> retrieval_commands();
 
 }  // namespace sculpt::cli

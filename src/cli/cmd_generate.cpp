@@ -1,0 +1,92 @@
+// `sculpt generate`: the hybrid pipeline from one YAML config: retrieve, draft, select spans,
+// retrieve again, refine; long outputs section by section, each streamed as it is finished.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "cli/edit_view.h"
+#include "hybrid/pipeline.h"
+
+namespace sculpt::cli {
+
+// The trace as JSON (shared with `sculpt refine --config`).
+nlohmann::json pipeline_trace_json(const PipelineTrace& t) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const StageTiming& s : t.stages)
+    stages.push_back({{"stage", s.name}, {"seconds", s.seconds}, {"forward_passes", s.n_forward}, {"tokens", s.n_tokens}});
+  nlohmann::json passages = nlohmann::json::array();
+  for (const InjectedPassage& p : t.passages)
+    passages.push_back({{"passage_id", p.passage_id}, {"doc_id", p.doc_id}, {"start", p.start}, {"end", p.end},
+                        {"score", p.score}, {"tokens", p.n_tokens}, {"truncated", p.truncated}});
+  nlohmann::json edits = nlohmann::json::array();
+  for (const TextEdit& e : t.edits)
+    edits.push_back({{"section", e.section}, {"token", e.token}, {"old", e.old_piece}, {"new", e.new_piece}});
+  return {{"seconds", t.seconds}, {"tokens", t.n_generated}, {"tokens_per_second", t.tokens_per_second()},
+          {"sections", t.n_sections}, {"stages", stages}, {"passages", passages}, {"edits", edits}};
+}
+
+namespace {
+
+int generate(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_config_options(options);
+  options.add_options()
+      ("prompt", po::value<std::string>()->required(), "prompt text")
+      ("max-tokens", po::value<int>(), "new tokens (pipeline.max_tokens); may exceed the models' contexts")
+      ("json", po::bool_switch(), "print the text and the trace (stages, passages, edits) as JSON")
+      ("show-edits", po::bool_switch(), "print what the refiner changed in the draft (in colour on a terminal)");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits]",
+                     options, vm))
+    return 0;
+  const std::string config_path = vm["config"].as<std::string>();
+  if (config_path.empty()) throw UsageError{"--config is required: the pipeline's models come from it"};
+  std::vector<std::string> overrides;
+  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("max-tokens")) {
+    if (vm["max-tokens"].as<int>() < 1) throw UsageError{"--max-tokens must be at least 1"};
+    overrides.push_back("pipeline.max_tokens=" + std::to_string(vm["max-tokens"].as<int>()));
+  }
+  SculptConfig cfg;
+  load_config(config_path, overrides, cfg);
+  apply_runtime(cfg.runtime);
+  Pipeline pipeline(cfg, config_path);
+  const bool json = vm["json"].as<bool>(), show_edits = vm["show-edits"].as<bool>();
+  const std::string prompt = vm["prompt"].as<std::string>();
+  SectionCallback stream;
+  if (!json && !show_edits) {
+    std::printf("%s", prompt.c_str());
+    std::fflush(stdout);
+    stream = [](const SectionOutput& s) {
+      std::fwrite(s.text.data(), 1, s.text.size(), stdout);
+      std::fflush(stdout);
+    };
+  }
+  const PipelineResult r = pipeline.generate(prompt, stream);
+  if (json) {
+    nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text},
+                          {"trace", pipeline_trace_json(r.trace)}};
+    std::cout << out.dump(2) << "\n";
+  } else if (show_edits) {
+    std::printf("%s", prompt.c_str());
+    if (r.draft_ids.size() == r.ids.size())
+      std::printf("%s", render_edits(pipeline.tokenizer(), r.draft_ids, r.ids, ::isatty(STDOUT_FILENO)).c_str());
+    else
+      std::printf("%s", r.text.c_str());  // diffusion only: there is no draft to compare with
+    std::printf("\n");
+  } else {
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> generate_commands() {
+  return {{"generate", "the hybrid pipeline: retrieve, draft, refine (long documents section by section)", generate}};
+}
+
+}  // namespace sculpt::cli
