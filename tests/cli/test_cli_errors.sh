@@ -76,6 +76,21 @@ expect_error refine_causal_model  "bidirectional or block_causal" -- "$sculpt" r
 expect_error refine_no_mask_token "mask token"                   -- "$sculpt" refine --model "$work/nomask" --input "$work/text.txt" --spans 0:5
 expect_error refine_empty_input   "empty"                        -- "$sculpt" refine --model "$work/refiner" --input /dev/null
 expect_error train_mdm_causal     "bidirectional or block_causal" -- "$sculpt" train --set data.corpus="$work/docs" --set train.tokenizer="$work/tok.model" --set train.out_dir="$work/mdm" --set train.objective=masked_diffusion --set model.hidden_size=32 --set model.intermediate_size=64 --set model.num_hidden_layers=1 --set model.num_attention_heads=2 --set data.seq_len=16
+# The pipeline over those models (the causal one drafts, the bidirectional one refines).
+printf 'pipeline:\n  drafter: %s\n  refiner: %s\n  max_tokens: 12\nspans: {logprob_threshold: -1.0}\n' "$work/causal" "$work/refiner" >"$work/pipeline.yaml"
+printf 'pipeline:\n  drafter: %s\n  refiner: %s\n' "$work/nope" "$work/refiner" >"$work/pipeline_missing.yaml"
+expect_error generate_no_config    "--config is required"         -- "$sculpt" generate --prompt hi
+expect_error generate_missing_model "pipeline_missing.yaml: pipeline.drafter" -- "$sculpt" generate --config "$work/pipeline_missing.yaml" --prompt hi
+expect_error generate_bad_backend  "pipeline.yaml: retrieval.backend: unknown backend 'elastic'" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set retrieval.backend=elastic
+expect_error generate_bad_max      "--max-tokens"                 -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --max-tokens 0
+expect_error generate_both_off     "nothing would write"          -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set draft.enabled=false --set refine.enabled=false
+expect_error refine_config_no_refiner "pipeline.refiner"          -- "$sculpt" refine --config "$work/pipeline_missing.yaml" --set pipeline.refiner= --input "$work/text.txt"
+if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json >"$work/gen.json" 2>"$work/err" &&
+   grep -q '"stages"' "$work/gen.json" && "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL generate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+fi
 # A good refinement for contrast: exit 0 and JSON with a trace.
 if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 4:12 --json >"$work/out.json" 2>"$work/err" &&
    grep -q '"forward_passes"' "$work/out.json"; then

@@ -1,0 +1,225 @@
+// The pipeline end to end on tiny models trained in the set-up: hybrid, AR-only and
+// diffusion-only modes, long documents past the context, editing mode, plug-ins, bad configs.
+#include "hybrid/pipeline.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "ar_draft/drafter.h"
+#include "core/error.h"
+#include "core/trainer.h"
+#include "retrieval/retriever_registry.h"
+#include "support/test_util.h"
+
+namespace sculpt {
+namespace {
+
+using ::testing::HasSubstr;
+using sculpt::testing::TempDir;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("sculpt_pipeline");
+    std::string all;
+    std::vector<Document> docs;
+    for (int i = 0; i < 200; ++i) {
+      const std::string doc = sculpt::testing::make_document(uint32_t(i), 6);
+      sculpt::testing::write_file(dir_->file("corpus/doc_" + std::to_string(1000 + i) + ".txt"), doc);
+      docs.push_back({"doc_" + std::to_string(1000 + i), doc});
+      all += doc + "\n";
+    }
+    sculpt::testing::write_file(dir_->file("tok.txt"), all);
+    TokenizerTrainParams tp;
+    tp.input_files = {dir_->file("tok.txt")};
+    tp.model_prefix = dir_->file("tok");
+    tp.vocab_size = 300;
+    tp.n_threads = 2;
+    Tokenizer::train(tp);
+    train_model("drafter", AttentionMode::kCausal, TrainObjective::kNextToken, 150);
+    train_model("refiner", AttentionMode::kBidirectional, TrainObjective::kMaskedDiffusion, 250);
+    std::unique_ptr<Retriever> index = make_retriever(RetrievalParams{});
+    index->add(docs);
+    index->save(dir_->file("index.bm25"));
+    sculpt::testing::write_file(dir_->file("pipeline.yaml"),
+                                "runtime: {seed: 1, n_threads: 2}\n"
+                                "pipeline:\n  drafter: " + dir_->file("drafter") + "\n  refiner: " + dir_->file("refiner") +
+                                "\n  index: " + dir_->file("index.bm25") + "\n  max_tokens: 30\n"
+                                "draft: {stop_at_eos: false, sampler: {temperature: 0.8, seed: 3}}\n"
+                                "spans: {strategy: logprob, logprob_threshold: -0.5, max_fraction: 0.5}\n"
+                                "refine: {steps: 6}\n"
+                                "retrieval: {k: 3, inject: {budget_tokens: 24, max_passages: 1}}\n");
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static void train_model(const std::string& name, AttentionMode attention, TrainObjective objective, int steps) {
+    CoreConfig cfg;
+    cfg.model.hidden_size = 48;
+    cfg.model.intermediate_size = 96;
+    cfg.model.num_hidden_layers = 2;
+    cfg.model.num_attention_heads = 4;
+    cfg.model.num_key_value_heads = 2;
+    cfg.model.max_position_embeddings = 64;
+    cfg.model.attention = attention;
+    cfg.runtime.seed = 5;
+    cfg.runtime.n_threads = 2;
+    cfg.data.corpus = dir_->file("corpus");
+    cfg.data.seq_len = 32;
+    cfg.train.out_dir = dir_->file(name);
+    cfg.train.tokenizer = dir_->file("tok.model");
+    cfg.train.objective = objective;
+    cfg.train.diffusion.visible_noise = 0.1;
+    cfg.train.lr = 1e-2;
+    cfg.train.min_lr = 1e-3;
+    cfg.train.warmup_steps = 20;
+    cfg.train.max_steps = steps;
+    cfg.train.eval_every = 0;
+    cfg.train.save_every = 0;
+    cfg.train.log_every = 1000;
+    std::ostringstream log;
+    TrainOptions options;
+    options.log = &log;
+    train(cfg, options);
+  }
+
+  static Pipeline pipeline(const std::vector<std::string>& overrides = {}) {
+    return Pipeline::from_file(dir_->file("pipeline.yaml"), overrides);
+  }
+  static const StageTiming* find_stage(const PipelineResult& r, const std::string& name) {
+    for (const StageTiming& s : r.trace.stages) if (s.name == name) return &s;
+    return nullptr;
+  }
+
+  static TempDir* dir_;
+};
+TempDir* PipelineTest::dir_ = nullptr;
+
+TEST_F(PipelineTest, HybridDraftsRetrievesAndRefines) {
+  Pipeline p = pipeline();
+  const PipelineResult r = p.generate("The sailor reads");
+  ASSERT_EQ(r.ids.size(), 30u);
+  ASSERT_EQ(r.draft_ids.size(), 30u);
+  for (const char* name : {"retrieve_prompt", "draft", "select_spans", "retrieve_draft", "refine"})
+    EXPECT_NE(find_stage(r, name), nullptr) << name;
+  EXPECT_FALSE(r.trace.passages.empty());
+  EXPECT_GT(find_stage(r, "refine")->n_tokens, 0);  // the drafter was unsure somewhere
+  // Every recorded edit is a real difference between draft and output, and vice versa.
+  int64_t differences = 0;
+  for (size_t i = 0; i < r.ids.size(); ++i) differences += r.ids[i] != r.draft_ids[i];
+  EXPECT_EQ(int64_t(r.trace.edits.size()), differences);
+  EXPECT_FALSE(r.text.empty());
+}
+
+TEST_F(PipelineTest, ArOnlyIsExactlyTheDrafter) {
+  Pipeline p = pipeline({"refine.enabled=false", "pipeline.retrieve_for_prompt=false"});
+  const PipelineResult r = p.generate("The sailor reads");
+  EXPECT_EQ(r.ids, r.draft_ids);
+  EXPECT_EQ(find_stage(r, "refine"), nullptr);
+  // The same as the drafter alone with the same sampler.
+  Drafter drafter = Drafter::load(dir_->file("drafter"));
+  DraftParams dp = p.config().draft;
+  dp.max_tokens = 30;
+  const DraftResult d = drafter.draft({"The sailor reads"}, dp)[0];
+  std::vector<int64_t> ids;
+  for (const DraftToken& t : d.tokens) ids.push_back(t.id);
+  EXPECT_EQ(r.ids, ids);
+}
+
+TEST_F(PipelineTest, DiffusionOnlyWritesFromAnAllMaskCanvas) {
+  Pipeline p = pipeline({"draft.enabled=false"});
+  const PipelineResult r = p.generate("The sailor reads");
+  ASSERT_EQ(r.ids.size(), 30u);
+  EXPECT_TRUE(r.draft_ids.empty());
+  EXPECT_EQ(find_stage(r, "draft"), nullptr);
+  EXPECT_EQ(find_stage(r, "refine")->n_tokens, 30);
+  for (int64_t id : r.ids) EXPECT_NE(id, p.tokenizer().mask_id());
+}
+
+TEST_F(PipelineTest, LongDocumentsGoPastTheContextSectionBySection) {
+  Pipeline p = pipeline({"pipeline.max_tokens=150", "pipeline.section_tokens=24"});  // contexts are 64
+  std::vector<SectionOutput> sections;
+  const PipelineResult r = p.generate("The sailor reads", [&](const SectionOutput& s) { sections.push_back(s); });
+  EXPECT_EQ(r.ids.size(), 150u);
+  ASSERT_EQ(sections.size(), 7u);  // ceil(150 / 24)
+  std::string joined;
+  for (size_t i = 0; i < sections.size(); ++i) {
+    EXPECT_EQ(sections[i].index, int64_t(i));
+    joined += sections[i].text;
+  }
+  EXPECT_EQ(joined, r.text);  // streamed sections add up to the whole
+  EXPECT_EQ(r.trace.n_sections, 7);
+  // One forward pass per drafted token: each section prefills its window once, then decodes
+  // against the cache (never a pass per token over the whole window).
+  EXPECT_EQ(find_stage(r, "draft")->n_forward, find_stage(r, "draft")->n_tokens);
+}
+
+TEST_F(PipelineTest, EditingModeNeverChangesTextOutsideTheSpans) {
+  Pipeline p = pipeline({"refine.edit_threshold=0.5", "refine.edit_scope=spans"});
+  const std::string text = sculpt::testing::make_document(99999, 3);
+  const std::vector<int32_t> ids = p.tokenizer().encode(text);
+  const PipelineResult r = p.refine_text(text, {{2, 6}, {10, 12}});
+  ASSERT_EQ(r.ids.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (!((i >= 2 && i < 6) || (i >= 10 && i < 12))) EXPECT_EQ(r.ids[i], ids[i]) << "token " << i;
+  EXPECT_EQ(find_stage(r, "refine")->n_tokens, 6);
+  EXPECT_THAT([&] { p.refine_text(text, {{0, 9999}}); }, ::testing::ThrowsMessage<Error>(HasSubstr("outside")));
+}
+
+// A denoiser that writes token 7 everywhere it may, and one that breaks the frozen context.
+class ConstantDenoiser : public Denoiser {
+ public:
+  explicit ConstantDenoiser(bool break_frozen) : break_frozen_(break_frozen) {}
+  RefineResult denoise(const Canvas& canvas, const RefineParams&) override {
+    RefineResult r;
+    r.tokens = canvas.tokens;
+    for (size_t i = 0; i < r.tokens.size(); ++i)
+      if (canvas.roles[i] == CanvasRole::kMasked || (break_frozen_ && i == 0)) r.tokens[i] = 7;
+    return r;
+  }
+
+ private:
+  bool break_frozen_;
+};
+class EverythingSelector : public SpanSelector {
+ public:
+  EverythingSelector() : SpanSelector(all_of_it()) {}
+  static SpanParams all_of_it() {
+    SpanParams p;
+    p.max_fraction = 1.0;
+    return p;
+  }
+  Marks mark(const DraftView& d) override {
+    return {std::vector<float>(d.tokens.size(), 1.0f), std::vector<uint8_t>(d.tokens.size(), 1)};
+  }
+};
+
+TEST_F(PipelineTest, PluginsReplaceTheirStages) {
+  Pipeline p = pipeline({"spans.max_fraction=1.0"});
+  p.set_span_selector(std::make_unique<EverythingSelector>());
+  p.set_denoiser(std::make_unique<ConstantDenoiser>(false));
+  const PipelineResult r = p.generate("The sailor reads");
+  for (int64_t id : r.ids) EXPECT_EQ(id, 7);
+  p.set_denoiser(std::make_unique<ConstantDenoiser>(true));
+  EXPECT_THAT([&] { p.generate("The sailor reads"); }, ::testing::ThrowsMessage<Error>(HasSubstr("frozen")));
+}
+
+TEST_F(PipelineTest, BadConfigsNameTheKeyAndTheFile) {
+  const std::string file = dir_->file("pipeline.yaml");
+  EXPECT_THAT([&] { pipeline({"pipeline.drafter=" + dir_->file("nope")}); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr(file), HasSubstr("pipeline.drafter"), HasSubstr("does not exist"))));
+  EXPECT_THAT([&] { pipeline({"pipeline.refiner=" + dir_->file("drafter")}); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("pipeline.refiner"), HasSubstr("bidirectional"))));
+  EXPECT_THAT([&] { pipeline({"retrieval.backend=elastic"}); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr(file), HasSubstr("retrieval.backend"), HasSubstr("elastic"))));
+  EXPECT_THAT([&] { pipeline({"pipeline.index=" + dir_->file("nope.idx")}); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("pipeline.index"), HasSubstr("nope.idx"))));
+  EXPECT_THAT([&] { pipeline({"draft.enabled=false", "refine.enabled=false"}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("nothing would write")));
+  EXPECT_THAT([&] { pipeline({"pipeline.max_tokens=100", "pipeline.section_tokens=64"}).generate("x"); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("pipeline.section_tokens")));
+}
+
+}  // namespace
+}  // namespace sculpt
