@@ -97,6 +97,24 @@ class TrainerTest : public ::testing::Test {
     cfg.train.log_every = 50;
     return cfg;
   }
+  // Trains `straight` in one run and `split` in two (stopping after stop_at steps, then
+  // resuming); returns the largest difference between the two loss curves.
+  double resumed_loss_difference(const CoreConfig& straight, const CoreConfig& split, int64_t stop_at) {
+    const TrainResult whole = train(straight, quiet());
+    const TrainResult first = train(split, quiet(/*resume=*/false, stop_at));
+    EXPECT_EQ(first.last_step, stop_at);
+    const TrainResult second = train(split, quiet(/*resume=*/true));
+    EXPECT_EQ(second.first_step, stop_at);
+    EXPECT_EQ(second.last_step, split.train.max_steps);
+    std::vector<double> joined = first.losses;
+    joined.insert(joined.end(), second.losses.begin(), second.losses.end());
+    EXPECT_EQ(joined.size(), whole.losses.size());
+    double max_diff = 0;
+    for (size_t i = 0; i < std::min(joined.size(), whole.losses.size()); ++i)
+      max_diff = std::max(max_diff, std::abs(joined[i] - whole.losses[i]));
+    std::printf("max |straight - resumed| loss difference: %g\n", max_diff);
+    return max_diff;
+  }
   TrainOptions quiet(bool resume = false, int64_t stop_at = 0) {
     TrainOptions o;
     o.resume = resume;
@@ -136,20 +154,7 @@ TEST_F(TrainerTest, LearnsBeyondUnigramEntropy) {
 }
 
 TEST_F(TrainerTest, ResumeContinuesTheStraightRun) {
-  const TrainResult straight = train(config("straight", 20), quiet());
-  CoreConfig cfg = config("split", 20);
-  const TrainResult first = train(cfg, quiet(/*resume=*/false, /*stop_at=*/10));
-  ASSERT_EQ(first.last_step, 10);
-  const TrainResult second = train(cfg, quiet(/*resume=*/true));
-  ASSERT_EQ(second.first_step, 10);
-  ASSERT_EQ(second.last_step, 20);
-  std::vector<double> joined = first.losses;
-  joined.insert(joined.end(), second.losses.begin(), second.losses.end());
-  ASSERT_EQ(joined.size(), straight.losses.size());
-  double max_diff = 0;
-  for (size_t i = 0; i < joined.size(); ++i) max_diff = std::max(max_diff, std::abs(joined[i] - straight.losses[i]));
-  std::printf("max |straight - resumed| loss difference: %g\n", max_diff);
-  EXPECT_LT(max_diff, 1e-5);
+  EXPECT_LT(resumed_loss_difference(config("straight", 20), config("split", 20), /*stop_at=*/10), 1e-5);
 }
 
 TEST_F(TrainerTest, CheckpointIsAModelDirectory) {
@@ -204,17 +209,9 @@ TEST_F(TrainerTest, MaskedDiffusionBoundFallsBelowUnigramEntropy) {
 }
 
 TEST_F(TrainerTest, MaskedDiffusionResumeContinuesTheStraightRun) {
-  const TrainResult straight = train(diffusion_config(config("mdm_straight", 12)), quiet());
-  CoreConfig cfg = diffusion_config(config("mdm_split", 12));
-  const TrainResult first = train(cfg, quiet(/*resume=*/false, /*stop_at=*/5));
-  const TrainResult second = train(cfg, quiet(/*resume=*/true));
-  std::vector<double> joined = first.losses;
-  joined.insert(joined.end(), second.losses.begin(), second.losses.end());
-  ASSERT_EQ(joined.size(), straight.losses.size());
-  double max_diff = 0;
-  for (size_t i = 0; i < joined.size(); ++i) max_diff = std::max(max_diff, std::abs(joined[i] - straight.losses[i]));
-  std::printf("max |straight - resumed| masked-diffusion loss difference: %g\n", max_diff);
-  EXPECT_LT(max_diff, 1e-5);
+  EXPECT_LT(resumed_loss_difference(diffusion_config(config("mdm_straight", 12)), diffusion_config(config("mdm_split", 12)),
+                                    /*stop_at=*/5),
+            1e-5);
 }
 
 TEST_F(TrainerTest, MaskedDiffusionAdaptsADrafter) {

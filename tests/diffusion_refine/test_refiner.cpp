@@ -8,14 +8,12 @@
 
 #include <cmath>
 #include <map>
-#include <sstream>
 
 #include "core/checkpoint.h"
-#include "core/core_config.h"
 #include "core/error.h"
-#include "core/trainer.h"
 #include "diffusion_refine/restoration.h"
 #include "support/test_util.h"
+#include "support/tiny_models.h"
 
 namespace sculpt {
 namespace {
@@ -29,50 +27,9 @@ class RefinerTest : public ::testing::Test {
   // for a few seconds on templated sentences, with visible-token noise so it can edit.
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_refiner");
-    std::string all;
-    for (int i = 0; i < 300; ++i) {
-      const std::string doc = sculpt::testing::make_document(uint32_t(i), 6);
-      sculpt::testing::write_file(dir_->file("corpus/doc_" + std::to_string(1000 + i) + ".txt"), doc);
-      all += doc + "\n";
-    }
-    sculpt::testing::write_file(dir_->file("tok.txt"), all);
-    TokenizerTrainParams tp;
-    tp.input_files = {dir_->file("tok.txt")};
-    tp.model_prefix = dir_->file("tok");
-    tp.vocab_size = 300;
-    tp.n_threads = 2;
-    Tokenizer::train(tp);
-
-    CoreConfig cfg;
-    cfg.model.hidden_size = 64;
-    cfg.model.intermediate_size = 128;
-    cfg.model.num_hidden_layers = 2;
-    cfg.model.num_attention_heads = 4;
-    cfg.model.num_key_value_heads = 2;
-    cfg.model.max_position_embeddings = 128;
-    cfg.model.attention = AttentionMode::kBidirectional;
-    cfg.runtime.seed = 3;
-    cfg.runtime.n_threads = 2;
-    cfg.data.corpus = dir_->file("corpus");
-    cfg.data.validation_fraction = 0.05;
-    cfg.data.seq_len = 48;
-    cfg.train.out_dir = dir_->file("refiner");
-    cfg.train.tokenizer = dir_->file("tok.model");
-    cfg.train.objective = TrainObjective::kMaskedDiffusion;
-    cfg.train.diffusion.visible_noise = 0.1;
-    cfg.train.batch_size = 16;
-    cfg.train.lr = 1e-2;
-    cfg.train.min_lr = 1e-3;
-    cfg.train.warmup_steps = 20;
-    cfg.train.max_steps = 250;
-    cfg.train.eval_every = 0;
-    cfg.train.save_every = 0;
-    cfg.train.log_every = 1000;
-    std::ostringstream log;
-    TrainOptions options;
-    options.log = &log;
-    train(cfg, options);
-    refiner_ = new Refiner(Refiner::load(cfg.train.out_dir));
+    sculpt::testing::make_template_corpus(*dir_, 300);
+    sculpt::testing::train_tiny_model(*dir_, "refiner", AttentionMode::kBidirectional, /*steps=*/250);
+    refiner_ = new Refiner(Refiner::load(dir_->file("refiner")));
   }
   static void TearDownTestSuite() {
     delete refiner_;
@@ -103,9 +60,7 @@ class RefinerTest : public ::testing::Test {
     c.logits_alignment = alignment;
     c.mask_token_id = tok.mask_id();
     Transformer model(c);
-    at::NoGradGuard no_grad;
-    at::manual_seed(17);
-    for (auto& p : model->parameters()) p.normal_(0.0, 0.3);
+    sculpt::testing::randomise_weights(*model, 17);
     return Refiner(model, tok);
   }
 

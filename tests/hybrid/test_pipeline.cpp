@@ -5,13 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sstream>
 
 #include "ar_draft/drafter.h"
 #include "core/error.h"
-#include "core/trainer.h"
 #include "retrieval/retriever_registry.h"
 #include "support/test_util.h"
+#include "support/tiny_models.h"
 
 namespace sculpt {
 namespace {
@@ -23,23 +22,13 @@ class PipelineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_pipeline");
-    std::string all;
+    sculpt::testing::make_template_corpus(*dir_, 200);
+    // Contexts of 64 tokens, so that long documents are easy to make.
+    sculpt::testing::train_tiny_model(*dir_, "drafter", AttentionMode::kCausal, 150, /*hidden=*/48, /*context=*/64, /*seq_len=*/32);
+    sculpt::testing::train_tiny_model(*dir_, "refiner", AttentionMode::kBidirectional, 250, 48, 64, 32);
     std::vector<Document> docs;
-    for (int i = 0; i < 200; ++i) {
-      const std::string doc = sculpt::testing::make_document(uint32_t(i), 6);
-      sculpt::testing::write_file(dir_->file("corpus/doc_" + std::to_string(1000 + i) + ".txt"), doc);
-      docs.push_back({"doc_" + std::to_string(1000 + i), doc});
-      all += doc + "\n";
-    }
-    sculpt::testing::write_file(dir_->file("tok.txt"), all);
-    TokenizerTrainParams tp;
-    tp.input_files = {dir_->file("tok.txt")};
-    tp.model_prefix = dir_->file("tok");
-    tp.vocab_size = 300;
-    tp.n_threads = 2;
-    Tokenizer::train(tp);
-    train_model("drafter", AttentionMode::kCausal, TrainObjective::kNextToken, 150);
-    train_model("refiner", AttentionMode::kBidirectional, TrainObjective::kMaskedDiffusion, 250);
+    for (int i = 0; i < 200; ++i)
+      docs.push_back({"doc_" + std::to_string(1000 + i), sculpt::testing::make_document(uint32_t(i), 6)});
     std::unique_ptr<Retriever> index = make_retriever(RetrievalParams{});
     index->add(docs);
     index->save(dir_->file("index.bm25"));
@@ -53,36 +42,6 @@ class PipelineTest : public ::testing::Test {
                                 "retrieval: {k: 3, inject: {budget_tokens: 24, max_passages: 1}}\n");
   }
   static void TearDownTestSuite() { delete dir_; }
-
-  static void train_model(const std::string& name, AttentionMode attention, TrainObjective objective, int steps) {
-    CoreConfig cfg;
-    cfg.model.hidden_size = 48;
-    cfg.model.intermediate_size = 96;
-    cfg.model.num_hidden_layers = 2;
-    cfg.model.num_attention_heads = 4;
-    cfg.model.num_key_value_heads = 2;
-    cfg.model.max_position_embeddings = 64;
-    cfg.model.attention = attention;
-    cfg.runtime.seed = 5;
-    cfg.runtime.n_threads = 2;
-    cfg.data.corpus = dir_->file("corpus");
-    cfg.data.seq_len = 32;
-    cfg.train.out_dir = dir_->file(name);
-    cfg.train.tokenizer = dir_->file("tok.model");
-    cfg.train.objective = objective;
-    cfg.train.diffusion.visible_noise = 0.1;
-    cfg.train.lr = 1e-2;
-    cfg.train.min_lr = 1e-3;
-    cfg.train.warmup_steps = 20;
-    cfg.train.max_steps = steps;
-    cfg.train.eval_every = 0;
-    cfg.train.save_every = 0;
-    cfg.train.log_every = 1000;
-    std::ostringstream log;
-    TrainOptions options;
-    options.log = &log;
-    train(cfg, options);
-  }
 
   static Pipeline pipeline(const std::vector<std::string>& overrides = {}) {
     return Pipeline::from_file(dir_->file("pipeline.yaml"), overrides);
