@@ -97,6 +97,17 @@ class TrainerTest : public ::testing::Test {
     cfg.train.log_every = 50;
     return cfg;
   }
+  // Unigram entropy (nats) of a shard's tokens: the loss of the best context-free model.
+  static double unigram_entropy(const TokenShard& shard) {
+    std::map<int64_t, double> counts;
+    for (int64_t i = 0; i < shard.n_tokens(); ++i) counts[shard.token(i)] += 1;
+    double entropy = 0;
+    for (const auto& [id, c] : counts) {
+      const double q = c / double(shard.n_tokens());
+      entropy -= q * std::log(q);
+    }
+    return entropy;
+  }
   // Trains `straight` in one run and `split` in two (stopping after stop_at steps, then
   // resuming); returns the largest difference between the two loss curves.
   double resumed_loss_difference(const CoreConfig& straight, const CoreConfig& split, int64_t stop_at) {
@@ -136,16 +147,9 @@ TEST_F(TrainerTest, LearnsBeyondUnigramEntropy) {
   ASSERT_EQ(r.last_step, 120);
   ASSERT_EQ(r.losses.size(), 120u);
 
-  // Unigram entropy (nats) of the training tokens: the loss of the best context-free model.
   const TokenShard shard = TokenShard::open(build_shards(cfg.data, Tokenizer::load(cfg.train.tokenizer),
                                                          cfg.train.tokenizer).train);
-  std::map<int64_t, double> counts;
-  for (int64_t i = 0; i < shard.n_tokens(); ++i) counts[shard.token(i)] += 1;
-  double entropy = 0;
-  for (const auto& [id, c] : counts) {
-    const double q = c / double(shard.n_tokens());
-    entropy -= q * std::log(q);
-  }
+  const double entropy = unigram_entropy(shard);
   std::printf("unigram entropy %.3f nats, first loss %.3f, validation loss %.3f\n", entropy, r.losses.front(),
               r.valid_loss);
   ASSERT_GT(r.valid_loss, 0);
@@ -193,13 +197,7 @@ TEST_F(TrainerTest, MaskedDiffusionBoundFallsBelowUnigramEntropy) {
   const TrainResult r = train(cfg, quiet());
   const TokenShard shard = TokenShard::open(build_shards(cfg.data, Tokenizer::load(cfg.train.tokenizer),
                                                          cfg.train.tokenizer).train);
-  std::map<int64_t, double> counts;
-  for (int64_t i = 0; i < shard.n_tokens(); ++i) counts[shard.token(i)] += 1;
-  double entropy = 0;
-  for (const auto& [id, c] : counts) {
-    const double q = c / double(shard.n_tokens());
-    entropy -= q * std::log(q);
-  }
+  const double entropy = unigram_entropy(shard);
   std::printf("unigram entropy %.3f nats, masked-diffusion validation bound %.3f\n", entropy, r.valid_loss);
   ASSERT_GT(r.valid_loss, 0);
   EXPECT_LT(r.valid_loss, entropy - 0.5);

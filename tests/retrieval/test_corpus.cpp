@@ -15,12 +15,7 @@ using sculpt::testing::TempDir;
 using sculpt::testing::write_file;
 
 std::string error_of(const std::string& path) {
-  try {
-    read_corpus(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return sculpt::testing::error_message([&] { read_corpus(path); });
 }
 
 TEST(CorpusTest, AFolderGivesOneDocumentPerFileSortedWithRelativeIds) {

@@ -16,12 +16,7 @@ using sculpt::testing::TempDir;
 using sculpt::testing::write_file;
 
 std::string error_of(const std::string& path) {
-  try {
-    read_index_file(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return sculpt::testing::error_message([&] { read_index_file(path); });
 }
 
 TEST(IndexFileTest, Crc32MatchesTheStandardCheckValue) {

@@ -13,7 +13,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/error.h"
+
 namespace sculpt::testing {
+
+// The message of the sculpt::Error that f() throws, or "" if it throws none.
+template <class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const sculpt::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh folder from mkdtemp, removed with everything in it when the object goes away.
 class TempDir {
