@@ -18,32 +18,38 @@
 namespace sculpt {
 namespace {
 
-// The forward passes of one refinement. With the prefix cache, the first pass (and every
-// refresh) runs the whole canvas and keeps the keys and values of positions [0, prefix); the
-// passes between refreshes run only [prefix, n) against them. Under block-causal attention with
-// a block-aligned prefix those keys and values are exactly what a full pass computes; under
-// bidirectional attention the prefix would also have seen the later tokens, so they are an
-// approximation (Fast-dLLM's prefix cache, Wu et al. 2025), refreshed at every block.
+// The forward passes of one refinement. With the prefix cache, the first pass of each block
+// runs the whole canvas and keeps the keys and values of positions [0, prefix); the passes
+// after it run only [prefix, n) against them. Under block-causal attention with a block-aligned
+// prefix those keys and values are exactly what a full pass computes; under bidirectional
+// attention the prefix would also have seen the later tokens, so they are an approximation
+// (Fast-dLLM's prefix cache, Wu et al. 2025), refreshed at every block.
 class CanvasForward {
  public:
-  CanvasForward(TransformerImpl& model, int64_t n, int64_t prefix) : model_(model), prefix_(prefix) {
+  CanvasForward(TransformerImpl& model, int64_t n, bool use_cache) : model_(model) {
     const ModelConfig& c = model.config();
     shift_ = c.logits_alignment == LogitsAlignment::kShifted ? 1 : 0;
-    if (prefix_ > 0)
+    if (use_cache)
       cache_ = std::make_unique<KvCache>(c.num_hidden_layers, /*batch=*/1, c.n_kv_heads(), n, c.n_head_dim());
   }
 
+  // Starts a block: the next pass runs the whole canvas and caches [0, prefix) for the passes after it.
+  void begin_block(int64_t prefix) {
+    prefix_ = cache_ ? prefix : 0;
+    refresh_ = true;
+  }
+
   // Logits [positions.size(), vocab] predicting the tokens at `positions` of `tokens` [1, n].
-  at::Tensor logits_at(const at::Tensor& tokens, const std::vector<int64_t>& positions, bool refresh) {
+  at::Tensor logits_at(const at::Tensor& tokens, const std::vector<int64_t>& positions) {
     ++n_forward_;
     int64_t offset = 0;  // canvas position of the first hidden state computed
     at::Tensor hidden;   // [1, n - offset, hidden]
-    if (!cache_) {
+    if (!cache_ || prefix_ == 0) {
       hidden = model_.hidden_states(tokens);
     } else {
       ForwardArgs args;
       args.cache = cache_.get();
-      if (refresh || cache_->length() == 0) {
+      if (refresh_) {
         cache_->reset();
         hidden = model_.hidden_states(tokens, args);
       } else {
@@ -52,6 +58,7 @@ class CanvasForward {
       }
       cache_->truncate(prefix_);
     }
+    refresh_ = false;
     std::vector<int64_t> rows(positions.size());
     for (size_t i = 0; i < positions.size(); ++i) rows[i] = positions[i] - shift_ - offset;
     at::Tensor index = at::tensor(rows, at::TensorOptions().dtype(at::kLong));
@@ -59,13 +66,13 @@ class CanvasForward {
   }
 
   int64_t n_forward() const { return n_forward_; }
-  int64_t prefix() const { return cache_ ? prefix_ : 0; }
 
  private:
   TransformerImpl& model_;
   int64_t prefix_ = 0;
   int64_t shift_ = 0;
   int64_t n_forward_ = 0;
+  bool refresh_ = true;
   std::unique_ptr<KvCache> cache_;
 };
 
@@ -158,7 +165,7 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
   if (c.logits_alignment == LogitsAlignment::kShifted && first_writable == 0)
     fail("refine", "under shifted logits position 0 cannot be written (no position predicts it): put context before it");
 
-  CanvasForward forward(*model_, n, p.prefix_cache ? cacheable_prefix(c, first_writable) : 0);
+  CanvasForward forward(*model_, n, p.prefix_cache);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(p.seed));
   RefineResult result;
   RefineTrace& trace = result.trace;
@@ -167,13 +174,19 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
 
   // Semi-autoregressive blocks of canvas positions [lo, hi), left to right from the first
   // writable position; the steps are shared equally by the blocks that hold masked positions.
-  const int64_t block = p.block_length > 0 ? p.block_length : n - first_writable;
+  // A block-causal model decodes its own blocks, as it was trained (BD3-LM): boundaries at
+  // multiples of block_size, block_length rounded up to one (0 = one model block).
+  int64_t first_block = first_writable, block = p.block_length > 0 ? p.block_length : n - first_writable;
+  if (c.attention == AttentionMode::kBlockCausal) {
+    first_block = first_writable / c.block_size * c.block_size;
+    block = std::max<int64_t>(1, (p.block_length + c.block_size - 1) / c.block_size) * c.block_size;
+  }
   int64_t n_busy_blocks = 0;
-  for (int64_t lo = first_writable; lo < n; lo += block)
+  for (int64_t lo = first_block; lo < n; lo += block)
     n_busy_blocks += std::any_of(masked.begin() + lo, masked.begin() + std::min(n, lo + block), [](uint8_t m) { return m; });
   const int64_t steps_per_block = std::max<int64_t>(1, p.steps / std::max<int64_t>(1, n_busy_blocks));
 
-  for (int64_t lo = first_writable; lo < n; lo += block) {
+  for (int64_t lo = first_block; lo < n; lo += block) {
     const int64_t hi = std::min(n, lo + block);
     // Commits come from the masked positions before hi: this block's, and earlier ones that
     // editing re-masked.
@@ -182,10 +195,15 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
       for (int64_t i = first_writable; i < hi; ++i) if (masked[size_t(i)]) out.push_back(i);
       return out;
     };
+    // The cache covers what no longer changes: the frozen context and, unless editing may
+    // revisit them, the blocks already written.
+    const int64_t prefix = cacheable_prefix(c, editing ? first_writable : std::max(first_writable, lo));
+    if (lo == first_block) trace.n_prefix_cached = p.prefix_cache ? prefix : 0;
+    forward.begin_block(prefix);
     const std::vector<int64_t> schedule =
         num_transfer_tokens(int64_t(active_masked().size()), steps_per_block, p.schedule);
     int64_t step = 0, carried = 0;  // carried: positions re-masked since the schedule was made
-    bool refresh = true, verified = false;
+    bool verified = false;
     while (true) {
       const std::vector<int64_t> to_write = active_masked();
       if (to_write.empty() && (!editing || verified)) break;
@@ -197,8 +215,7 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
 
       std::vector<int64_t> positions = to_write;
       positions.insert(positions.end(), to_check.begin(), to_check.end());
-      at::Tensor logits = forward.logits_at(as_batch_tokens(x), positions, refresh);  // [m, vocab]
-      refresh = false;
+      at::Tensor logits = forward.logits_at(as_batch_tokens(x), positions);  // [m, vocab]
       logits.select(/*dim=*/1, mask).fill_(-std::numeric_limits<float>::infinity());  // never predict [MASK]
       at::Tensor probs = at::softmax(logits, /*dim=*/-1);  // the model's own belief, before any sampling filter
 
@@ -259,7 +276,6 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
   for (int64_t i = 0; i < n; ++i)
     if (x[size_t(i)] != canvas.tokens[size_t(i)]) trace.changes.push_back({i, canvas.tokens[size_t(i)], x[size_t(i)]});
   trace.n_forward = forward.n_forward();
-  trace.n_prefix_cached = forward.prefix();
   result.tokens = std::move(x);
   trace.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
@@ -276,8 +292,8 @@ std::vector<float> Refiner::token_probabilities(const Canvas& canvas) {
   std::vector<float> out(size_t(n), 1.0f);
   if (positions.empty()) return out;
   at::NoGradGuard no_grad;
-  CanvasForward forward(*model_, n, /*prefix=*/0);
-  at::Tensor probs = at::softmax(forward.logits_at(as_batch_tokens(canvas.tokens), positions, true), /*dim=*/-1);
+  CanvasForward forward(*model_, n, /*use_cache=*/false);
+  at::Tensor probs = at::softmax(forward.logits_at(as_batch_tokens(canvas.tokens), positions), /*dim=*/-1);
   for (size_t j = 0; j < positions.size(); ++j)
     out[size_t(positions[j])] = probs[int64_t(j)][canvas.tokens[size_t(positions[j])]].item<float>();
   return out;

@@ -33,7 +33,8 @@ struct RefineTrace {
   int64_t n_remasked = 0;                   // sum of remasked_per_step
   std::vector<TokenChange> changes;         // final differences from the input, ascending position
   std::vector<int64_t> commit_step;         // per canvas position: step that wrote its final token; -1 = not written
-  int64_t n_prefix_cached = 0;              // positions served from the prefix cache (0 = off)
+  int64_t n_prefix_cached = 0;              // context positions served from the prefix cache (0 = off);
+                                            // later semi-AR blocks also cache the blocks before them
   double seconds = 0;                       // wall time of refine()
 };
 
@@ -44,8 +45,8 @@ struct RefineResult {
 
 class Refiner {
  public:
-  // Throws Error if the model has no mask token, is causal, is block-causal with shifted
-  // logits, or its vocabulary differs from the tokenizer's (naming both sizes).
+  // Throws Error if the model has no mask token, is causal, or its vocabulary differs from
+  // the tokenizer's (naming both sizes).
   Refiner(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and tokenizer.model.
   static Refiner load(const std::string& model_dir);

@@ -13,8 +13,6 @@ void check_masked_diffusion_model(const ModelConfig& c, const std::string& where
          "mask_piece)");
   if (c.attention == AttentionMode::kCausal)
     fail(where, "masked diffusion needs bidirectional or block_causal attention (set model.attention), not causal");
-  if (c.attention == AttentionMode::kBlockCausal && c.logits_alignment == LogitsAlignment::kShifted)
-    fail(where, "block_causal attention with shifted logits is not supported: use unshifted logits");
 }
 
 NoisedBatch add_mask_noise(const at::Tensor& tokens, int64_t mask_id, int64_t n_vocab, LogitsAlignment alignment,
@@ -87,21 +85,33 @@ MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tens
   NoisedBatch noised = add_mask_noise(tokens, c.mask_token_id, c.vocab_size, c.logits_alignment, params, gen);
   const int64_t b = tokens.size(0), L = tokens.size(1);
 
-  at::Tensor hidden;  // [b, L, hidden] at the noisy positions
+  const bool shifted = c.logits_alignment == LogitsAlignment::kShifted;
+  at::Tensor hidden;  // [b, L, hidden]: row i holds the state whose logits predict token i (+1 if shifted)
   if (c.attention == AttentionMode::kBlockCausal) {
     ForwardArgs args;
     at::Tensor pos = at::arange(L, at::TensorOptions().dtype(at::kLong));
     args.positions = at::cat({pos, pos}).unsqueeze(0).expand({b, 2 * L});
     args.attention_mask = block_diffusion_attention(L, c.block_size);
-    hidden = model.hidden_states(at::cat({noised.inputs, tokens}, /*dim=*/1), args).narrow(1, 0, L);
+    at::Tensor both = model.hidden_states(at::cat({noised.inputs, tokens}, /*dim=*/1), args);  // [b, 2L, hidden]
+    if (!shifted) {
+      hidden = both.narrow(1, 0, L);
+    } else {
+      // Shifted (Fast-dLLM v2): token i is predicted at i - 1 of its own noisy block, except the
+      // first token of a block, which is predicted at the last position of the clean block
+      // before it, as at inference, where that block is committed and causal attention keeps
+      // it blind to the block being denoised. Row L - 1 predicts nothing and is dropped below.
+      std::vector<int64_t> rows(static_cast<size_t>(L));
+      for (int64_t i = 1; i < L; ++i) rows[size_t(i - 1)] = i % c.block_size == 0 ? L + i - 1 : i - 1;
+      rows[size_t(L - 1)] = L - 1;
+      hidden = both.index_select(/*dim=*/1, at::tensor(rows, at::TensorOptions().dtype(at::kLong)));
+    }
   } else {
     hidden = model.hidden_states(noised.inputs);
   }
   at::Tensor logits = model.logits(hidden);  // [b, L, V]
   const bool score_visible = params.visible_noise > 0;
-  if (c.logits_alignment == LogitsAlignment::kUnshifted)
-    return masked_diffusion_loss_from_logits(logits, tokens, noised, score_visible);
-  // Shifted: the logits at i - 1 predict token i; position 0 is never maskable.
+  if (!shifted) return masked_diffusion_loss_from_logits(logits, tokens, noised, score_visible);
+  // Shifted: the logits of row i - 1 predict token i; position 0 is never maskable.
   NoisedBatch tail = noised;
   tail.masked = noised.masked.narrow(1, 1, L - 1);
   tail.visible = noised.visible.narrow(1, 1, L - 1);

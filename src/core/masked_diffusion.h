@@ -72,7 +72,7 @@ at::Tensor block_diffusion_attention(int64_t seq_len, int64_t block_size);
 
 // Noise, forward pass (bidirectional, or the two-stream block-causal pass) and loss for tokens
 // int64 [b, L] under `model`'s attention and logits alignment. Throws Error for a model
-// without a mask token, with causal attention, or block-causal with shifted logits.
+// without a mask token or with causal attention.
 MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens,
                                           const MaskedDiffusionParams& params, at::Generator& gen);
 

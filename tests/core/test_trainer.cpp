@@ -227,6 +227,18 @@ TEST_F(TrainerTest, MaskedDiffusionAdaptsADrafter) {
   EXPECT_EQ(model->config().logits_alignment, LogitsAlignment::kShifted);
   EXPECT_GE(model->config().mask_token_id, 0);
 
+  // Fast-dLLM v2's recipe: a drafter adapted into a block-causal refiner that keeps its shifted head.
+  CoreConfig blocks = diffusion_config(config("adapt_blocks", 2));
+  blocks.train.init_from = drafter.train.out_dir;
+  blocks.model.attention = AttentionMode::kBlockCausal;
+  blocks.model.block_size = 8;
+  blocks.model.logits_alignment = LogitsAlignment::kShifted;
+  EXPECT_EQ(train(blocks, quiet()).last_step, 2);
+  const Transformer block_model = load_transformer(blocks.train.out_dir);
+  EXPECT_EQ(block_model->config().attention, AttentionMode::kBlockCausal);
+  EXPECT_EQ(block_model->config().block_size, 8);
+  EXPECT_EQ(block_model->config().logits_alignment, LogitsAlignment::kShifted);
+
   CoreConfig causal = config("adapt_causal", 2);
   causal.train.objective = TrainObjective::kMaskedDiffusion;
   causal.train.init_from = drafter.train.out_dir;

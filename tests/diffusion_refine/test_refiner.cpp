@@ -218,6 +218,7 @@ TEST_F(RefinerTest, PrefixCacheAgreesCloselyUnderBidirectionalAttention) {
     context.insert(context.end(), doc.begin(), doc.begin() + half);
     const std::vector<int64_t> clean(doc.begin() + half, doc.end());
     RefineParams on = one_per_step();
+    on.block_length = 16;  // later blocks also cache the blocks written before them
     RefineParams off = on;
     off.prefix_cache = false;
     const RestorationResult a = run_restoration(*refiner_, context, clean, 0.3, on, k);
@@ -242,23 +243,53 @@ TEST_F(RefinerTest, PrefixCacheAgreesCloselyUnderBidirectionalAttention) {
   EXPECT_EQ(refiner_->refine(canvas, off).trace.n_prefix_cached, 0);
 }
 
+// Block-causal attention makes the context an exact prefix: its cache (and that of the blocks
+// already written) gives exactly what recomputation gives, with either logits alignment.
 TEST_F(RefinerTest, PrefixCacheIsExactUnderBlockCausalAttention) {
-  Refiner refiner = random_refiner(AttentionMode::kBlockCausal, LogitsAlignment::kUnshifted, /*block_size=*/4);
-  std::vector<int64_t> context = held_out(2);
-  context.resize(10);
-  std::vector<int64_t> draft = held_out(5);
-  draft.resize(20);
-  Canvas canvas = Canvas::from_parts(context, draft);
-  canvas.mark({{0, 20}}, CanvasRole::kMasked);
-  RefineParams on;
-  on.steps = 10;
-  on.block_length = 5;
-  RefineParams off = on;
-  off.prefix_cache = false;
-  const RefineResult a = refiner.refine(canvas, on), b = refiner.refine(canvas, off);
-  EXPECT_EQ(a.trace.n_prefix_cached, 8);  // the context's complete blocks
-  EXPECT_EQ(a.tokens, b.tokens);
-  EXPECT_EQ(a.trace.committed_per_step, b.trace.committed_per_step);
+  for (LogitsAlignment alignment : {LogitsAlignment::kUnshifted, LogitsAlignment::kShifted}) {
+    SCOPED_TRACE(logits_alignment_name(alignment));
+    Refiner refiner = random_refiner(AttentionMode::kBlockCausal, alignment, /*block_size=*/4);
+    std::vector<int64_t> context = held_out(2);
+    context.resize(10);
+    std::vector<int64_t> draft = held_out(5);
+    draft.resize(20);
+    Canvas canvas = Canvas::from_parts(context, draft);
+    canvas.mark({{0, 20}}, CanvasRole::kMasked);
+    RefineParams on;
+    on.steps = 10;
+    on.block_length = 5;  // rounded up to the model's blocks: 8
+    RefineParams off = on;
+    off.prefix_cache = false;
+    const RefineResult a = refiner.refine(canvas, on), b = refiner.refine(canvas, off);
+    EXPECT_EQ(a.trace.n_prefix_cached, 8);  // the context's complete blocks
+    EXPECT_EQ(a.tokens, b.tokens);
+    EXPECT_EQ(a.trace.committed_per_step, b.trace.committed_per_step);
+    EXPECT_EQ(a.trace.n_forward, b.trace.n_forward);
+  }
+}
+
+// A block-causal model writes its own blocks in order, each finished before the next starts:
+// a block's positions never see the blocks after it, so those must wait for it.
+TEST_F(RefinerTest, BlockCausalModelsDecodeTheirBlocksInOrder) {
+  Refiner refiner = random_refiner(AttentionMode::kBlockCausal, LogitsAlignment::kShifted, /*block_size=*/4);
+  std::vector<int64_t> draft = held_out(7);
+  draft.resize(22);
+  Canvas canvas = Canvas::from_parts(bos(), draft);  // canvas positions 1 .. 22 masked
+  canvas.mark({{0, 22}}, CanvasRole::kMasked);
+  RefineParams p;
+  p.steps = 12;
+  const RefineResult r = refiner.refine(canvas, p);
+  std::map<int64_t, std::pair<int64_t, int64_t>> steps_of_block;  // model block -> first, last commit step
+  for (int64_t i = 1; i < canvas.size(); ++i) {
+    const int64_t s = r.trace.commit_step[size_t(i)];
+    ASSERT_GE(s, 0) << i;
+    auto [it, fresh] = steps_of_block.try_emplace(i / 4, s, s);
+    it->second.first = std::min(it->second.first, s);
+    it->second.second = std::max(it->second.second, s);
+  }
+  ASSERT_EQ(steps_of_block.size(), 6u);
+  for (int64_t blk = 0; blk + 1 < 6; ++blk)
+    EXPECT_LT(steps_of_block[blk].second, steps_of_block[blk + 1].first) << "block " << blk;
 }
 
 TEST_F(RefinerTest, ShiftedLogitsReadThePreviousPosition) {
