@@ -1,5 +1,5 @@
-// `sculpt model info|init`: inspect a Hugging Face model directory, or create a new one with
-// freshly initialised weights.
+// `sculpt model info|init|export`: inspect a Hugging Face model directory, create a new one with
+// freshly initialised weights, or publish a trained one (weights, config, tokenizer; no trainer state).
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -124,11 +124,38 @@ int model_init(const std::vector<std::string>& args) {
   return 0;
 }
 
+int model_export(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("dir", po::value<std::string>()->required(), "model directory to export (a training out_dir, say)")
+      ("out", po::value<std::string>()->required(), "model directory to write")
+      ("dtype", po::value<std::string>()->default_value("float16"), "storage dtype: float32, float16, bfloat16");
+  po::positional_options_description positional;
+  positional.add("dir", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt model export DIR --out DIR [--dtype float16]", options, vm, &positional)) return 0;
+  const DType dtype = parse_dtype(vm["dtype"].as<std::string>());
+  const std::string dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
+  if (dir == out) throw UsageError{"--out must differ from the exported directory"};
+  Transformer model = load_transformer(dir);  // validates config and every tensor
+  const std::string tok_path = dir + "/tokenizer.model";
+  if (!file_exists(tok_path)) fail(tok_path, "missing: an exported model carries its tokenizer");
+  Tokenizer tok = Tokenizer::load(tok_path);
+  if (tok.n_vocab() != model->config().vocab_size)
+    fail(tok_path, "the tokenizer has ", tok.n_vocab(), " pieces but the model's vocab_size is ", model->config().vocab_size);
+  save_transformer(*model, out, dtype);
+  write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
+  std::printf("wrote %s: %.2f M parameters stored as %s\n", out.c_str(), model->config().n_params() / 1e6,
+              vm["dtype"].as<std::string>().c_str());
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> model_commands() {
   return {{"model info", "describe a model directory: architecture, parameters, tokenizer", model_info},
-          {"model init", "create a model directory with freshly initialised weights", model_init}};
+          {"model init", "create a model directory with freshly initialised weights", model_init},
+          {"model export", "copy a model directory without trainer state, weights stored as --dtype", model_export}};
 }
 
 }  // namespace sculpt::cli

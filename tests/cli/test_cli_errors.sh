@@ -91,6 +91,19 @@ if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json 
 else
   echo "FAIL generate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
 fi
+# Export: a trained-model directory published as float16 weights + config + tokenizer.
+expect_error export_missing_dir  "does not exist"               -- "$sculpt" model export "$work/nope" --out "$work/x"
+expect_error export_bad_weights  "model.safetensors"            -- "$sculpt" model export "$work/bad_model" --out "$work/x"
+expect_error export_same_dir      "--out must differ"            -- "$sculpt" model export "$work/refiner" --out "$work/refiner"
+mkdir -p "$work/no_tokenizer" && cp "$work/refiner/config.json" "$work/refiner/model.safetensors" "$work/no_tokenizer/"
+expect_error export_no_tokenizer  "tokenizer.model: missing"     -- "$sculpt" model export "$work/no_tokenizer" --out "$work/x"
+if "$sculpt" model export "$work/refiner" --out "$work/refiner16" >/dev/null 2>"$work/err" &&
+   "$sculpt" model info "$work/refiner16" --json | grep -q '"dtype": "float16"' &&
+   "$sculpt" refine --model "$work/refiner16" --input "$work/text.txt" --spans 4:12 >/dev/null 2>"$work/err"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL export_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+fi
 # A good refinement for contrast: exit 0 and JSON with a trace.
 if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 4:12 --json >"$work/out.json" 2>"$work/err" &&
    grep -q '"forward_passes"' "$work/out.json"; then
