@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -39,6 +40,9 @@ inline void add_config_options(po::options_description& options) {
 
 // Sets LibTorch's thread count from runtime.n_threads (0 = every logical core).
 void apply_runtime(const RuntimeParams& runtime);
+
+// The process's peak resident memory (VmHWM) in bytes; -1 if /proc does not say.
+int64_t peak_rss_bytes();
 
 // The effective config: defaults, then --config, then --set; its runtime section is applied.
 inline SculptConfig read_config(const po::variables_map& vm) {

@@ -1,5 +1,8 @@
-// Applies the runtime section of a config to the process (LibTorch threads).
+// Applies the runtime section of a config to the process (LibTorch threads); reads its peak memory.
 #include <ATen/Parallel.h>
+
+#include <fstream>
+#include <string>
 
 #include <thread>
 
@@ -11,6 +14,14 @@ void apply_runtime(const RuntimeParams& runtime) {
   // LibTorch's own default counts physical cores, which on these VMs is 1 of 2 vCPUs.
   const int n = runtime.n_threads > 0 ? runtime.n_threads : int(std::thread::hardware_concurrency());
   if (n > 0) at::set_num_threads(n);
+}
+
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return -1;
 }
 
 }  // namespace sculpt::cli

@@ -253,6 +253,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
       c.attention = cfg.model.attention;
       c.block_size = cfg.model.block_size;
       c.logits_alignment = cfg.model.logits_alignment;
+      c.max_position_embeddings = cfg.model.max_position_embeddings;  // rotary positions: no weights to fit
       if (c.mask_token_id < 0) c.mask_token_id = tok.mask_id();
     });
   } else if (!p.init_from.empty()) {

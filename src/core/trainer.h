@@ -37,8 +37,8 @@ struct TrainParams {
   std::string out_dir;    // model directory to write (and trainer_state/ inside it)
   std::string tokenizer;  // tokenizer.model used for the shards and copied into out_dir
   // "" = fresh weights from the `model:` section; else a model directory. With masked_diffusion,
-  // its weights are adapted (DiffuLLaMA-style): attention, block_size and logits_alignment come
-  // from the `model:` section, the mask token from the tokenizer.
+  // its weights are adapted (DiffuLLaMA-style): attention, block_size, logits_alignment and
+  // max_position_embeddings come from the `model:` section, the mask token from the tokenizer.
   std::string init_from;
   TrainObjective objective = TrainObjective::kNextToken;
   MaskedDiffusionParams diffusion;  // used by objective masked_diffusion

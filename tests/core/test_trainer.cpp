@@ -219,10 +219,12 @@ TEST_F(TrainerTest, MaskedDiffusionAdaptsADrafter) {
   cfg.train.init_from = drafter.train.out_dir;
   cfg.model.logits_alignment = LogitsAlignment::kShifted;
   cfg.model.hidden_size = 999;  // ignored: the architecture comes from init_from
+  cfg.model.max_position_embeddings = 3 * drafter.model.max_position_embeddings;  // the refiner's own context
   const TrainResult r = train(cfg, quiet());
   EXPECT_EQ(r.last_step, 2);
   const Transformer model = load_transformer(cfg.train.out_dir);
   EXPECT_EQ(model->config().hidden_size, 32);
+  EXPECT_EQ(model->config().max_position_embeddings, 3 * drafter.model.max_position_embeddings);
   EXPECT_EQ(model->config().attention, AttentionMode::kBidirectional);
   EXPECT_EQ(model->config().logits_alignment, LogitsAlignment::kShifted);
   EXPECT_GE(model->config().mask_token_id, 0);
