@@ -16,6 +16,23 @@ namespace {
 
 at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
+// A small block-causal model config (blocks of 4, vocabulary 40 with [MASK] = 39).
+ModelConfig block_causal_config(LogitsAlignment alignment) {
+  ModelConfig c;
+  c.vocab_size = 40;
+  c.hidden_size = 32;
+  c.intermediate_size = 64;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.max_position_embeddings = 64;
+  c.attention = AttentionMode::kBlockCausal;
+  c.block_size = 4;
+  c.logits_alignment = alignment;
+  c.mask_token_id = 39;
+  return c;
+}
+
 TEST(MaskNoiseTest, MasksEachSequenceAtItsOwnRate) {
   MaskedDiffusionParams p;
   at::Generator gen = generator(3);
@@ -101,17 +118,7 @@ TEST(BlockDiffusionAttentionTest, NoisyBlocksSeeThemselvesAndEarlierCleanBlocks)
 // The two-stream pass gives each noisy block the hidden states a plain block-causal pass gives
 // it when the blocks before it are clean: training sees exactly what inference will.
 TEST(BlockDiffusionAttentionTest, TwoStreamPassEqualsBlockCausalPassOverCleanPrefix) {
-  ModelConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
-  c.attention = AttentionMode::kBlockCausal;
-  c.block_size = 4;
-  c.mask_token_id = 39;
+  const ModelConfig c = block_causal_config(LogitsAlignment::kUnshifted);
   at::manual_seed(2);
   Transformer model(c);
   at::NoGradGuard no_grad;
@@ -139,18 +146,7 @@ TEST(BlockDiffusionAttentionTest, TwoStreamPassEqualsBlockCausalPassOverCleanPre
 // it. The loss of the two-stream pass equals the one computed from direct block-causal passes
 // over [clean prefix ; noisy block], one per block.
 TEST(MaskedDiffusionLossTest, ShiftedBlockCausalLossEqualsDirectPassesPerBlock) {
-  ModelConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
-  c.attention = AttentionMode::kBlockCausal;
-  c.block_size = 4;
-  c.logits_alignment = LogitsAlignment::kShifted;
-  c.mask_token_id = 39;
+  const ModelConfig c = block_causal_config(LogitsAlignment::kShifted);
   at::manual_seed(4);
   Transformer model(c);
   at::NoGradGuard no_grad;
