@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Trains Sculpt's shipped default models on the Brown corpus and publishes them into models/:
 #   1. the tokenizer (sentencepiece BPE, 1,024 pieces with [MASK]),
-#   2. the drafter (configs/train/default_drafter.yaml: 3.4M-parameter causal Llama),
+#   2. the drafter (configs/train/default_drafter.yaml: 3.5M-parameter causal Llama),
 #   3. the refiner (configs/train/default_refiner.yaml: the drafter adapted to masked diffusion),
 # then exports each as a Hugging Face folder with float16 weights (models/drafter, models/refiner).
-# About three hours on 2 cores. Interrupted, it resumes: run it again and each stage continues
+# About two hours on 2 cores. Interrupted, it resumes: run it again and each stage continues
 # from its last checkpoint (build/defaults/), finished stages are skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
