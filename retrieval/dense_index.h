@@ -3,7 +3,7 @@
 // (one matrix-vector product, then a partial sort). The vectors and the embedding model's folder
 // are saved with the index.
 //
-//   DenseRetriever index(load_transformer_embedder("build/tiny-drafter", 256), DenseParams{}, ChunkParams{});
+//   DenseRetriever index(load_transformer_embedder("models/drafter", 256), DenseParams{}, ChunkParams{});
 //   index.add(docs);  index.save("brown.dense");
 #pragma once
 

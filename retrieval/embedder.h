@@ -2,7 +2,7 @@
 // tested with a fake embedder; TransformerEmbedder (transformer_embedder.cpp) is the real one:
 // the mean of a checkpoint's final hidden states over the passage's tokens.
 //
-//   std::unique_ptr<Embedder> e = load_transformer_embedder("build/tiny-drafter", 256);
+//   std::unique_ptr<Embedder> e = load_transformer_embedder("models/drafter", 256);
 //   std::vector<std::vector<float>> v = e->embed({"a passage", "another"});  // [2][dim]
 #pragma once
 

@@ -3,7 +3,7 @@
 //
 //   retrieval:
 //     backend: hybrid
-//     dense: {model: build/tiny-drafter}
+//     dense: {model: models/drafter}
 //     inject: {budget_tokens: 128}
 #pragma once
 
