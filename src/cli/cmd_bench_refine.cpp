@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -121,12 +122,14 @@ nlohmann::json restoration_figures(Refiner& refiner, const TokenShard& valid, in
   const size_t n_modes = modes.size();
   std::vector<double> restored(n_modes, 0), corrupted(n_modes, 0), passes(n_modes, 0), broken(n_modes, 0);
   std::vector<std::vector<double>> loss_per_window(n_modes);  // restored(one_per_step) - restored(mode)
+  std::map<int64_t, int64_t> token_counts;  // over the corruptible tokens: the context-free baseline
   int64_t n_done = 0;
   while (n_done < n_windows && windows.next(1, &buf) == 1) {
     // A quarter of the window is frozen context; the corruption falls in the rest.
     const int64_t n_frozen = window / 4;
     const std::vector<int64_t> context(buf.begin(), buf.begin() + n_frozen);
     const std::vector<int64_t> clean(buf.begin() + n_frozen, buf.begin() + window);
+    for (int64_t id : clean) ++token_counts[id];
     int64_t base = 0;
     for (size_t m = 0; m < n_modes; ++m) {
       const RestorationResult r = run_restoration(refiner, context, clean, corrupt, modes[m].params, uint64_t(n_done));
@@ -139,8 +142,16 @@ nlohmann::json restoration_figures(Refiner& refiner, const TokenShard& valid, in
     }
     ++n_done;
   }
+  // Chance: always guessing the most frequent of these tokens (the corrupted positions are a
+  // uniform sample of them), the best guess that ignores context.
+  int64_t best = 0, total = 0;
+  for (const auto& [id, count] : token_counts) {
+    best = std::max(best, count);
+    total += count;
+  }
   nlohmann::json out = {{"windows", n_done}, {"window_tokens", window}, {"corrupted_share", corrupt},
-                        {"corrupted_tokens", corrupted[0]}, {"split", "validation"}};
+                        {"corrupted_tokens", corrupted[0]}, {"split", "validation"},
+                        {"most_frequent_token_accuracy", double(best) / double(std::max<int64_t>(1, total))}};
   const double base = restored[0] / std::max(1.0, corrupted[0]);
   for (size_t m = 0; m < n_modes; ++m) {
     const double acc = restored[m] / std::max(1.0, corrupted[m]);
@@ -205,7 +216,7 @@ int bench_refine(const std::vector<std::string>& args) {
        "threshold-decoding confidences measured")
       ("span-windows", po::value<int64_t>()->default_value(4), "validation windows for the span figures; 0 = skip them")
       ("span-block", po::value<int64_t>()->default_value(32), "semi-autoregressive block length for the span figures")
-      ("span-taus", po::value<std::string>()->default_value("0.9,0.7"), "threshold-decoding confidences for the span figures");
+      ("span-taus", po::value<std::string>()->default_value("0.9,0.7,0.3,0.1"), "threshold-decoding confidences for the span figures");
   po::variables_map vm;
   if (!parse_options(args, "sculpt bench refine --model DIR [--config TRAIN_CONFIG] [options]", options, vm)) return 0;
   const SculptConfig cfg = read_config(vm);
