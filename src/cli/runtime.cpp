@@ -3,7 +3,6 @@
 
 #include <fstream>
 #include <string>
-
 #include <thread>
 
 #include "cli/cli_util.h"
