@@ -9,16 +9,18 @@
 
 namespace sculpt {
 
-ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& text) {
+namespace {
+
+void check_scorable(TransformerImpl& model, const Tokenizer& tokenizer) {
   if (model.config().attention != AttentionMode::kCausal)
     fail("score", "scoring needs a causal model, this one is ", attention_mode_name(model.config().attention));
   if (tokenizer.bos_id() < 0) fail(tokenizer.path(), "the tokenizer has no BOS piece to start scoring from");
-  ScoreResult out;
-  for (int32_t id : tokenizer.encode(text)) out.ids.push_back(id);
-  if (out.ids.empty()) fail("score", "the text is empty: nothing to score");
+}
 
-  std::vector<int64_t> seq{tokenizer.bos_id()};
-  seq.insert(seq.end(), out.ids.begin(), out.ids.end());
+// Scores seq[first..] (first >= 1) given everything before it; seq[0] is BOS.
+ScoreResult score_sequence(TransformerImpl& model, const std::vector<int64_t>& seq, int64_t first) {
+  ScoreResult out;
+  out.ids.assign(seq.begin() + first, seq.end());
   const int64_t n = int64_t(seq.size());
   const int64_t window = model.config().max_position_embeddings;
   const int64_t stride = std::max<int64_t>(1, window / 2);
@@ -26,20 +28,44 @@ ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const
 
   at::NoGradGuard no_grad;
   // Window [begin, end) predicts tokens begin+1 .. end-1; only those not scored by an earlier
-  // window (index >= scored_until) are kept, so every token is scored once with the longest
-  // left context the window allows.
-  int64_t scored_until = 1;
-  for (int64_t begin = 0; scored_until < n; begin += stride) {
+  // window (index >= scored_until) are kept, so every token is scored once with at least half
+  // a window of left context (less only near BOS). The first window starts half a window before
+  // `first`, or earlier still when one window can then reach the end (a short continuation
+  // after a long context costs one forward pass).
+  int64_t scored_until = first;
+  const int64_t first_begin = std::max<int64_t>(0, std::min(first - stride, n - window));
+  for (int64_t begin = first_begin; scored_until < n; begin += stride) {
     const int64_t end = std::min(n, begin + window);
     at::Tensor tokens = at::tensor(std::vector<int64_t>(seq.begin() + begin, seq.begin() + end), at::kLong).unsqueeze(0);
     at::Tensor logp = at::log_softmax(model.forward(tokens).squeeze(0), /*dim=*/-1);  // [len, vocab]
     for (int64_t target = std::max(scored_until, begin + 1); target < end; ++target)
-      out.logprobs[size_t(target - 1)] = logp[target - begin - 1][seq[size_t(target)]].item<float>();
+      out.logprobs[size_t(target - first)] = logp[target - begin - 1][seq[size_t(target)]].item<float>();
     scored_until = end;
   }
   for (float lp : out.logprobs) out.nll -= lp;
   out.perplexity = std::exp(out.nll / double(out.ids.size()));
   return out;
+}
+
+}  // namespace
+
+ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& text) {
+  check_scorable(model, tokenizer);
+  std::vector<int64_t> seq{tokenizer.bos_id()};
+  for (int32_t id : tokenizer.encode(text)) seq.push_back(id);
+  if (seq.size() == 1) fail("score", "the text is empty: nothing to score");
+  return score_sequence(model, seq, 1);
+}
+
+ScoreResult score_continuation(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& context,
+                               const std::string& continuation) {
+  check_scorable(model, tokenizer);
+  std::vector<int64_t> seq{tokenizer.bos_id()};
+  for (int32_t id : tokenizer.encode(context)) seq.push_back(id);
+  const int64_t first = int64_t(seq.size());
+  for (int32_t id : tokenizer.encode(continuation)) seq.push_back(id);
+  if (int64_t(seq.size()) == first) fail("score", "the continuation is empty: nothing to score");
+  return score_sequence(model, seq, first);
 }
 
 }  // namespace sculpt

@@ -1,5 +1,5 @@
 // Scoring: each token's log-probability under a causal model, the total negative log-likelihood
-// and perplexity of a text (BOS prepended, as Llama does). Texts longer than the context are
+// and perplexity of a text (BOS prepended, as Llama does), or of a continuation given its context. Texts longer than the context are
 // scored with a sliding window (stride half the context), every token exactly once.
 //
 //   ScoreResult s = score_text(*drafter.model(), drafter.tokenizer(), "The jury said ...");
@@ -24,5 +24,12 @@ struct ScoreResult {
 
 // Throws Error for an empty text or a model whose attention is not causal.
 ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& text);
+
+// The continuation alone, conditioned on BOS + context: log p(continuation | context). Context
+// and continuation are tokenized separately (a text that starts with its leading space, as our
+// generations do, tokenizes the same either way), so every output is scored on the same
+// tokens whatever precedes it. Throws Error for an empty continuation or a non-causal model.
+ScoreResult score_continuation(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& context,
+                               const std::string& continuation);
 
 }  // namespace sculpt

@@ -384,6 +384,20 @@ void write_token_shard(const std::string& path, const std::vector<uint32_t>& tok
 
 // --- build_shards -------------------------------------------------------------------------------
 
+std::vector<SplitDocument> read_split(const DataParams& params, CorpusSplit split) {
+  if (params.corpus.empty()) fail("data.corpus", "no corpus given");
+  Corpus corpus = list_corpus(params.corpus, params.resolved_cache_dir());
+  std::vector<SplitDocument> out;
+  for (DocRef& doc : corpus.docs) {
+    const bool valid = in_validation_split(doc.id, params.validation_fraction);
+    if ((split == CorpusSplit::kTrain && valid) || (split == CorpusSplit::kValidation && !valid)) continue;
+    std::string text = corpus.is_jsonl ? std::move(doc.text) : read_file(doc.file);
+    if (!binary_reason(text).empty() || is_blank(text)) continue;  // build_shards skips them too
+    out.push_back({std::move(doc.id), std::move(text)});
+  }
+  return out;
+}
+
 ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, const std::string& tokenizer_path,
                         ProgressFn progress) {
   params.validate_complete();

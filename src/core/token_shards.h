@@ -128,6 +128,20 @@ using ProgressFn = std::function<void(int64_t n_done, int64_t n_total)>;
 ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer,
                         const std::string& tokenizer_path, ProgressFn progress = {});
 
+// Which side of build_shards' document split to read.
+enum class CorpusSplit { kTrain, kValidation, kAll };
+
+// One document as the data pipeline sees it: its split id and its text.
+struct SplitDocument {
+  std::string id;    // relative path (folder) or jsonl id / "line:<n>", as in_validation_split takes
+  std::string text;
+};
+
+// The documents build_shards puts on one side of the split (same ids, same skipping of binary
+// and blank documents), in corpus order: evaluation sets held out from exactly what a model
+// trained on `params` never saw. Throws Error as build_shards does for a missing corpus.
+std::vector<SplitDocument> read_split(const DataParams& params, CorpusSplit split);
+
 // Seeded random training windows: each window is seq_len + 1 consecutive tokens starting at a
 // uniform random offset in [0, n_tokens - seq_len - 1]; inputs are window[0, seq_len) and
 // next-token targets window[1, seq_len]. The stream depends only on the seed (std::mt19937_64,

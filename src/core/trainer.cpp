@@ -23,6 +23,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/core_config.h"
+#include "core/progress.h"
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
 
@@ -50,23 +51,6 @@ void link_or_copy(const std::string& from, const std::string& to) {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string format_duration(double seconds) {
-  const int64_t s = int64_t(seconds + 0.5);
-  char buf[64];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-  else std::snprintf(buf, sizeof buf, "%llds", (long long)s);
-  return buf;
-}
-
-std::string format_rate(double per_second) {
-  char buf[32];
-  if (per_second >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", per_second / 1e6);
-  else if (per_second >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", per_second / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", per_second);
-  return buf;
 }
 
 // Windows [batch, seq_len + 1] -> (inputs [batch, seq_len], targets [batch, seq_len]), int64.

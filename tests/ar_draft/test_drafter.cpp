@@ -210,5 +210,50 @@ TEST_F(DrafterTest, ScoreSlidesPastTheContextScoringEveryTokenOnce) {
   EXPECT_THROW(score_text(*drafter.model(), drafter.tokenizer(), ""), Error);
 }
 
+TEST_F(DrafterTest, ScoreContinuationIsConditionedOnItsContext) {
+  Drafter drafter = make_drafter();
+  const Tokenizer& tok = drafter.tokenizer();
+  const std::string context = "The jury said", continuation = " the election was fair.";
+  const ScoreResult s = score_continuation(*drafter.model(), tok, context, continuation);
+  std::vector<int64_t> seq{tok.bos_id()};
+  for (int32_t id : tok.encode(context)) seq.push_back(id);
+  const size_t first = seq.size();
+  for (int32_t id : tok.encode(continuation)) seq.push_back(id);
+  ASSERT_EQ(s.ids, std::vector<int64_t>(seq.begin() + int64_t(first), seq.end()));
+  at::NoGradGuard no_grad;
+  at::Tensor logp = at::log_softmax(drafter.model()->forward(at::tensor(seq, at::kLong).unsqueeze(0)).squeeze(0), -1);
+  double nll = 0;
+  for (size_t i = 0; i < s.ids.size(); ++i) {
+    const float want = logp[int64_t(first + i - 1)][s.ids[i]].item<float>();
+    EXPECT_NEAR(s.logprobs[i], want, 1e-5);
+    nll -= want;
+  }
+  EXPECT_NEAR(s.nll, nll, 1e-3);
+  EXPECT_THROW(score_continuation(*drafter.model(), tok, context, ""), Error);
+}
+
+TEST_F(DrafterTest, ScoreContinuationAfterALongContextSeesTheLastWindow) {
+  Drafter drafter = make_drafter(/*context=*/16);
+  const Tokenizer& tok = drafter.tokenizer();
+  std::string context;
+  for (int i = 0; i < 4; ++i) context += "The jury said the election was fair. ";
+  const std::string continuation = " The";
+  const ScoreResult s = score_continuation(*drafter.model(), tok, context, continuation);
+  std::vector<int64_t> seq{tok.bos_id()};
+  for (int32_t id : tok.encode(context)) seq.push_back(id);
+  const int64_t first = int64_t(seq.size());
+  for (int32_t id : tok.encode(continuation)) seq.push_back(id);
+  ASSERT_GT(first, 16);
+  ASSERT_LE(int64_t(seq.size()) - first, 8);
+  // A continuation that leaves half a window (8 tokens) of context is predicted by one window
+  // of 16 tokens ending at its last token.
+  const std::vector<int64_t> window(seq.end() - 16, seq.end());
+  at::NoGradGuard no_grad;
+  at::Tensor logp = at::log_softmax(drafter.model()->forward(at::tensor(window, at::kLong).unsqueeze(0)).squeeze(0), -1);
+  const int64_t offset = int64_t(seq.size()) - 16;
+  for (size_t i = 0; i < s.ids.size(); ++i)
+    EXPECT_NEAR(s.logprobs[i], logp[first + int64_t(i) - 1 - offset][s.ids[i]].item<float>(), 1e-5) << i;
+}
+
 }  // namespace
 }  // namespace sculpt
