@@ -28,6 +28,7 @@ std::vector<Command> bench_refine_commands();
 std::vector<Command> train_commands();
 std::vector<Command> refine_commands();
 std::vector<Command> generate_commands();
+std::vector<Command> ablate_commands();
 std::vector<Command> retrieval_commands();
 
 }  // namespace sculpt::cli

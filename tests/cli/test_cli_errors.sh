@@ -91,6 +91,23 @@ if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json 
 else
   echo "FAIL generate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
 fi
+# Ablations over that pipeline: bad files, then one small good run that a rerun keeps.
+printf 'base: %s\nevaluator: %s\neval: {corpus: %s, split: all, n_prompts: 2, prompt_tokens: 4, max_tokens: 4, warmup: false}\n' \
+  "$work/pipeline.yaml" "$work/causal" "$work/docs" >"$work/ablation_head.yaml"
+{ cat "$work/ablation_head.yaml"; printf 'grid:\n  refine.stepz: [2]\n'; } >"$work/ablation_typo.yaml"
+{ cat "$work/ablation_head.yaml"; printf 'grid:\n  refine.steps: [2]\n'; } >"$work/ablation.yaml"
+printf 'base: %s\nevaluator: %s\neval: {corpus: %s}\n' "$work/pipeline.yaml" "$work/nope" "$work/docs" >"$work/ablation_no_eval.yaml"
+expect_error ablate_missing_file   "nope.yaml"                    -- "$sculpt" ablate "$work/nope.yaml"
+expect_error ablate_unknown_key    "ablation_typo.yaml:5: variant 'refine.stepz=2'" -- "$sculpt" ablate "$work/ablation_typo.yaml"
+expect_error ablate_missing_evaluator "ablation_no_eval.yaml:2: evaluator" -- "$sculpt" ablate "$work/ablation_no_eval.yaml"
+expect_error ablate_no_file        "--file"                       -- "$sculpt" ablate
+if "$sculpt" ablate "$work/ablation.yaml" --out "$work/abl" >/dev/null 2>"$work/err" &&
+   [ "$(wc -l <"$work/abl/results.csv")" -eq 5 ] && grep -q "<svg" "$work/abl/report.html" &&
+   "$sculpt" ablate "$work/ablation.yaml" --out "$work/abl" 2>/dev/null | grep -q "(4 kept from an earlier run)"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL ablate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+fi
 # Export: a trained-model directory published as float16 weights + config + tokenizer.
 expect_error export_missing_dir  "does not exist"               -- "$sculpt" model export "$work/nope" --out "$work/x"
 expect_error export_bad_weights  "model.safetensors"            -- "$sculpt" model export "$work/bad_model" --out "$work/x"
