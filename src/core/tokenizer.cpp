@@ -61,13 +61,25 @@ std::string executable_dir() {
   return slash == std::string::npos ? "" : buf.substr(0, slash);
 }
 
+}  // namespace
+}  // namespace sculpt
+
+// Defined only in programs built against an installed package (SculptConfig.cmake compiles a
+// one-line source into them that says where that package keeps the shim); null elsewhere.
+extern "C" const char sculpt_installed_spm_shim_path[] __attribute__((weak));
+
+namespace sculpt {
+namespace {
+
 // Where to look, in order: $SCULPT_SPM_SHIM alone if set (an explicit choice must not silently
-// fall back); otherwise the build tree, the lib dir beside a relocated install's bin dir, and the
-// configured install path.
+// fall back); otherwise the installed package the program was built against, the build tree,
+// the lib dir beside a relocated install's bin dir, and the configured install path.
 std::vector<std::string> shim_candidates() {
   const char* env = std::getenv("SCULPT_SPM_SHIM");
   if (env != nullptr && *env != '\0') return {env};
-  std::vector<std::string> paths = {SCULPT_SPM_SHIM_BUILD_PATH};
+  std::vector<std::string> paths;
+  if (sculpt_installed_spm_shim_path != nullptr) paths.push_back(sculpt_installed_spm_shim_path);
+  paths.push_back(SCULPT_SPM_SHIM_BUILD_PATH);
   const std::string install = SCULPT_SPM_SHIM_INSTALL_PATH;
   const std::string exe_dir = executable_dir();
   if (!exe_dir.empty()) {

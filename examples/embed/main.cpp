@@ -1,0 +1,48 @@
+// A program that embeds Sculpt: builds the pipeline from a YAML config, streams each finished
+// section as it is written, prints where the time went, then refines its own output in
+// editing mode and shows what changed.
+//
+//   sculpt_embed CONFIG PROMPT [key=value ...]     (key=value as `sculpt generate --set`)
+//
+// Set OMP_WAIT_POLICY=PASSIVE before starting (the sculpt CLI does it for itself): LibTorch's
+// spinning OpenMP threads otherwise compete with OpenBLAS's for the cores.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "hybrid/pipeline.h"
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s CONFIG PROMPT [key=value ...]\n", argv[0]);
+    return 2;
+  }
+  try {
+    const std::vector<std::string> overrides(argv + 3, argv + argc);
+    sculpt::Pipeline pipeline = sculpt::Pipeline::from_file(argv[1], overrides);
+
+    std::printf("%s", argv[2]);
+    const sculpt::PipelineResult result = pipeline.generate(argv[2], [](const sculpt::SectionOutput& section) {
+      std::printf("%s", section.text.c_str());  // streamed: printed as soon as the section is done
+      std::fflush(stdout);
+    });
+    std::printf("\n\n");
+    const sculpt::PipelineTrace& trace = result.trace;
+    std::printf("%lld tokens in %.2f s (%.1f tokens/s), %lld sections, %zu passages, %zu edits\n",
+                (long long)trace.n_generated, trace.seconds, trace.tokens_per_second(), (long long)trace.n_sections,
+                trace.passages.size(), trace.edits.size());
+    for (const sculpt::StageTiming& stage : trace.stages)
+      std::printf("  %-16s %.3f s, %lld forward passes\n", stage.name.c_str(), stage.seconds, (long long)stage.n_forward);
+
+    // Editing mode on the pipeline's own output: the span selector picks what to re-mask.
+    const sculpt::PipelineResult edited = pipeline.refine_text(result.text);
+    std::printf("refined again: %zu tokens changed\n", edited.trace.edits.size());
+    for (const sculpt::TextEdit& e : edited.trace.edits)
+      std::printf("  token %lld: '%s' -> '%s'\n", (long long)e.token, e.old_piece.c_str(), e.new_piece.c_str());
+    return 0;
+  } catch (const sculpt::Error& e) {
+    std::fprintf(stderr, "sculpt_embed: error: %s\n", e.what());
+    return 1;
+  }
+}
