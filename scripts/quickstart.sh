@@ -8,5 +8,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/build_cli.sh
-[ -f build/brown.bm25 ] || ./build/sculpt index build --corpus data/brown-text --out build/brown.bm25
+bash scripts/build_brown_index.sh
 ./build/sculpt generate --config configs/pipeline/brown.yaml --prompt "The jury said that the city" --show-edits

@@ -8,6 +8,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/edit_view.h"
+#include "core/atomic_file.h"
 #include "hybrid/pipeline.h"
 
 namespace sculpt::cli {
@@ -37,9 +38,10 @@ int generate(const std::vector<std::string>& args) {
       ("prompt", po::value<std::string>()->required(), "prompt text")
       ("max-tokens", po::value<int>(), "new tokens (pipeline.max_tokens); may exceed the models' contexts")
       ("json", po::bool_switch(), "print the text and the trace (stages, passages, edits) as JSON")
+      ("trace", po::value<std::string>(), "also write that JSON to FILE (atomically), whatever is printed")
       ("show-edits", po::bool_switch(), "print what the refiner changed in the draft (in colour on a terminal)");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits]",
+  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE]",
                      options, vm))
     return 0;
   const std::string config_path = vm["config"].as<std::string>();
@@ -66,9 +68,10 @@ int generate(const std::vector<std::string>& args) {
     };
   }
   const PipelineResult r = pipeline.generate(prompt, stream);
+  const nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text},
+                              {"trace", pipeline_trace_json(r.trace)}};
+  if (vm.count("trace")) write_file_atomic(vm["trace"].as<std::string>(), out.dump(2) + "\n");
   if (json) {
-    nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text},
-                          {"trace", pipeline_trace_json(r.trace)}};
     std::cout << out.dump(2) << "\n";
   } else if (show_edits) {
     std::printf("%s", prompt.c_str());

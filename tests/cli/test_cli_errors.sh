@@ -86,7 +86,9 @@ expect_error generate_bad_max      "--max-tokens"                 -- "$sculpt" g
 expect_error generate_both_off     "nothing would write"          -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set draft.enabled=false --set refine.enabled=false
 expect_error refine_config_no_refiner "pipeline.refiner"          -- "$sculpt" refine --config "$work/pipeline_missing.yaml" --set pipeline.refiner= --input "$work/text.txt"
 if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json >"$work/gen.json" 2>"$work/err" &&
-   grep -q '"stages"' "$work/gen.json" && "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
+   grep -q '"stages"' "$work/gen.json" &&
+   "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --trace "$work/trace.json" | grep -q "^The jury" &&
+   grep -q '"stages"' "$work/trace.json" && "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
   passed=$((passed + 1))
 else
   echo "FAIL generate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))

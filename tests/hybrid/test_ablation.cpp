@@ -17,9 +17,8 @@
 #include "core/error.h"
 #include "hybrid/ablation_report.h"
 #include "hybrid/text_metrics.h"
-#include "retrieval/retriever_registry.h"
 #include "support/test_util.h"
-#include "support/tiny_models.h"
+#include "support/tiny_pipeline.h"
 
 namespace sculpt {
 namespace {
@@ -35,15 +34,7 @@ class AblationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_ablation");
-    sculpt::testing::make_template_corpus(*dir_, 200);
-    sculpt::testing::train_tiny_model(*dir_, "drafter", AttentionMode::kCausal, 150, 48, 64, 32);
-    sculpt::testing::train_tiny_model(*dir_, "refiner", AttentionMode::kBidirectional, 200, 48, 64, 32);
-    std::vector<Document> docs;
-    for (int i = 0; i < 200; ++i)
-      docs.push_back({"doc_" + std::to_string(1000 + i), sculpt::testing::make_document(uint32_t(i), 6)});
-    std::unique_ptr<Retriever> index = make_retriever(RetrievalParams{});
-    index->add(docs);
-    index->save(dir_->file("index.bm25"));
+    sculpt::testing::make_tiny_pipeline_models(*dir_);
     write_file(dir_->file("pipeline.yaml"),
                "runtime: {seed: 1, n_threads: 2}\n"
                "pipeline:\n  drafter: " + dir_->file("drafter") + "\n  refiner: " + dir_->file("refiner") +

@@ -8,9 +8,8 @@
 
 #include "ar_draft/drafter.h"
 #include "core/error.h"
-#include "retrieval/retriever_registry.h"
 #include "support/test_util.h"
-#include "support/tiny_models.h"
+#include "support/tiny_pipeline.h"
 
 namespace sculpt {
 namespace {
@@ -22,16 +21,7 @@ class PipelineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_pipeline");
-    sculpt::testing::make_template_corpus(*dir_, 200);
-    // Contexts of 64 tokens, so that long documents are easy to make.
-    sculpt::testing::train_tiny_model(*dir_, "drafter", AttentionMode::kCausal, 150, /*hidden=*/48, /*context=*/64, /*seq_len=*/32);
-    sculpt::testing::train_tiny_model(*dir_, "refiner", AttentionMode::kBidirectional, 250, 48, 64, 32);
-    std::vector<Document> docs;
-    for (int i = 0; i < 200; ++i)
-      docs.push_back({"doc_" + std::to_string(1000 + i), sculpt::testing::make_document(uint32_t(i), 6)});
-    std::unique_ptr<Retriever> index = make_retriever(RetrievalParams{});
-    index->add(docs);
-    index->save(dir_->file("index.bm25"));
+    sculpt::testing::make_tiny_pipeline_models(*dir_);
     sculpt::testing::write_file(dir_->file("pipeline.yaml"),
                                 "runtime: {seed: 1, n_threads: 2}\n"
                                 "pipeline:\n  drafter: " + dir_->file("drafter") + "\n  refiner: " + dir_->file("refiner") +
