@@ -41,6 +41,10 @@ int model_info(const std::vector<std::string>& args) {
   info["attention"] = attention_mode_name(c.attention);
   if (c.attention == AttentionMode::kBlockCausal) info["block_size"] = c.block_size;
   info["parameters"] = c.n_params();
+  info["active_parameters"] = c.n_active_params();  // per token: top-k experts of each sparse layer
+  if (c.num_local_experts > 0)
+    info["experts"] = {{"per_layer", c.num_local_experts}, {"per_token", c.num_experts_per_tok},
+                       {"sparse_layers", c.n_sparse_layers()}};
   info["dtype"] = c.torch_dtype;
   info["context_length"] = c.max_position_embeddings;
   info["layers"] = c.num_hidden_layers;
@@ -73,6 +77,10 @@ int model_info(const std::vector<std::string>& args) {
   std::printf("architecture %s, %s attention", c.model_type.c_str(), attention_mode_name(c.attention));
   if (c.attention == AttentionMode::kBlockCausal) std::printf(" (blocks of %lld)", (long long)c.block_size);
   std::printf("\nparameters   %lld (%.2f M), stored as %s\n", (long long)c.n_params(), c.n_params() / 1e6, c.torch_dtype.c_str());
+  if (c.num_local_experts > 0)
+    std::printf("experts      %lld per layer in %lld of %lld layers, %lld per token: %lld (%.2f M) active per token\n",
+                (long long)c.num_local_experts, (long long)c.n_sparse_layers(), (long long)c.num_hidden_layers,
+                (long long)c.num_experts_per_tok, (long long)c.n_active_params(), c.n_active_params() / 1e6);
   std::printf("shape        %lld layers, hidden %lld, ffn %lld, %lld heads / %lld kv heads of %lld\n",
               (long long)c.num_hidden_layers, (long long)c.hidden_size, (long long)c.intermediate_size,
               (long long)c.num_attention_heads, (long long)c.n_kv_heads(), (long long)c.n_head_dim());

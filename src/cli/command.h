@@ -25,6 +25,7 @@ std::vector<Command> config_commands();
 std::vector<Command> draft_commands();
 std::vector<Command> bench_commands();
 std::vector<Command> bench_refine_commands();
+std::vector<Command> bench_moe_commands();
 std::vector<Command> train_commands();
 std::vector<Command> refine_commands();
 std::vector<Command> generate_commands();

@@ -1,6 +1,7 @@
 // Hugging Face config.json <-> ModelConfig.
 #include "core/model_config.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -108,18 +109,52 @@ void ModelConfig::validate_complete(const std::string& where) const {
   token("mask_token_id", mask_token_id);
   if (attention == AttentionMode::kBlockCausal && block_size <= 0)
     fail(where, "block_causal attention needs 'sculpt_block_size' > 0");
+  if (num_local_experts < 0) fail(where, "'num_local_experts' must be >= 0");
+  if (num_local_experts > 0) {
+    if (num_experts_per_tok < 1 || num_experts_per_tok > num_local_experts)
+      fail(where, "'num_experts_per_tok' ", num_experts_per_tok, " must be in [1, num_local_experts = ", num_local_experts, "]");
+    for (int layer : moe_layers)
+      if (layer < 0 || layer >= num_hidden_layers)
+        fail(where, "'sculpt_moe_layers' names layer ", layer, ", outside [0, ", num_hidden_layers, ")");
+  } else if (!moe_layers.empty()) {
+    fail(where, "'sculpt_moe_layers' is set but 'num_local_experts' is 0");
+  }
   if (torch_dtype != "float32" && torch_dtype != "float16" && torch_dtype != "bfloat16")
     fail(where, "'torch_dtype' must be float32, float16 or bfloat16, got '", torch_dtype, "'");
 }
 
-int64_t ModelConfig::n_params() const {
-  const int64_t hd = n_head_dim();
-  const int64_t attn = hidden_size * num_attention_heads * hd * 2 + hidden_size * n_kv_heads() * hd * 2 +
-                       (attention_bias ? (num_attention_heads + 2 * n_kv_heads()) * hd : 0);
-  const int64_t mlp = 3 * hidden_size * intermediate_size;
-  const int64_t layer = attn + mlp + 2 * hidden_size;
-  const int64_t embed = vocab_size * hidden_size;
-  return embed + (tie_word_embeddings ? 0 : embed) + num_hidden_layers * layer + hidden_size;
+bool ModelConfig::is_sparse_layer(int64_t layer) const {
+  if (num_local_experts <= 0) return false;
+  if (moe_layers.empty()) return true;
+  return std::find(moe_layers.begin(), moe_layers.end(), int(layer)) != moe_layers.end();
+}
+
+int64_t ModelConfig::n_sparse_layers() const {
+  int64_t n = 0;
+  for (int64_t i = 0; i < num_hidden_layers; ++i) n += is_sparse_layer(i);
+  return n;
+}
+
+namespace {
+
+// Parameters of the model when each sparse layer holds `experts` experts (its router included).
+int64_t count_params(const ModelConfig& c, int64_t experts) {
+  const int64_t hd = c.n_head_dim();
+  const int64_t attn = c.hidden_size * c.num_attention_heads * hd * 2 + c.hidden_size * c.n_kv_heads() * hd * 2 +
+                       (c.attention_bias ? (c.num_attention_heads + 2 * c.n_kv_heads()) * hd : 0);
+  const int64_t mlp = 3 * c.hidden_size * c.intermediate_size;
+  const int64_t moe = experts * mlp + c.num_local_experts * c.hidden_size;
+  const int64_t sparse = c.n_sparse_layers();
+  const int64_t layers = c.num_hidden_layers * (attn + 2 * c.hidden_size) + (c.num_hidden_layers - sparse) * mlp + sparse * moe;
+  const int64_t embed = c.vocab_size * c.hidden_size;
+  return embed + (c.tie_word_embeddings ? 0 : embed) + layers + c.hidden_size;
+}
+
+}  // namespace
+
+int64_t ModelConfig::n_params() const { return count_params(*this, num_local_experts); }
+int64_t ModelConfig::n_active_params() const {
+  return count_params(*this, num_local_experts > 0 ? num_experts_per_tok : 0);
 }
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& where) {
@@ -129,13 +164,13 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 
   ModelConfig c;
   c.model_type = get_string(j, "model_type", "llama", where);
-  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2")
-    fail(where, "model_type '", c.model_type, "' is not a Llama-family decoder (llama, mistral, qwen2)");
+  if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" && c.model_type != "mixtral")
+    fail(where, "model_type '", c.model_type, "' is not a Llama-family decoder (llama, mistral, mixtral, qwen2)");
   const std::string act = get_string(j, "hidden_act", "silu", where);
   if (act != "silu") fail(where, "hidden_act '", act, "' is not supported (only silu, as in Llama)");
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
     fail(where, "rope_scaling is not supported; positions would be encoded differently from the checkpoint");
-  const bool sliding = get_bool(j, "use_sliding_window", c.model_type == "mistral", where);
+  const bool sliding = get_bool(j, "use_sliding_window", c.model_type == "mistral" || c.model_type == "mixtral", where);
   if (sliding && j.contains("sliding_window") && !j["sliding_window"].is_null())
     fail(where, "sliding-window attention is not supported");
 
@@ -162,6 +197,21 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     fail(where, "'sculpt_logits_alignment' must be unshifted or shifted, got '", alignment, "'");
   c.logits_alignment = alignment == "shifted" ? LogitsAlignment::kShifted : LogitsAlignment::kUnshifted;
   c.torch_dtype = get_string(j, "torch_dtype", "float32", where);
+  if (c.model_type == "mixtral") {  // defaults as transformers' MixtralConfig
+    c.num_local_experts = get_int(j, "num_local_experts", 8, where);
+    c.num_experts_per_tok = get_int(j, "num_experts_per_tok", 2, where);
+    c.router_aux_loss_coef = get_double(j, "router_aux_loss_coef", c.router_aux_loss_coef, where);
+    if (c.num_local_experts < 1) fail(where, "a mixtral model needs 'num_local_experts' >= 1");
+    if (auto it = j.find("sculpt_moe_layers"); it != j.end() && !it->is_null()) {
+      if (!it->is_array()) fail(where, "'sculpt_moe_layers' must be a list of layer indices");
+      for (const json& layer : *it) {
+        if (!layer.is_number_integer()) fail(where, "'sculpt_moe_layers' must be a list of layer indices");
+        c.moe_layers.push_back(layer.get<int>());
+      }
+    }
+  } else if (j.contains("num_local_experts") && get_int(j, "num_local_experts", 0, where) > 0) {
+    fail(where, "'num_local_experts' is set but model_type is '", c.model_type, "'; expert models are mixtral");
+  }
   c.validate_complete(where);
   return c;
 }
@@ -173,10 +223,14 @@ ModelConfig load_model_config(const std::string& path) {
 std::string model_config_to_json(const ModelConfig& c) {
   // Written so that transformers' LlamaForCausalLM loads the folder unchanged; sculpt_* keys
   // are ignored there and carry what Llama's config has no word for.
+  // Expert models are written as Mixtral (MixtralForCausalLM), whatever model_type they were
+  // configured with; only a model whose every layer is sparse loads in transformers.
   json j;
-  j["architectures"] = {c.model_type == "qwen2" ? "Qwen2ForCausalLM"
-                        : c.model_type == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM"};
-  j["model_type"] = c.model_type;
+  const bool moe = c.num_local_experts > 0;
+  const std::string type = moe ? "mixtral" : c.model_type;
+  j["architectures"] = {type == "qwen2" ? "Qwen2ForCausalLM" : type == "mistral" ? "MistralForCausalLM"
+                        : type == "mixtral" ? "MixtralForCausalLM" : "LlamaForCausalLM"};
+  j["model_type"] = type;
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
   j["intermediate_size"] = c.intermediate_size;
@@ -199,6 +253,13 @@ std::string model_config_to_json(const ModelConfig& c) {
   j["sculpt_attention"] = attention_mode_name(c.attention);
   if (c.block_size > 0) j["sculpt_block_size"] = c.block_size;
   if (c.attention != AttentionMode::kCausal) j["sculpt_logits_alignment"] = logits_alignment_name(c.logits_alignment);
+  if (moe) {
+    j["num_local_experts"] = c.num_local_experts;
+    j["num_experts_per_tok"] = c.num_experts_per_tok;
+    j["router_aux_loss_coef"] = c.router_aux_loss_coef;
+    j["sliding_window"] = nullptr;
+    if (!c.moe_layers.empty()) j["sculpt_moe_layers"] = c.moe_layers;
+  }
   j["torch_dtype"] = c.torch_dtype;
   return j.dump(2) + "\n";
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 
@@ -53,9 +54,17 @@ struct ModelConfig {
   // always predict the next token and ignore it.
   LogitsAlignment logits_alignment = LogitsAlignment::kUnshifted;
   std::string torch_dtype = "float32";  // dtype of the stored weights
+  // Mixture of experts (Mixtral): sparse layers replace the SwiGLU MLP by num_local_experts
+  // SwiGLU experts of intermediate_size each, num_experts_per_tok of them per token.
+  int64_t num_local_experts = 0;      // 0 = a dense model
+  int64_t num_experts_per_tok = 2;    // top-k
+  std::vector<int> moe_layers;        // the sparse layers (sculpt_moe_layers); empty = all, as Mixtral
+  double router_aux_loss_coef = 0.01;  // weight of the load-balancing loss in training (Switch's 1e-2)
 
   int64_t n_kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
   int64_t n_head_dim() const { return head_dim > 0 ? head_dim : hidden_size / num_attention_heads; }
+  bool is_sparse_layer(int64_t layer) const;
+  int64_t n_sparse_layers() const;
   // Throws Error(where: ...) for values that cannot describe a working model. Not named
   // validate(): a YAML `model:` section may leave vocab_size 0 (taken from the tokenizer), so
   // the whole model is checked when it is built, not when its YAML section is read.
@@ -64,7 +73,7 @@ struct ModelConfig {
   // YAML fields (same names as config.json), for `model:` sections of configs.
   template <class V>
   void visit(V& v) {
-    v.field("model_type", model_type, "HF model_type: llama, mistral or qwen2");
+    v.field("model_type", model_type, "HF model_type: llama, mistral, mixtral or qwen2");
     v.field("vocab_size", vocab_size, "vocabulary size; 0 = from the tokenizer", Range::at_least(0));
     v.field("hidden_size", hidden_size, "model width; required (0 = unset)", Range{0, 1 << 16});
     v.field("intermediate_size", intermediate_size, "SwiGLU inner width; required (0 = unset)", Range{0, 1 << 18});
@@ -86,9 +95,18 @@ struct ModelConfig {
             "refiners: position i predicts token i (unshifted) or token i + 1 (shifted)",
             Choices<LogitsAlignment>{{"unshifted", LogitsAlignment::kUnshifted},
                                      {"shifted", LogitsAlignment::kShifted}});
+    v.field("num_local_experts", num_local_experts, "mixture of experts: experts per sparse layer; 0 = dense",
+            Range{0, 1024});
+    v.field("num_experts_per_tok", num_experts_per_tok, "mixture of experts: experts per token (top-k)", Range{1, 1024});
+    v.field("moe_layers", moe_layers, "mixture of experts: which layers are sparse; empty = all (Mixtral)",
+            Range{0, 1023});
+    v.field("router_aux_loss_coef", router_aux_loss_coef, "weight of the load-balancing loss in training",
+            Range{0.0, 10.0});
   }
   // Parameter count implied by the shapes (embedding and head counted once when tied).
   int64_t n_params() const;
+  // Parameters one token's forward pass uses: num_experts_per_tok experts per sparse layer.
+  int64_t n_active_params() const;
 };
 
 // Parses config.json text. Unknown keys are ignored (HF configs carry many), but keys that

@@ -22,6 +22,7 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/moe.h"
 #include "core/core_config.h"
 #include "core/progress.h"
 #include "core/token_shards.h"
@@ -294,6 +295,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   };
 
   model->train();
+  const ModelConfig& arch = model->config();
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t tokens_per_step = p.batch_size * p.grad_accum * seq_len;
   std::vector<int64_t> windows;
@@ -303,13 +305,22 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
-    double loss_sum = 0;
+    double loss_sum = 0, aux_sum = 0;
+    at::Tensor load;  // mixture of experts: per-expert share of the step's assignments
     for (int64_t micro = 0; micro < p.grad_accum; ++micro) {
       sampler.next(p.batch_size, &windows);
       auto [inputs, targets] = split_windows(windows, p.batch_size, seq_len);
       at::Generator gen = noise_generator(cfg.runtime.seed, step, micro);
       at::Tensor loss = objective_loss(*model, p, inputs, targets, gen);
-      (loss / double(p.grad_accum)).backward();
+      at::Tensor optimised = loss;
+      if (arch.num_local_experts > 0) {
+        const at::Tensor aux = load_balancing_loss(model->router_logits(), arch.num_experts_per_tok);
+        optimised = loss + arch.router_aux_loss_coef * aux;
+        aux_sum += aux.item<double>();
+        const at::Tensor micro_load = expert_load(model->router_logits(), arch.num_experts_per_tok);
+        load = load.defined() ? load + micro_load : micro_load;
+      }
+      (optimised / double(p.grad_accum)).backward();
       loss_sum += loss.item<double>();
     }
     if (p.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, p.grad_clip);
@@ -322,16 +333,29 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double tok_per_s = double(tokens_per_step * (done - result.first_step)) / std::max(elapsed, 1e-9);
     const double eta = elapsed / double(done - result.first_step) * double(end_step - done);
+    std::vector<double> loads;
+    if (load.defined())
+      for (int64_t e = 0; e < load.size(0); ++e) loads.push_back(load[e].item<double>() / double(p.grad_accum));
     if (done % p.log_every == 0 || done == end_step || tty) {
       char line[192];
       std::snprintf(line, sizeof line, "step %lld/%lld loss %.4f lr %.2e %s tok/s ETA %s", (long long)done,
                     (long long)p.max_steps, loss, lr, format_rate(tok_per_s).c_str(), format_duration(eta).c_str());
-      if (tty) log << "\r" << line << "\x1b[K" << std::flush;
-      else log << line << std::endl;
+      std::string text = line;
+      if (!loads.empty()) {  // the load-balancing loss and each expert's share of the tokens
+        std::snprintf(line, sizeof line, " aux %.3f experts", aux_sum / double(p.grad_accum));
+        text += line;
+        for (double share : loads) text += " " + std::to_string(int(share * 100 + 0.5)) + "%";
+      }
+      if (tty) log << "\r" << text << "\x1b[K" << std::flush;
+      else log << text << std::endl;
     }
     if (done % p.log_every == 0 || done == end_step) {
-      jsonl << nlohmann::json{{"step", done}, {"loss", loss}, {"lr", lr}, {"tok_per_s", tok_per_s},
-                              {"elapsed_s", elapsed}}.dump() << "\n";
+      nlohmann::json record = {{"step", done}, {"loss", loss}, {"lr", lr}, {"tok_per_s", tok_per_s}, {"elapsed_s", elapsed}};
+      if (!loads.empty()) {
+        record["aux_loss"] = aux_sum / double(p.grad_accum);
+        record["expert_load"] = loads;
+      }
+      jsonl << record.dump() << "\n";
       jsonl.flush();
     }
     const bool last = done == end_step;

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/kv_cache.h"
+#include "core/moe.h"
 
 namespace sculpt {
 
@@ -88,25 +89,37 @@ class AttentionImpl : public nn::Module {
   nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
 };
 
-// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)).
+// Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)); the MLP is a sparse
+// mixture of experts (block_sparse_moe, as Mixtral names it) in the config's sparse layers.
 class DecoderLayerImpl : public nn::Module {
  public:
-  explicit DecoderLayerImpl(const ModelConfig& c) {
+  DecoderLayerImpl(const ModelConfig& c, bool sparse) {
     self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c));
-    mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size));
+    if (sparse)
+      moe_ = register_module("block_sparse_moe", std::make_shared<SparseMoeImpl>(c.hidden_size, c.intermediate_size,
+                                                                                c.num_local_experts, c.num_experts_per_tok));
+    else
+      mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size));
     input_layernorm_ = register_module("input_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
     post_attention_layernorm_ =
         register_module("post_attention_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
   }
+  // router_logits (sparse layers only, if given) receives the router's logits.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& positions, const RotaryEmbedding& rope,
-                     const at::Tensor& mask, KvCache* cache, int64_t layer) {
+                     const at::Tensor& mask, KvCache* cache, int64_t layer, std::vector<at::Tensor>* router_logits) {
     at::Tensor h = x + self_attn_->forward(input_layernorm_->forward(x), positions, rope, mask, cache, layer);
-    return h + mlp_->forward(post_attention_layernorm_->forward(h));
+    const at::Tensor normed = post_attention_layernorm_->forward(h);
+    if (!moe_) return h + mlp_->forward(normed);
+    at::Tensor logits;
+    at::Tensor out = h + moe_->forward(normed, router_logits ? &logits : nullptr);
+    if (router_logits) router_logits->push_back(logits);
+    return out;
   }
 
  private:
   std::shared_ptr<AttentionImpl> self_attn_;
-  std::shared_ptr<MlpImpl> mlp_;
+  std::shared_ptr<MlpImpl> mlp_;         // dense layers
+  std::shared_ptr<SparseMoeImpl> moe_;   // sparse layers
   std::shared_ptr<RmsNormImpl> input_layernorm_, post_attention_layernorm_;
 };
 
@@ -119,7 +132,7 @@ TransformerImpl::TransformerImpl(ModelConfig config)
   embed_tokens_ = model_->register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
   nn::ModuleList layers;
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    layers_.push_back(std::make_shared<DecoderLayerImpl>(c));
+    layers_.push_back(std::make_shared<DecoderLayerImpl>(c, c.is_sparse_layer(i)));
     layers->push_back(layers_.back());
   }
   model_->register_module("layers", layers);
@@ -180,9 +193,12 @@ at::Tensor TransformerImpl::hidden_states(const at::Tensor& tokens, const Forwar
     fail("transformer", "positions ", positions.sizes(), " must match tokens ", tokens.sizes());
   const at::Tensor mask = attention_mask(b, s, cache_len, args.key_mask, args.attention_mask);
 
+  // Router logits are kept only while training, for the load-balancing loss.
+  router_logits_.clear();
+  std::vector<at::Tensor>* router_logits = is_training() && config_.num_local_experts > 0 ? &router_logits_ : nullptr;
   at::Tensor x = embed_tokens_(tokens);  // [b, s, dim]
   for (size_t i = 0; i < layers_.size(); ++i)
-    x = layers_[i]->forward(x, positions, rope_, mask, args.cache, int64_t(i));
+    x = layers_[i]->forward(x, positions, rope_, mask, args.cache, int64_t(i), router_logits);
   if (args.cache) args.cache->advance(s);
   return std::static_pointer_cast<RmsNormImpl>(norm_)->forward(x);
 }

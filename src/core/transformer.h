@@ -1,6 +1,6 @@
 // The Llama-family decoder shared by the drafter and the refiner: RMSNorm, rotary positions,
-// grouped-query attention (optionally with q/k/v biases), SwiGLU MLP, tied or separate head;
-// attention causal, bidirectional or block-causal. Submodules carry the Hugging Face names, so
+// grouped-query attention (optionally with q/k/v biases), SwiGLU MLP or a sparse mixture of
+// experts (Mixtral), tied or separate head; attention causal, bidirectional or block-causal. Submodules carry the Hugging Face names, so
 // named_parameters() are exactly the checkpoint's tensor names (model.layers.0.self_attn.q_proj.weight).
 //
 //   Transformer model(config);
@@ -51,6 +51,11 @@ class TransformerImpl : public torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
 
+  // Mixture-of-experts models in training mode: the router logits of the last forward pass,
+  // one [tokens, n_experts] tensor per sparse layer (load_balancing_loss in core/moe.h takes
+  // them). Empty in eval mode and for dense models.
+  const std::vector<at::Tensor>& router_logits() const { return router_logits_; }
+
  private:
   // Boolean [batch|1, 1, 1, seq, cache_len + seq] of allowed (query, key) pairs, or undefined
   // when every pair is allowed; `pattern` (ForwardArgs::attention_mask) replaces the config's.
@@ -64,6 +69,7 @@ class TransformerImpl : public torch::nn::Module {
   std::vector<std::shared_ptr<DecoderLayerImpl>> layers_;  // model.layers.N
   std::shared_ptr<torch::nn::Module> norm_;         // model.norm (RMSNorm)
   torch::nn::Linear lm_head_{nullptr};              // lm_head [vocab, hidden]; null when tied
+  std::vector<at::Tensor> router_logits_;
 };
 TORCH_MODULE(Transformer);
 

@@ -32,6 +32,8 @@ const ParityCase kParityCases[] = {
     {"causal_f16", "--init-std 0.1 --dtype F16"},
     {"causal_bf16", "--init-std 0.1 --dtype BF16"},
     {"default_std", ""},
+    {"mixtral_top2", "--init-std 0.1 --num-experts 4 --experts-per-tok 2"},
+    {"mixtral_top1_bidirectional_gqa", "--init-std 0.1 --num-experts 3 --experts-per-tok 1 --attention bidirectional --num-kv-heads 1"},
 };
 
 class TransformerParityTest : public ::testing::TestWithParam<ParityCase> {};

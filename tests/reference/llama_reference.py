@@ -22,6 +22,10 @@ Formulas (HF LlamaModel):
         GQA: query head h uses kv head h // (nH/nKV),
         softmax(q k^T / sqrt(hd) + mask) v, o_proj(concat heads) (no bias)
   logits = lm_head(RMSNorm_final(x))   (lm_head = embed_tokens when tied)
+
+Mixture of experts (HF MixtralSparseMoeBlock, --num-experts E > 0), replacing MLP:
+  router = gate(x) [E];  p = softmax(router);  (w, e) = topk(p, k);  w = w / sum(w)
+  MoE(x) = sum_j w_j * w2_e_j(silu(w1_e_j(x)) * w3_e_j(x))
 """
 
 import argparse
@@ -143,9 +147,16 @@ def make_config(a):
         raise SystemExit("head_dim must be even for rotary embeddings")
     if a.block_size < 1:
         raise SystemExit("block-size must be >= 1")
+    if a.num_experts < 0 or (a.num_experts > 0 and not 1 <= a.experts_per_tok <= a.num_experts):
+        raise SystemExit("need 1 <= experts-per-tok <= num-experts")
+    moe = {}
+    if a.num_experts > 0:
+        moe = {"num_local_experts": a.num_experts, "num_experts_per_tok": a.experts_per_tok,
+               "sliding_window": None}
     return {
-        "architectures": ["LlamaForCausalLM"],
-        "model_type": "llama",
+        **moe,
+        "architectures": ["MixtralForCausalLM" if moe else "LlamaForCausalLM"],
+        "model_type": "mixtral" if moe else "llama",
         "vocab_size": a.vocab_size,
         "hidden_size": a.hidden_size,
         "intermediate_size": a.intermediate_size,
@@ -193,9 +204,17 @@ def make_weights(cfg, gen, init_std=0.02):
             w[p + "self_attn.q_proj.bias"] = bias(nH * hd)
             w[p + "self_attn.k_proj.bias"] = bias(nKV * hd)
             w[p + "self_attn.v_proj.bias"] = bias(nKV * hd)
-        w[p + "mlp.gate_proj.weight"] = lin(I, H)
-        w[p + "mlp.up_proj.weight"] = lin(I, H)
-        w[p + "mlp.down_proj.weight"] = lin(H, I)
+        if cfg.get("num_local_experts", 0) > 0:
+            q = p + "block_sparse_moe."
+            w[q + "gate.weight"] = lin(cfg["num_local_experts"], H)
+            for e in range(cfg["num_local_experts"]):
+                w[q + "experts.%d.w1.weight" % e] = lin(I, H)
+                w[q + "experts.%d.w2.weight" % e] = lin(H, I)
+                w[q + "experts.%d.w3.weight" % e] = lin(I, H)
+        else:
+            w[p + "mlp.gate_proj.weight"] = lin(I, H)
+            w[p + "mlp.up_proj.weight"] = lin(I, H)
+            w[p + "mlp.down_proj.weight"] = lin(H, I)
         w[p + "input_layernorm.weight"] = norm(H)
         w[p + "post_attention_layernorm.weight"] = norm(H)
     w["model.norm.weight"] = norm(H)
@@ -251,6 +270,24 @@ def linear(x, w, b=None):
     return y + b if b is not None else y
 
 
+def feed_forward(cfg, w64, p, vec):
+    """The layer's MLP, or its mixture of experts, on one token's vector [H] (float64)."""
+    silu = lambda z: z / (1.0 + torch.exp(-z))
+    if cfg.get("num_local_experts", 0) == 0:
+        gt = w64[p + "mlp.gate_proj.weight"] @ vec
+        up = w64[p + "mlp.up_proj.weight"] @ vec
+        return w64[p + "mlp.down_proj.weight"] @ (silu(gt) * up)
+    q = p + "block_sparse_moe."
+    probs = torch.softmax(w64[q + "gate.weight"] @ vec, dim=-1)
+    top, chosen = torch.topk(probs, cfg["num_experts_per_tok"])
+    top = top / top.sum()
+    out = torch.zeros_like(vec)
+    for weight, e in zip(top.tolist(), chosen.tolist()):
+        x = silu(w64[q + "experts.%d.w1.weight" % e] @ vec) * (w64[q + "experts.%d.w3.weight" % e] @ vec)
+        out += weight * (w64[q + "experts.%d.w2.weight" % e] @ x)
+    return out
+
+
 def forward(cfg, w64, ids, pos, mode, block_size, dump=None):
     """w64: float64 weights; ids, pos: int64 [b, s]. Returns (logits, hidden)."""
     B, S = ids.shape
@@ -286,9 +323,13 @@ def forward(cfg, w64, ids, pos, mode, block_size, dump=None):
         o = (probs @ v).transpose(1, 2).reshape(B, S, nH * hd)
         h = x + linear(o, w64[p + "self_attn.o_proj.weight"])
         m = rms_norm(h, w64[p + "post_attention_layernorm.weight"], eps)
-        gate = linear(m, w64[p + "mlp.gate_proj.weight"])
-        up = linear(m, w64[p + "mlp.up_proj.weight"])
-        x = h + linear(torch.nn.functional.silu(gate) * up, w64[p + "mlp.down_proj.weight"])
+        if cfg.get("num_local_experts", 0) == 0:
+            gate = linear(m, w64[p + "mlp.gate_proj.weight"])
+            up = linear(m, w64[p + "mlp.up_proj.weight"])
+            x = h + linear(torch.nn.functional.silu(gate) * up, w64[p + "mlp.down_proj.weight"])
+        else:  # token by token: routing is per token
+            flat = m.reshape(-1, m.shape[-1])
+            x = h + torch.stack([feed_forward(cfg, w64, p, v) for v in flat]).reshape(m.shape)
         if dump is not None:
             dump["layers.%d.output" % l] = x.clone()
 
@@ -356,10 +397,7 @@ def forward_naive(cfg, w64, ids, pos, mode, block_size):
                     heads.append(acc)
                 hvec = xs[i] + Wo @ torch.cat(heads)
                 m = norm(hvec, w64[p + "post_attention_layernorm.weight"])
-                gt = w64[p + "mlp.gate_proj.weight"] @ m
-                up = w64[p + "mlp.up_proj.weight"] @ m
-                act = gt / (1.0 + torch.exp(-gt))
-                new.append(hvec + w64[p + "mlp.down_proj.weight"] @ (act * up))
+                new.append(hvec + feed_forward(cfg, w64, p, m))
             xs = new
         head = w64["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w64["lm_head.weight"]
         for t in range(S):
@@ -476,6 +514,9 @@ def parse_args(argv):
     p.add_argument("--attention", choices=ATTENTION_MODES, default="causal")
     p.add_argument("--block-size", type=int, default=4,
                    help="block_causal: i attends j iff j // block_size <= i // block_size")
+    p.add_argument("--num-experts", type=int, default=0,
+                   help="mixture of experts (Mixtral layout) with this many experts per layer; 0 = dense")
+    p.add_argument("--experts-per-tok", type=int, default=2, help="experts each token is routed to")
     p.add_argument("--seq-len", type=int, default=11)
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
