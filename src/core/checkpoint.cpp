@@ -4,9 +4,12 @@
 #include <ATen/ATen.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -58,48 +61,83 @@ void make_directories(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(path, "is not a directory");
 }
 
-void load_weights(TransformerImpl& model, const SafetensorsFile& file) {
+void load_weights(TransformerImpl& model, const std::vector<const SafetensorsFile*>& files, const std::string& where) {
   at::NoGradGuard no_grad;
   auto params = model.named_parameters(/*recurse=*/true);
-  std::set<std::string> loaded;
-  for (const TensorInfo& info : file.tensors()) {
-    at::Tensor* target = params.find(info.name);
-    if (!target) {
-      if (is_ignorable(info.name)) continue;
-      if (info.name == "lm_head.weight" && model.config().tie_word_embeddings) continue;  // tied: embed wins
-      fail(file.path(), "unexpected tensor '", info.name, "' (not part of this ", model.config().num_hidden_layers,
-           "-layer ", model.config().model_type, " architecture)");
+  std::map<std::string, std::string> loaded;  // tensor -> the file it came from
+  for (const SafetensorsFile* file : files) {
+    for (const TensorInfo& info : file->tensors()) {
+      at::Tensor* target = params.find(info.name);
+      if (!target) {
+        if (is_ignorable(info.name)) continue;
+        if (info.name == "lm_head.weight" && model.config().tie_word_embeddings) continue;  // tied: embed wins
+        fail(file->path(), "unexpected tensor '", info.name, "' (not part of this ", model.config().num_hidden_layers,
+             "-layer ", model.config().model_type, " architecture)");
+      }
+      if (at::IntArrayRef(info.shape) != target->sizes())
+        fail(file->path(), "tensor '", info.name, "' has shape ", at::IntArrayRef(info.shape),
+             ", the config needs ", target->sizes());
+      if (auto [it, inserted] = loaded.emplace(info.name, file->path()); !inserted)
+        fail(file->path(), "tensor '", info.name, "' is also in ", it->second);
+      // from_blob does not own the mapping; to(kFloat)/copy_ reads it once into the parameter.
+      at::Tensor source = at::from_blob(const_cast<uint8_t*>(file->data(info)), info.shape,
+                                        at::TensorOptions().dtype(scalar_type(info.dtype)));
+      target->copy_(source);
     }
-    if (at::IntArrayRef(info.shape) != target->sizes())
-      fail(file.path(), "tensor '", info.name, "' has shape ", at::IntArrayRef(info.shape),
-           ", the config needs ", target->sizes());
-    // from_blob does not own the mapping; to(kFloat)/copy_ reads it once into the parameter.
-    at::Tensor source = at::from_blob(const_cast<uint8_t*>(file.data(info)), info.shape,
-                                      at::TensorOptions().dtype(scalar_type(info.dtype)));
-    target->copy_(source);
-    loaded.insert(info.name);
   }
   for (const auto& item : params) {
     if (!loaded.count(item.key()))
-      fail(file.path(), "missing tensor '", item.key(), "' with shape ", item.value().sizes());
+      fail(where, "missing tensor '", item.key(), "' with shape ", item.value().sizes());
   }
 }
+
+void load_weights(TransformerImpl& model, const SafetensorsFile& file) { load_weights(model, {&file}, file.path()); }
+
+namespace {
+
+// The shard files a model.safetensors.index.json names (its weight_map's values), in order.
+std::vector<std::string> shard_files(const std::string& index_path, const std::string& model_dir) {
+  const nlohmann::json index = nlohmann::json::parse(read_file(index_path, size_t(64) << 20), nullptr, false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+    fail(index_path, "expected a JSON object with a \"weight_map\" of tensor names to shard files");
+  std::vector<std::string> files;
+  for (const auto& [name, shard] : index["weight_map"].items()) {
+    if (!shard.is_string() || shard.get<std::string>().find('/') != std::string::npos)
+      fail(index_path, "weight_map['", name, "'] must be a file name in the model directory");
+    const std::string path = model_dir + "/" + shard.get<std::string>();
+    if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+  }
+  if (files.empty()) fail(index_path, "the weight_map names no shard");
+  return files;
+}
+
+}  // namespace
 
 Transformer load_transformer(const std::string& model_dir,
                              const std::function<void(ModelConfig&)>& adapt_config) {
   const std::string config_path = model_dir + "/config.json";
   const std::string weights_path = model_dir + "/model.safetensors";
+  const std::string index_path = model_dir + "/model.safetensors.index.json";  // sharded checkpoints
   if (!file_exists(model_dir)) fail(model_dir, "model directory does not exist");
   if (!file_exists(config_path)) fail(config_path, "missing: a model directory holds config.json and model.safetensors");
-  if (!file_exists(weights_path)) fail(weights_path, "missing: a model directory holds config.json and model.safetensors");
+  const bool sharded = !file_exists(weights_path) && file_exists(index_path);
+  if (!sharded && !file_exists(weights_path))
+    fail(weights_path, "missing: a model directory holds config.json and model.safetensors (or a sharded "
+                       "model.safetensors.index.json)");
   ModelConfig config = load_model_config(config_path);
   if (adapt_config) {
     adapt_config(config);
     config.validate_complete(config_path);
   }
-  SafetensorsFile file = SafetensorsFile::open(weights_path);
+  std::vector<SafetensorsFile> files;
+  for (const std::string& path : sharded ? shard_files(index_path, model_dir) : std::vector<std::string>{weights_path}) {
+    if (!file_exists(path)) fail(sharded ? index_path : path, "shard '", path, "' is missing");
+    files.push_back(SafetensorsFile::open(path));
+  }
+  std::vector<const SafetensorsFile*> views;
+  for (const SafetensorsFile& f : files) views.push_back(&f);
   Transformer model(config);
-  load_weights(*model, file);
+  load_weights(*model, views, sharded ? index_path : weights_path);
   model->eval();
   return model;
 }

@@ -8,14 +8,17 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/safetensors.h"
 #include "core/transformer.h"
 
 namespace sculpt {
 
-// Reads <dir>/config.json and <dir>/model.safetensors. Every tensor the architecture needs must
-// be present with the right shape; unknown tensors are refused (they mean another architecture).
+// Reads <dir>/config.json and <dir>/model.safetensors, or the shards a sharded checkpoint's
+// model.safetensors.index.json names (as Hugging Face writes large models). Every tensor the
+// architecture needs must be present once with the right shape; unknown tensors are refused
+// (they mean another architecture).
 // adapt_config, if given, may change the config before the model is built (a drafter's weights
 // loaded as a bidirectional refiner, say); the weights must still fit it.
 Transformer load_transformer(const std::string& model_dir,
@@ -23,6 +26,8 @@ Transformer load_transformer(const std::string& model_dir,
 
 // Copies the tensors of `file` into `model` (converted to float32); strict as above.
 void load_weights(TransformerImpl& model, const SafetensorsFile& file);
+// The same over several files (shards); `where` names the checkpoint in "missing tensor" errors.
+void load_weights(TransformerImpl& model, const std::vector<const SafetensorsFile*>& files, const std::string& where);
 
 // Writes config.json and model.safetensors into `model_dir` (created if missing), each atomically.
 // dtype is the storage type; computation stays float32.

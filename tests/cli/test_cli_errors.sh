@@ -93,6 +93,17 @@ if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json 
 else
   echo "FAIL generate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
 fi
+# Mixture of experts: a Mixtral-layout model reports total and active parameters; a bad top-k is refused.
+printf 'model:\n  hidden_size: 32\n  intermediate_size: 64\n  num_hidden_layers: 2\n  num_attention_heads: 2\n  num_local_experts: 4\n  num_experts_per_tok: 2\n' >"$work/moe.yaml"
+if "$sculpt" model init --config "$work/moe.yaml" --tokenizer "$work/tok.model" --out "$work/moe" >/dev/null 2>"$work/err" &&
+   "$sculpt" model info "$work/moe" --json >"$work/moe.json" 2>"$work/err" &&
+   python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['architecture']=='mixtral' and j['experts']['per_layer']==4 and j['active_parameters'] < j['parameters'], j" "$work/moe.json" 2>"$work/err"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL moe_info:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+fi
+expect_error moe_bad_top_k       "num_experts_per_tok"          -- "$sculpt" model init --config "$work/moe.yaml" --set model.num_experts_per_tok=5 --tokenizer "$work/tok.model" --out "$work/moe5"
+expect_error bench_moe_bad_top_k  "--top-k"                      -- "$sculpt" bench moe --experts 2 --top-k 3
 # Ablations over that pipeline: bad files, then one small good run that a rerun keeps.
 printf 'base: %s\nevaluator: %s\neval: {corpus: %s, split: all, n_prompts: 2, prompt_tokens: 4, max_tokens: 4, warmup: false}\n' \
   "$work/pipeline.yaml" "$work/causal" "$work/docs" >"$work/ablation_head.yaml"

@@ -104,6 +104,38 @@ TEST(CheckpointTest, WrongShapeAndUnknownTensorAreRefused) {
   EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("unexpected tensor 'model.layers.1."));
 }
 
+TEST(CheckpointTest, ShardedCheckpointsLoadFromTheirIndex) {
+  sculpt::testing::TempDir temp("sculpt_shards");
+  const std::string dir = temp.path();
+  Transformer model = random_model(small_config());
+  save_transformer(*model, dir);
+  // Split the tensors over two shards with an index, as transformers writes large models.
+  SafetensorsFile whole = SafetensorsFile::open(dir + "/model.safetensors");
+  std::vector<TensorView> first, second;
+  std::string weight_map;
+  for (const TensorInfo& t : whole.tensors()) {
+    const bool in_first = first.size() <= second.size();
+    (in_first ? first : second).push_back(TensorView{t.name, t.dtype, t.shape, whole.data(t)});
+    weight_map += std::string(weight_map.empty() ? "" : ", ") + "\"" + t.name + "\": \"" +
+                  (in_first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors") + "\"";
+  }
+  write_safetensors(dir + "/model-00001-of-00002.safetensors", first);
+  write_safetensors(dir + "/model-00002-of-00002.safetensors", second);
+  write_file_atomic(dir + "/model.safetensors.index.json", "{\"metadata\": {}, \"weight_map\": {" + weight_map + "}}");
+  std::remove((dir + "/model.safetensors").c_str());
+  Transformer loaded = load_transformer(dir);
+  at::NoGradGuard no_grad;
+  const at::Tensor tokens = at::randint(0, 40, {1, 6}, at::kLong);
+  EXPECT_TRUE(at::equal(loaded->forward(tokens), model->forward(tokens)));
+  // A shard that is gone, or a tensor in two shards, is refused by name.
+  write_safetensors(dir + "/model-00002-of-00002.safetensors", {second[0], first[0]});
+  EXPECT_THAT(sculpt::testing::error_message([&] { load_transformer(dir); }),
+              HasSubstr("'" + first[0].name + "' is also in"));
+  std::remove((dir + "/model-00002-of-00002.safetensors").c_str());
+  EXPECT_THAT(sculpt::testing::error_message([&] { load_transformer(dir); }),
+              HasSubstr("model-00002-of-00002.safetensors' is missing"));
+}
+
 TEST(CheckpointTest, MissingFilesAreNamed) {
   sculpt::testing::TempDir temp("sculpt_ckpt");
   const std::string& dir = temp.path();
