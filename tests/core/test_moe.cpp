@@ -234,40 +234,17 @@ TEST(MoeTest, BadCheckpointsNameTheTensor) {
 }
 
 // A tiny MoE model trains with either objective, logging the balancing loss and expert load.
-void train_moe(const TempDir& dir, const std::string& name, AttentionMode attention, TrainResult* result) {
-  CoreConfig cfg;
-  cfg.model = moe_config(4, 2, attention);
-  cfg.model.vocab_size = 0;  // from the tokenizer
-  cfg.runtime.seed = 3;
-  cfg.runtime.n_threads = 2;
-  cfg.data.corpus = dir.file("corpus");
-  cfg.data.validation_fraction = 0.05;
-  cfg.data.seq_len = 32;
-  cfg.train.out_dir = dir.file(name);
-  cfg.train.tokenizer = dir.file("tok.model");
-  cfg.train.objective = attention == AttentionMode::kCausal ? TrainObjective::kNextToken : TrainObjective::kMaskedDiffusion;
-  cfg.train.batch_size = 16;
-  cfg.train.lr = 1e-2;
-  cfg.train.min_lr = 1e-3;
-  cfg.train.warmup_steps = 10;
-  cfg.train.max_steps = 120;
-  cfg.train.eval_every = 0;
-  cfg.train.save_every = 0;
-  cfg.train.log_every = 20;
-  std::ostringstream log;
-  TrainOptions options;
-  options.log = &log;
-  *result = train(cfg, options);
-  EXPECT_THAT(log.str(), HasSubstr(" aux "));
-}
-
 TEST(MoeTest, TinyMoeModelsTrainWithEitherObjective) {
   TempDir dir("sculpt_moe_train");
   sculpt::testing::make_template_corpus(dir, 120);
   for (AttentionMode mode : {AttentionMode::kCausal, AttentionMode::kBidirectional}) {
     const std::string name = mode == AttentionMode::kCausal ? "drafter" : "refiner";
-    TrainResult r;
-    train_moe(dir, name, mode, &r);
+    const TrainResult r = sculpt::testing::train_tiny_model(dir, name, mode, 120, /*hidden=*/32, /*context=*/64, /*seq_len=*/32,
+                                                            [](CoreConfig& c) {
+                                                              c.model.num_local_experts = 4;
+                                                              c.model.num_experts_per_tok = 2;
+                                                              c.train.log_every = 20;
+                                                            });
     ASSERT_EQ(r.losses.size(), 120u);
     double first = 0, last = 0;
     for (size_t i = 0; i < 10; ++i) first += r.losses[i] / 10, last += r.losses[r.losses.size() - 1 - i] / 10;

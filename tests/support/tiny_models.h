@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -33,9 +34,11 @@ inline void make_template_corpus(const TempDir& dir, int n_docs, int n_sentences
 }
 
 // A small model trained on <dir>/corpus into <dir>/<name>: causal next-token (a drafter) or,
-// with bidirectional attention, masked diffusion with visible-token noise (a refiner).
-inline void train_tiny_model(const TempDir& dir, const std::string& name, AttentionMode attention, int steps,
-                             int hidden = 64, int context = 128, int seq_len = 48) {
+// with bidirectional attention, masked diffusion with visible-token noise (a refiner). `adjust`
+// may change the config before training (a mixture of experts, say).
+inline TrainResult train_tiny_model(const TempDir& dir, const std::string& name, AttentionMode attention, int steps,
+                                    int hidden = 64, int context = 128, int seq_len = 48,
+                                    const std::function<void(CoreConfig&)>& adjust = {}) {
   CoreConfig cfg;
   cfg.model.hidden_size = hidden;
   cfg.model.intermediate_size = 2 * hidden;
@@ -62,10 +65,11 @@ inline void train_tiny_model(const TempDir& dir, const std::string& name, Attent
   cfg.train.eval_every = 0;
   cfg.train.save_every = 0;
   cfg.train.log_every = 1000;
+  if (adjust) adjust(cfg);
   std::ostringstream log;
   TrainOptions options;
   options.log = &log;
-  train(cfg, options);
+  return train(cfg, options);
 }
 
 // Fills every parameter of `model` with normal(0, std) from `seed`: peaked enough (std ~0.3)
