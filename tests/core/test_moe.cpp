@@ -1,7 +1,7 @@
 // Mixture of experts: dispatch against the naive all-experts computation, one expert against the
 // dense MLP, the load-balancing loss against its formula, the KV cache against recomputation,
 // the Mixtral checkpoint layout, bad checkpoints, parameter counts, and tiny MoE models that train
-// with either objective. (Numerics against the Python reference: test_transformer's parity cases.)
+// with either objective (the refiner then denoises a canvas). (Numerics against the Python reference: test_transformer's parity cases.)
 #include "core/moe.h"
 
 #include <ATen/ATen.h>
@@ -22,6 +22,7 @@
 #include "core/kv_cache.h"
 #include "core/safetensors.h"
 #include "core/transformer.h"
+#include "diffusion_refine/refiner.h"
 #include "support/test_util.h"
 #include "support/tiny_models.h"
 
@@ -263,6 +264,23 @@ TEST(MoeTest, TinyMoeModelsTrainWithEitherObjective) {
     EXPECT_GT(j["aux_loss"].get<double>(), 0.0);
     Transformer trained = load_transformer(dir.file(name));
     EXPECT_EQ(trained->config().num_local_experts, 4);
+    if (mode == AttentionMode::kCausal) continue;
+    // The MoE refiner denoises a canvas: masked positions written, frozen ones untouched.
+    Refiner refiner = Refiner::load(dir.file(name));
+    std::vector<int64_t> ids;
+    for (int32_t id : refiner.tokenizer().encode(sculpt::testing::make_document(5, 2))) ids.push_back(id);
+    ASSERT_GE(ids.size(), 16u);
+    Canvas canvas = Canvas::from_parts(std::vector<int64_t>(ids.begin(), ids.begin() + 8),
+                                       std::vector<int64_t>(ids.begin() + 8, ids.begin() + 16));
+    canvas.mark({{2, 6}}, CanvasRole::kMasked);
+    RefineParams params;
+    params.steps = 4;
+    const RefineResult refined = refiner.refine(canvas, params);
+    ASSERT_EQ(int64_t(refined.tokens.size()), canvas.size());
+    for (int64_t i = 0; i < canvas.size(); ++i) {
+      if (i < canvas.n_context) EXPECT_EQ(refined.tokens[size_t(i)], canvas.tokens[size_t(i)]);
+      EXPECT_NE(refined.tokens[size_t(i)], refiner.tokenizer().mask_id());
+    }
   }
 }
 
