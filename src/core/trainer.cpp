@@ -305,8 +305,11 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
+    const int64_t done = step + 1;
+    const bool record_step = done % p.log_every == 0 || done == end_step;  // train_log.jsonl
+    const bool print_step = record_step || tty;                            // the progress line
     double loss_sum = 0, aux_sum = 0;
-    at::Tensor load;  // mixture of experts: per-expert share of the step's assignments
+    at::Tensor load;  // mixture of experts, on logged steps: per-expert share of the assignments
     for (int64_t micro = 0; micro < p.grad_accum; ++micro) {
       sampler.next(p.batch_size, &windows);
       auto [inputs, targets] = split_windows(windows, p.batch_size, seq_len);
@@ -317,8 +320,10 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
         const at::Tensor aux = load_balancing_loss(model->router_logits(), arch.num_experts_per_tok);
         optimised = loss + arch.router_aux_loss_coef * aux;
         aux_sum += aux.item<double>();
-        const at::Tensor micro_load = expert_load(model->router_logits(), arch.num_experts_per_tok);
-        load = load.defined() ? load + micro_load : micro_load;
+        if (print_step) {
+          const at::Tensor micro_load = expert_load(model->router_logits(), arch.num_experts_per_tok);
+          load = load.defined() ? load + micro_load : micro_load;
+        }
       }
       (optimised / double(p.grad_accum)).backward();
       loss_sum += loss.item<double>();
@@ -327,7 +332,6 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     optimizer.step();
     const double loss = loss_sum / double(p.grad_accum);
     result.losses.push_back(loss);
-    const int64_t done = step + 1;
     result.last_step = done;
 
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -336,7 +340,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     std::vector<double> loads;
     if (load.defined())
       for (int64_t e = 0; e < load.size(0); ++e) loads.push_back(load[e].item<double>() / double(p.grad_accum));
-    if (done % p.log_every == 0 || done == end_step || tty) {
+    if (print_step) {
       char line[192];
       std::snprintf(line, sizeof line, "step %lld/%lld loss %.4f lr %.2e %s tok/s ETA %s", (long long)done,
                     (long long)p.max_steps, loss, lr, format_rate(tok_per_s).c_str(), format_duration(eta).c_str());
@@ -349,7 +353,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
       if (tty) log << "\r" << text << "\x1b[K" << std::flush;
       else log << text << std::endl;
     }
-    if (done % p.log_every == 0 || done == end_step) {
+    if (record_step) {
       nlohmann::json record = {{"step", done}, {"loss", loss}, {"lr", lr}, {"tok_per_s", tok_per_s}, {"elapsed_s", elapsed}};
       if (!loads.empty()) {
         record["aux_loss"] = aux_sum / double(p.grad_accum);
