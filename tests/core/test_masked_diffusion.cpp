@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "support/tiny_models.h"
 
 namespace sculpt {
 namespace {
@@ -18,14 +19,7 @@ at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGenera
 
 // A small block-causal model config (blocks of 4, vocabulary 40 with [MASK] = 39).
 ModelConfig block_causal_config(LogitsAlignment alignment) {
-  ModelConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
+  ModelConfig c = sculpt::testing::small_model_config(40);
   c.attention = AttentionMode::kBlockCausal;
   c.block_size = 4;
   c.logits_alignment = alignment;

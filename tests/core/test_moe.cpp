@@ -35,14 +35,8 @@ using sculpt::testing::TempDir;
 using sculpt::testing::error_message;
 
 ModelConfig moe_config(int64_t experts = 4, int64_t top_k = 2, AttentionMode mode = AttentionMode::kCausal) {
-  ModelConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
+  ModelConfig c = sculpt::testing::small_model_config(50);
+  c.intermediate_size = 48;  // unlike the width and the vocabulary, so shape errors show
   c.attention = mode;
   c.num_local_experts = experts;
   c.num_experts_per_tok = top_k;
@@ -278,7 +272,9 @@ TEST(MoeTest, TinyMoeModelsTrainWithEitherObjective) {
     const RefineResult refined = refiner.refine(canvas, params);
     ASSERT_EQ(int64_t(refined.tokens.size()), canvas.size());
     for (int64_t i = 0; i < canvas.size(); ++i) {
-      if (i < canvas.n_context) EXPECT_EQ(refined.tokens[size_t(i)], canvas.tokens[size_t(i)]);
+      if (i < canvas.n_context) {
+        EXPECT_EQ(refined.tokens[size_t(i)], canvas.tokens[size_t(i)]);
+      }
       EXPECT_NE(refined.tokens[size_t(i)], refiner.tokenizer().mask_id());
     }
   }

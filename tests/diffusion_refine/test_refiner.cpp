@@ -47,14 +47,7 @@ class RefinerTest : public ::testing::Test {
   // A random-weight model over the suite's vocabulary (std 0.3: peaked enough for few ties).
   static Refiner random_refiner(AttentionMode attention, LogitsAlignment alignment, int64_t block_size = 0) {
     Tokenizer tok = Tokenizer::load(dir_->file("tok.model"));
-    ModelConfig c;
-    c.vocab_size = tok.n_vocab();
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.max_position_embeddings = 64;
+    ModelConfig c = sculpt::testing::small_model_config(tok.n_vocab());
     c.attention = attention;
     c.block_size = block_size;
     c.logits_alignment = alignment;

@@ -35,14 +35,7 @@ class AblationTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_ablation");
     sculpt::testing::make_tiny_pipeline_models(*dir_);
-    write_file(dir_->file("pipeline.yaml"),
-               "runtime: {seed: 1, n_threads: 2}\n"
-               "pipeline:\n  drafter: " + dir_->file("drafter") + "\n  refiner: " + dir_->file("refiner") +
-               "\n  index: " + dir_->file("index.bm25") + "\n"
-               "draft: {stop_at_eos: false, sampler: {temperature: 0.8, seed: 3}}\n"
-               "spans: {strategy: logprob, logprob_threshold: -0.5, max_fraction: 0.5}\n"
-               "refine: {steps: 4}\n"
-               "retrieval: {k: 3, inject: {budget_tokens: 16, max_passages: 1}}\n");
+    sculpt::testing::write_tiny_pipeline_config(*dir_, /*refine_steps=*/4, /*budget_tokens=*/16);
     // A refiner training config, for variants that retrain the refiner.
     write_file(dir_->file("refiner_train.yaml"),
                "model: {hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 4,\n"

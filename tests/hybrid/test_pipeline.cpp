@@ -22,14 +22,7 @@ class PipelineTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_pipeline");
     sculpt::testing::make_tiny_pipeline_models(*dir_);
-    sculpt::testing::write_file(dir_->file("pipeline.yaml"),
-                                "runtime: {seed: 1, n_threads: 2}\n"
-                                "pipeline:\n  drafter: " + dir_->file("drafter") + "\n  refiner: " + dir_->file("refiner") +
-                                "\n  index: " + dir_->file("index.bm25") + "\n  max_tokens: 30\n"
-                                "draft: {stop_at_eos: false, sampler: {temperature: 0.8, seed: 3}}\n"
-                                "spans: {strategy: logprob, logprob_threshold: -0.5, max_fraction: 0.5}\n"
-                                "refine: {steps: 6}\n"
-                                "retrieval: {k: 3, inject: {budget_tokens: 24, max_passages: 1}}\n");
+    sculpt::testing::write_tiny_pipeline_config(*dir_, /*refine_steps=*/6, /*budget_tokens=*/24, "  max_tokens: 30\n");
   }
   static void TearDownTestSuite() { delete dir_; }
 

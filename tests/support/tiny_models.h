@@ -33,6 +33,20 @@ inline void make_template_corpus(const TempDir& dir, int n_docs, int n_sentences
   Tokenizer::train(tp);
 }
 
+// The shape most unit tests use: 2 layers of width 32 (4 heads over 2 kv heads, SwiGLU of 64),
+// contexts of 64; causal unless the caller says otherwise. Weights are the caller's business.
+inline ModelConfig small_model_config(int64_t vocab_size) {
+  ModelConfig c;
+  c.vocab_size = vocab_size;
+  c.hidden_size = 32;
+  c.intermediate_size = 64;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.max_position_embeddings = 64;
+  return c;
+}
+
 // A small model trained on <dir>/corpus into <dir>/<name>: causal next-token (a drafter) or,
 // with bidirectional attention, masked diffusion with visible-token noise (a refiner). `adjust`
 // may change the config before training (a mixture of experts, say).

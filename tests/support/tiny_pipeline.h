@@ -23,4 +23,20 @@ inline void make_tiny_pipeline_models(const TempDir& dir) {
   index->save(dir.file("index.bm25"));
 }
 
+// <dir>/pipeline.yaml over those models: sampled drafting, spans below log p -0.5, BM25
+// retrieval of one passage; the refinement steps, injection budget and any further pipeline
+// keys (`extra_pipeline`, e.g. "  max_tokens: 30\n") are the caller's.
+inline std::string write_tiny_pipeline_config(const TempDir& dir, int refine_steps, int budget_tokens,
+                                              const std::string& extra_pipeline = "") {
+  const std::string path = dir.file("pipeline.yaml");
+  write_file(path, "runtime: {seed: 1, n_threads: 2}\n"
+                   "pipeline:\n  drafter: " + dir.file("drafter") + "\n  refiner: " + dir.file("refiner") +
+                   "\n  index: " + dir.file("index.bm25") + "\n" + extra_pipeline +
+                   "draft: {stop_at_eos: false, sampler: {temperature: 0.8, seed: 3}}\n"
+                   "spans: {strategy: logprob, logprob_threshold: -0.5, max_fraction: 0.5}\n"
+                   "refine: {steps: " + std::to_string(refine_steps) + "}\n"
+                   "retrieval: {k: 3, inject: {budget_tokens: " + std::to_string(budget_tokens) + ", max_passages: 1}}\n");
+  return path;
+}
+
 }  // namespace sculpt::testing
