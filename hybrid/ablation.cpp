@@ -21,11 +21,13 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/config.h"
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/trainer.h"
 #include "hybrid/ablation_report.h"
 #include "hybrid/pipeline.h"
+#include "hybrid/prompt_file.h"
 #include "hybrid/text_metrics.h"
 
 namespace sculpt {
@@ -253,14 +255,6 @@ void check_variant(const AblationSpec& spec, const ParsedVariant& p) {
 // ---------------------------------------------------------------------------------------------
 // Running.
 
-std::string fnv1a_hex(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
-  return buf;
-}
-
 // A variant's folder name: its name with anything but [A-Za-z0-9._=+-] replaced, made unique.
 std::vector<std::string> folder_names(const std::vector<AblationVariant>& variants) {
   std::vector<std::string> out;
@@ -427,32 +421,7 @@ AblationSpec load_ablation(const std::string& path) {
 
 std::vector<EvalPrompt> make_eval_set(const EvalSetParams& params, const Tokenizer& tokenizer) {
   std::vector<EvalPrompt> out;
-  if (!params.prompts.empty()) {
-    std::ifstream in(params.prompts, std::ios::binary);
-    if (!in) fail(params.prompts, "cannot open the prompt file: ", errno_text(errno));
-    std::string line;
-    for (int64_t line_no = 1; std::getline(in, line) && int64_t(out.size()) < params.n_prompts; ++line_no) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const std::string where = str_cat(params.prompts, ":", line_no);
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {
-        fail(where, "not JSON: ", e.what());
-      }
-      if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
-        fail(where, "expected {\"prompt\": \"...\", \"reference\": \"...\" (optional), \"id\": ... (optional)}");
-      if (j.contains("reference") && !j["reference"].is_string()) fail(where, "\"reference\" must be a string");
-      EvalPrompt p;
-      p.id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : str_cat("line:", line_no);
-      p.prompt = j["prompt"].get<std::string>();
-      p.reference = j.value("reference", std::string());
-      if (p.prompt.empty()) fail(where, "the prompt is empty");
-      out.push_back(std::move(p));
-    }
-    if (out.empty()) fail(params.prompts, "no prompt in the file");
-    return out;
-  }
+  if (!params.prompts.empty()) return read_prompt_file(params.prompts, params.n_prompts);
 
   DataParams data;
   data.corpus = params.corpus;

@@ -41,6 +41,7 @@
 
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
+#include "hybrid/prompt_file.h"
 
 namespace sculpt {
 
@@ -57,12 +58,8 @@ struct EvalSetParams {
   bool warmup = true;                           // one untimed generation before timing a variant
 };
 
-// One prompt of the evaluation set.
-struct EvalPrompt {
-  std::string id;         // "ca01@0" (document @ token offset) or the JSONL id / line number
-  std::string prompt;
-  std::string reference;  // "" = none
-};
+// One prompt of the evaluation set; id "ca01@0" (document @ token offset) or the JSONL id / line.
+using EvalPrompt = PromptRecord;
 
 // A point of the ablation: overrides on the base config.
 struct AblationVariant {

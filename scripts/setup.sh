@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev
+  libgloo-dev               # headers of c10d's Gloo process group (distributed training)
   libopenblas0-pthread      # without it LibTorch uses reference BLAS: ~28x slower matmuls
   libsentencepiece-dev sentencepiece
   libeigen3-dev libyaml-cpp-dev libboost-program-options-dev

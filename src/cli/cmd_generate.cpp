@@ -9,6 +9,8 @@
 #include "cli/cli_util.h"
 #include "cli/edit_view.h"
 #include "core/atomic_file.h"
+#include "core/distributed.h"
+#include "hybrid/batch_generation.h"
 #include "hybrid/pipeline.h"
 
 namespace sculpt::cli {
@@ -35,15 +37,25 @@ int generate(const std::vector<std::string>& args) {
   po::options_description options("options");
   add_config_options(options);
   options.add_options()
-      ("prompt", po::value<std::string>()->required(), "prompt text")
+      ("prompt", po::value<std::string>(), "prompt text")
+      ("prompts", po::value<std::string>(), "batch: a JSONL file of {\"prompt\": ..., \"id\": ...} lines (with --out)")
+      ("out", po::value<std::string>(), "batch: JSONL results in input order; resumes a half-done run; sharded over "
+                                        "the ranks of `sculpt launch`")
       ("max-tokens", po::value<int>(), "new tokens (pipeline.max_tokens); may exceed the models' contexts")
       ("json", po::bool_switch(), "print the text and the trace (stages, passages, edits) as JSON")
       ("trace", po::value<std::string>(), "also write that JSON to FILE (atomically), whatever is printed")
       ("show-edits", po::bool_switch(), "print what the refiner changed in the draft (in colour on a terminal)");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE]",
+  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE]\n"
+                           "       sculpt generate --config FILE --prompts FILE.jsonl --out FILE.jsonl   (batch; sculpt launch --nproc N -- ... to shard)",
                      options, vm))
     return 0;
+  const bool batch = vm.count("prompts") || vm.count("out");
+  if (batch && (!vm.count("prompts") || !vm.count("out"))) throw UsageError{"--prompts and --out go together"};
+  if (batch && vm.count("prompt")) throw UsageError{"give --prompt (one text) or --prompts (a file), not both"};
+  if (batch && (vm["json"].as<bool>() || vm["show-edits"].as<bool>() || vm.count("trace")))
+    throw UsageError{"--json, --show-edits and --trace are for one --prompt; batch results go to --out"};
+  if (!batch && !vm.count("prompt")) throw UsageError{"the option '--prompt' is required (or --prompts with --out)"};
   const std::string config_path = vm["config"].as<std::string>();
   if (config_path.empty()) throw UsageError{"--config is required: the pipeline's models come from it"};
   std::vector<std::string> overrides;
@@ -56,6 +68,21 @@ int generate(const std::vector<std::string>& args) {
   load_config(config_path, overrides, cfg);
   apply_runtime(cfg.runtime);
   Pipeline pipeline(cfg, config_path);
+  if (batch) {
+    const WorldInfo world = world_from_environment();
+    std::unique_ptr<Communicator> comm;
+    if (world.distributed()) comm = Communicator::connect(world, cfg.distributed);
+    BatchGenerationOptions batch_options;
+    batch_options.prompts_path = vm["prompts"].as<std::string>();
+    batch_options.out_path = vm["out"].as<std::string>();
+    batch_options.comm = comm.get();
+    batch_options.log = &std::cerr;
+    const BatchGenerationSummary s = generate_batch(pipeline, batch_options);
+    if (world.rank == 0)
+      std::printf("%s: %lld prompts (%lld already done, %lld written by rank 0)\n", batch_options.out_path.c_str(),
+                  (long long)s.n_prompts, (long long)s.n_done_before, (long long)s.n_generated);
+    return 0;
+  }
   const bool json = vm["json"].as<bool>(), show_edits = vm["show-edits"].as<bool>();
   const std::string prompt = vm["prompt"].as<std::string>();
   SectionCallback stream;

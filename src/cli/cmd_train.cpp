@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/cli_util.h"
+#include "core/distributed.h"
 #include "core/trainer.h"
 
 namespace sculpt::cli {
@@ -10,15 +11,28 @@ namespace {
 int train_run(const std::vector<std::string>& args) {
   po::options_description options("options");
   add_config_options(options);
-  options.add_options()("resume", po::bool_switch(), "continue from <train.out_dir>/trainer_state");
+  options.add_options()
+      ("resume", po::bool_switch(), "continue from <train.out_dir>/trainer_state")
+      ("stop-at-step", po::value<int64_t>()->default_value(0),
+       "stop with a checkpoint once this step is done (the schedule still spans train.max_steps); 0 = max_steps");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt train --config configs/train/NAME.yaml [--set section.key=V] [--resume]",
+  if (!parse_options(args, "sculpt train --config configs/train/NAME.yaml [--set section.key=V] [--resume] [--stop-at-step N]\n"
+                     "  data-parallel: sculpt launch --nproc N -- sculpt train ... (or torchrun's RANK, WORLD_SIZE,\n"
+                     "  MASTER_ADDR, MASTER_PORT)",
                      options, vm))
     return 0;
   const SculptConfig cfg = read_config(vm);
   TrainOptions train_options;
   train_options.resume = vm["resume"].as<bool>();
+  train_options.stop_at_step = vm["stop-at-step"].as<int64_t>();
+  if (train_options.stop_at_step < 0) throw UsageError{"--stop-at-step must be at least 0"};
+  // Started by `sculpt launch` or torchrun: join the others (core/distributed.h).
+  const WorldInfo world = world_from_environment();
+  std::unique_ptr<Communicator> comm;
+  if (world.distributed()) comm = Communicator::connect(world, cfg.distributed);
+  train_options.comm = comm.get();
   const TrainResult result = train(cfg, train_options);
+  if (world.rank != 0) return 0;
   std::printf("trained %s to step %lld", cfg.train.out_dir.c_str(), (long long)result.last_step);
   if (result.valid_loss >= 0) std::printf(", validation loss %.4f", result.valid_loss);
   std::printf("\n");

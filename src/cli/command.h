@@ -31,5 +31,7 @@ std::vector<Command> refine_commands();
 std::vector<Command> generate_commands();
 std::vector<Command> ablate_commands();
 std::vector<Command> retrieval_commands();
+std::vector<Command> launch_commands();
+std::vector<Command> bench_train_commands();
 
 }  // namespace sculpt::cli

@@ -19,9 +19,9 @@ namespace {
 std::vector<sculpt::cli::Command> all_commands() {
   std::vector<sculpt::cli::Command> all;
   for (auto group : {sculpt::cli::model_commands, sculpt::cli::tokenizer_commands, sculpt::cli::config_commands,
-                     sculpt::cli::train_commands, sculpt::cli::draft_commands, sculpt::cli::generate_commands,
+                     sculpt::cli::train_commands, sculpt::cli::launch_commands, sculpt::cli::draft_commands, sculpt::cli::generate_commands,
                      sculpt::cli::refine_commands, sculpt::cli::ablate_commands, sculpt::cli::bench_commands,
-                     sculpt::cli::bench_refine_commands, sculpt::cli::bench_moe_commands, sculpt::cli::retrieval_commands})
+                     sculpt::cli::bench_refine_commands, sculpt::cli::bench_moe_commands, sculpt::cli::bench_train_commands, sculpt::cli::retrieval_commands})
     for (const auto& c : group()) all.push_back(c);
   return all;
 }
@@ -69,22 +69,27 @@ int main(int argc, char** argv) {
     return 2;
   }
   args.erase(args.begin(), args.begin() + long(words));
+  // In a multi-process run (sculpt launch, torchrun) each line says which rank wrote it.
+  std::string who = found->name;
+  if (const char* world = std::getenv("WORLD_SIZE"); world && std::atoi(world) > 1 && std::getenv("RANK"))
+    who += std::string(" (rank ") + std::getenv("RANK") + ")";
+  const char* name = who.c_str();
   try {
     return found->run(args);
   } catch (const sculpt::cli::UsageError& e) {
-    std::fprintf(stderr, "sculpt %s: error: %s (see sculpt %s --help)\n", found->name, e.message.c_str(), found->name);
+    std::fprintf(stderr, "sculpt %s: error: %s (see sculpt %s --help)\n", name, e.message.c_str(), found->name);
     return 2;
   } catch (const boost::program_options::error& e) {
-    std::fprintf(stderr, "sculpt %s: error: %s (see sculpt %s --help)\n", found->name, e.what(), found->name);
+    std::fprintf(stderr, "sculpt %s: error: %s (see sculpt %s --help)\n", name, e.what(), found->name);
     return 2;
   } catch (const sculpt::Error& e) {
-    std::fprintf(stderr, "sculpt %s: error: %s\n", found->name, first_line(e.what()).c_str());
+    std::fprintf(stderr, "sculpt %s: error: %s\n", name, first_line(e.what()).c_str());
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "sculpt %s: error: %s\n", found->name, first_line(e.what_without_backtrace()).c_str());
+    std::fprintf(stderr, "sculpt %s: error: %s\n", name, first_line(e.what_without_backtrace()).c_str());
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "sculpt %s: error: out of memory\n", found->name);
+    std::fprintf(stderr, "sculpt %s: error: out of memory\n", name);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sculpt %s: error: %s\n", found->name, first_line(e.what()).c_str());
+    std::fprintf(stderr, "sculpt %s: error: %s\n", name, first_line(e.what()).c_str());
   }
   return 1;
 }

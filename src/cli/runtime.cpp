@@ -1,6 +1,7 @@
 // Applies the runtime section of a config to the process (LibTorch threads); reads its peak memory.
 #include <ATen/Parallel.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -10,8 +11,13 @@
 namespace sculpt::cli {
 
 void apply_runtime(const RuntimeParams& runtime) {
-  // LibTorch's own default counts physical cores, which on these VMs is 1 of 2 vCPUs.
-  const int n = runtime.n_threads > 0 ? runtime.n_threads : int(std::thread::hardware_concurrency());
+  // LibTorch's own default counts physical cores, which on these VMs is 1 of 2 vCPUs. Without
+  // runtime.n_threads, OMP_NUM_THREADS (which `sculpt launch` sets for each of its processes,
+  // as torchrun does) is honoured, then every logical core.
+  int n = runtime.n_threads;
+  if (n == 0)
+    if (const char* omp = std::getenv("OMP_NUM_THREADS"); omp && std::atoi(omp) > 0) n = std::atoi(omp);
+  if (n == 0) n = int(std::thread::hardware_concurrency());
   if (n > 0) at::set_num_threads(n);
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/config.h"
+#include "core/distributed.h"
 #include "core/model_config.h"
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
@@ -36,6 +37,7 @@ struct CoreConfig {
   RuntimeParams runtime;
   DataParams data;                  // corpus and shards (`sculpt train`)
   TrainParams train;                // `sculpt train`
+  DistributedParams distributed;    // several processes (`sculpt launch`, torchrun variables)
 
   template <class V>
   void visit(V& v) {
@@ -44,6 +46,7 @@ struct CoreConfig {
     v.section("runtime", runtime, "threads and seeds");
     v.section("data", data, "training corpus, token shards and window length");
     v.section("train", train, "optimisation, checkpoints and logging");
+    v.section("distributed", distributed, "multi-process runs: rendezvous timeout, gradient buckets");
   }
 };
 

@@ -58,9 +58,13 @@ MaskedDiffusionLoss masked_diffusion_loss_from_logits(const at::Tensor& logits, 
   at::Tensor per_row = (ce * noised.masked.to(at::kFloat)).sum(/*dim=*/1) / noised.t / noised.n_maskable.clamp_min(1);
   out.elbo = per_row.mean();
   out.total = out.elbo;
-  const int64_t n_visible = noised.visible.sum().item<int64_t>();
-  if (n_visible > 0) {
-    out.visible = (ce * noised.visible.to(at::kFloat)).sum() / double(n_visible);
+  // Per sequence, then averaged over sequences like the bound, so that the loss of a batch is
+  // the mean of its rows' losses and data-parallel ranks holding different rows agree with one
+  // process holding them all.
+  const at::Tensor visible = noised.visible.to(at::kFloat);
+  const at::Tensor n_visible = visible.sum(/*dim=*/1);
+  if (n_visible.sum().item<double>() > 0) {
+    out.visible = ((ce * visible).sum(/*dim=*/1) / n_visible.clamp_min(1)).mean();
     if (score_visible) out.total = out.total + out.visible;
   }
   return out;
@@ -78,11 +82,23 @@ at::Tensor block_diffusion_attention(int64_t L, int64_t block_size) {
                  /*dim=*/0);  // [2L, 2L]
 }
 
+NoisedBatch NoisedBatch::rows(int64_t start, int64_t n) const {
+  return {inputs.narrow(0, start, n), masked.narrow(0, start, n), visible.narrow(0, start, n), t.narrow(0, start, n),
+          n_maskable.narrow(0, start, n)};
+}
+
 MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens,
                                           const MaskedDiffusionParams& params, at::Generator& gen) {
   const ModelConfig& c = model.config();
   check_masked_diffusion_model(c, "masked diffusion");
-  NoisedBatch noised = add_mask_noise(tokens, c.mask_token_id, c.vocab_size, c.logits_alignment, params, gen);
+  return masked_diffusion_loss(
+      model, tokens, add_mask_noise(tokens, c.mask_token_id, c.vocab_size, c.logits_alignment, params, gen), params);
+}
+
+MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens, const NoisedBatch& noised,
+                                          const MaskedDiffusionParams& params) {
+  const ModelConfig& c = model.config();
+  check_masked_diffusion_model(c, "masked diffusion");
   const int64_t b = tokens.size(0), L = tokens.size(1);
 
   const bool shifted = c.logits_alignment == LogitsAlignment::kShifted;

@@ -46,6 +46,9 @@ struct NoisedBatch {
   at::Tensor visible;     // bool [b, L]: maskable positions left visible (maybe replaced)
   at::Tensor t;           // float [b]: each sequence's masking rate
   at::Tensor n_maskable;  // float [b]: positions that could be masked (not prompt, not position 0 when shifted)
+
+  // Sequences start .. start + n - 1 (a data-parallel rank's share of a batch noised whole).
+  NoisedBatch rows(int64_t start, int64_t n) const;
 };
 
 // Draws the forward process q(x_t | x_0) for tokens int64 [b, L]. Position 0 is never masked
@@ -56,7 +59,9 @@ NoisedBatch add_mask_noise(const at::Tensor& tokens, int64_t mask_id, int64_t n_
 struct MaskedDiffusionLoss {
   at::Tensor total;  // the optimised scalar: elbo (+ visible, when visible_noise > 0)
   at::Tensor elbo;   // mean over sequences of sum_masked CE / t / n_maskable: the MDLM bound per token
-  at::Tensor visible;  // mean CE at visible positions (undefined when there are none)
+  // Mean over sequences of each one's mean CE at its visible positions (a sequence with none
+  // adds 0); undefined when the batch has none.
+  at::Tensor visible;
 };
 
 // The loss from logits already aligned with their targets: logits [b, L, V] where row i
@@ -75,6 +80,10 @@ at::Tensor block_diffusion_attention(int64_t seq_len, int64_t block_size);
 // without a mask token or with causal attention.
 MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens,
                                           const MaskedDiffusionParams& params, at::Generator& gen);
+// The same from noise already drawn (add_mask_noise with the model's mask id, vocabulary and
+// alignment) for these tokens.
+MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens, const NoisedBatch& noised,
+                                          const MaskedDiffusionParams& params);
 
 // Throws Error (naming `where`) unless `config` describes a model this objective can train.
 void check_masked_diffusion_model(const ModelConfig& config, const std::string& where);

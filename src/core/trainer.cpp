@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/moe.h"
 #include "core/core_config.h"
+#include "core/distributed.h"
 #include "core/progress.h"
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
@@ -78,32 +79,59 @@ at::Generator noise_generator(int64_t seed, int64_t step, int64_t micro) {
 // The objective's loss on inputs [batch, seq_len] with next-token targets: the optimised
 // scalar, or (for_report) the figure validation reports, which for masked diffusion is the
 // bound alone, without the visible-token term.
+//
+// Only rows [row0, row0 + n_rows) are computed (a data-parallel rank's share), but the noise is
+// drawn for the whole batch, so each sequence gets the noise it gets in a single-process run.
 at::Tensor objective_loss(TransformerImpl& model, const TrainParams& p, const at::Tensor& inputs,
-                          const at::Tensor& targets, at::Generator& gen, bool for_report = false) {
-  if (p.objective == TrainObjective::kNextToken) return next_token_loss(model, inputs, targets);
-  MaskedDiffusionLoss loss = masked_diffusion_loss(model, inputs, p.diffusion, gen);
+                          const at::Tensor& targets, at::Generator& gen, int64_t row0, int64_t n_rows,
+                          bool for_report = false) {
+  const at::Tensor rows = inputs.narrow(0, row0, n_rows);
+  if (p.objective == TrainObjective::kNextToken) return next_token_loss(model, rows, targets.narrow(0, row0, n_rows));
+  const ModelConfig& c = model.config();
+  check_masked_diffusion_model(c, "train.objective");
+  const NoisedBatch noised = add_mask_noise(inputs, c.mask_token_id, c.vocab_size, c.logits_alignment, p.diffusion, gen);
+  MaskedDiffusionLoss loss = masked_diffusion_loss(model, rows, noised.rows(row0, n_rows), p.diffusion);
   return for_report ? loss.elbo : loss.total;
 }
 
+// This process's place in a data-parallel run (rank 0 of 1 without a communicator).
+struct DataParallel {
+  Communicator* comm = nullptr;
+  int rank = 0, world = 1;
+
+  bool lead() const { return rank == 0; }
+  void barrier() const { if (comm) comm->barrier(); }
+  // Element-wise sum over ranks of a few doubles.
+  void sum(std::vector<double>& values) const {
+    if (!comm) return;
+    std::vector<at::Tensor> t{at::tensor(values, at::kDouble)};
+    comm->all_reduce_sum(t);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = t[0][int64_t(i)].item<double>();
+  }
+};
+
 // Mean loss over the validation windows (all, or the first max_batches batches); -1 if none.
-// The masked-diffusion noise is drawn from a fixed seed, so evaluations are comparable.
+// The masked-diffusion noise of batch b is drawn from a fixed seed and b, so evaluations are
+// comparable, and batches are dealt round-robin over the ranks of a data-parallel run.
 double validation_loss(TransformerImpl& model, const TrainParams& p, const TokenShard& valid, int64_t seq_len,
-                       int64_t batch_size, int64_t max_batches) {
+                       int64_t batch_size, int64_t max_batches, const DataParallel& dp) {
   if (valid.n_tokens() < seq_len + 1) return -1;
   at::NoGradGuard no_grad;
   SequentialWindows windows(valid, seq_len);
-  at::Generator gen = noise_generator(/*seed=*/12345, /*step=*/-1, /*micro=*/0);
   std::vector<int64_t> buf;
-  double total = 0;
-  int64_t n_targets = 0;
+  std::vector<double> sums = {0, 0};  // loss * targets, targets
   for (int64_t b = 0; max_batches == 0 || b < max_batches; ++b) {
     const int64_t n = windows.next(batch_size, &buf);
     if (n == 0) break;
+    if (b % dp.world != dp.rank) continue;
     auto [inputs, targets] = split_windows(buf, n, seq_len);
-    total += objective_loss(model, p, inputs, targets, gen, /*for_report=*/true).item<double>() * double(n * seq_len);
-    n_targets += n * seq_len;
+    at::Generator gen = noise_generator(/*seed=*/12345, /*step=*/-1, /*micro=*/b);
+    const double loss = objective_loss(model, p, inputs, targets, gen, 0, n, /*for_report=*/true).item<double>();
+    sums[0] += loss * double(n * seq_len);
+    sums[1] += double(n * seq_len);
   }
-  return n_targets ? total / double(n_targets) : -1;
+  dp.sum(sums);
+  return sums[1] > 0 ? sums[0] / sums[1] : -1;
 }
 
 // Writes the whole checkpoint into out_dir/checkpoint-tmp, then swaps it in by renames (see trainer.h).
@@ -211,19 +239,30 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   // any data is tokenized (the full check runs once the model is built).
   if (p.objective == TrainObjective::kMaskedDiffusion && !options.resume && cfg.model.attention == AttentionMode::kCausal)
     fail("train.objective", "masked diffusion needs bidirectional or block_causal attention (set model.attention), not causal");
+  DataParallel dp;
+  if (options.comm) dp = {options.comm, options.comm->rank(), options.comm->world_size()};
+  if (p.batch_size % dp.world != 0)
+    fail("train.batch_size", p.batch_size, " windows cannot be split evenly over ", dp.world,
+         " ranks; make it a multiple of the number of processes");
+  const int64_t local_batch = p.batch_size / dp.world, row0 = dp.rank * local_batch;
   std::ostream& log = options.log ? *options.log : std::cerr;
   const bool tty = !options.log && ::isatty(STDERR_FILENO);
+  const bool talk = dp.lead();  // only rank 0 logs, writes train_log.jsonl and checkpoints
   if (cfg.runtime.n_threads > 0) at::set_num_threads(cfg.runtime.n_threads);
 
   const Tokenizer tok = Tokenizer::load(p.tokenizer);
   const int64_t seq_len = cfg.data.seq_len;
+  // Rank 0 tokenizes (or finds) the shards and recovers an interrupted checkpoint swap first;
+  // the others then find both done rather than racing it.
+  if (!dp.lead()) dp.barrier();
   const ShardPaths paths = build_shards(cfg.data, tok, p.tokenizer);
+  make_directories(p.out_dir);
+  const std::string state_dir = find_trainer_state(p.out_dir);
+  if (dp.lead()) dp.barrier();
   const TokenShard train_shard = TokenShard::open(paths.train);
   const TokenShard valid_shard = TokenShard::open(paths.valid);
   WindowSampler sampler(train_shard, seq_len, uint64_t(cfg.runtime.seed));
 
-  make_directories(p.out_dir);
-  const std::string state_dir = find_trainer_state(p.out_dir);
   if (!state_dir.empty() && !options.resume)
     fail(p.out_dir, "already holds a training checkpoint; pass --resume to continue it or choose another out_dir");
   if (state_dir.empty() && options.resume) fail(p.out_dir, "has no trainer_state/ to resume from");
@@ -274,18 +313,30 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     archive.load_from(bytes);
     optimizer.load(archive);
   }
+  if (dp.comm) {
+    // Every rank must continue from the same step (a shared out_dir), and starts from rank 0's
+    // weights, as DistributedDataParallel does.
+    if (dp.comm->all_reduce_min(double(result.first_step)) != double(result.first_step))
+      fail(p.out_dir, "rank ", dp.rank, " found a checkpoint at step ", result.first_step,
+           " but another rank found an older one; out_dir must be one shared directory");
+    std::vector<at::Tensor> weights;
+    for (at::Tensor& t : model->parameters()) weights.push_back(t.detach());
+    dp.comm->broadcast(weights, /*root=*/0);
+  }
 
   const int64_t end_step =
       options.stop_at_step > 0 ? std::min(options.stop_at_step, p.max_steps) : p.max_steps;
-  std::ofstream jsonl(p.out_dir + "/train_log.jsonl", std::ios::app);
+  std::ofstream jsonl;
+  if (talk) jsonl.open(p.out_dir + "/train_log.jsonl", std::ios::app);
   auto save = [&](int64_t step) {
+    if (!talk) return;
     save_checkpoint(*model, optimizer, p.out_dir, p.tokenizer,
                     {{"step", step}, {"sampler", sampler.state()}, {"seed", cfg.runtime.seed}});
   };
   auto evaluate = [&](int64_t step) {
-    const double loss = validation_loss(*model, p, valid_shard, seq_len, p.batch_size, p.eval_batches);
+    const double loss = validation_loss(*model, p, valid_shard, seq_len, p.batch_size, p.eval_batches, dp);
     result.valid_loss = loss;
-    if (loss < 0) return;
+    if (loss < 0 || !talk) return;
     if (tty) log << "\n";
     char line[128];
     std::snprintf(line, sizeof line, "eval step %lld: loss %.4f ppl %.2f", (long long)step, loss, std::exp(loss));
@@ -300,6 +351,9 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   const int64_t tokens_per_step = p.batch_size * p.grad_accum * seq_len;
   std::vector<int64_t> windows;
   std::vector<at::Tensor> params = model->parameters();
+  std::unique_ptr<GradientReducer> reducer;
+  if (dp.comm)
+    reducer = std::make_unique<GradientReducer>(*dp.comm, params, int64_t(cfg.distributed.bucket_mb * (1 << 20)));
   for (int64_t step = result.first_step; step < end_step; ++step) {
     const double lr = learning_rate(step, p);
     for (auto& group : optimizer.param_groups())
@@ -307,26 +361,39 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     optimizer.zero_grad();
     const int64_t done = step + 1;
     const bool record_step = done % p.log_every == 0 || done == end_step;  // train_log.jsonl
-    const bool print_step = record_step || tty;                            // the progress line
+    const bool print_step = talk && (record_step || tty);                  // the progress line
     double loss_sum = 0, aux_sum = 0;
     at::Tensor load;  // mixture of experts, on logged steps: per-expert share of the assignments
     for (int64_t micro = 0; micro < p.grad_accum; ++micro) {
       sampler.next(p.batch_size, &windows);
       auto [inputs, targets] = split_windows(windows, p.batch_size, seq_len);
       at::Generator gen = noise_generator(cfg.runtime.seed, step, micro);
-      at::Tensor loss = objective_loss(*model, p, inputs, targets, gen);
+      at::Tensor loss = objective_loss(*model, p, inputs, targets, gen, row0, local_batch);
       at::Tensor optimised = loss;
       if (arch.num_local_experts > 0) {
         const at::Tensor aux = load_balancing_loss(model->router_logits(), arch.num_experts_per_tok);
         optimised = loss + arch.router_aux_loss_coef * aux;
         aux_sum += aux.item<double>();
-        if (print_step) {
+        if (print_step || (dp.comm && record_step)) {
           const at::Tensor micro_load = expert_load(model->router_logits(), arch.num_experts_per_tok);
           load = load.defined() ? load + micro_load : micro_load;
         }
       }
+      if (reducer) reducer->begin_step(/*sync=*/micro == p.grad_accum - 1);
       (optimised / double(p.grad_accum)).backward();
+      if (reducer) reducer->finish_step();  // on the last micro-batch: .grad = mean over ranks
       loss_sum += loss.item<double>();
+    }
+    if (dp.comm) {  // the figures of the whole global batch
+      std::vector<double> sums = {loss_sum, aux_sum};
+      dp.sum(sums);
+      loss_sum = sums[0] / dp.world;
+      aux_sum = sums[1] / dp.world;
+      if (record_step && load.defined()) {
+        std::vector<at::Tensor> t{load};
+        dp.comm->all_reduce_sum(t);
+        load = t[0] / double(dp.world);
+      }
     }
     if (p.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, p.grad_clip);
     optimizer.step();
@@ -353,7 +420,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
       if (tty) log << "\r" << text << "\x1b[K" << std::flush;
       else log << text << std::endl;
     }
-    if (record_step) {
+    if (record_step && talk) {
       nlohmann::json record = {{"step", done}, {"loss", loss}, {"lr", lr}, {"tok_per_s", tok_per_s}, {"elapsed_s", elapsed}};
       if (!loads.empty()) {
         record["aux_loss"] = aux_sum / double(p.grad_accum);
@@ -367,7 +434,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     if ((p.save_every > 0 && done % p.save_every == 0) || last) save(done);
   }
   if (result.first_step >= end_step) result.last_step = result.first_step;
-  if (tty) log << "\n";
+  if (tty && talk) log << "\n";
   return result;
 }
 

@@ -98,16 +98,24 @@ double learning_rate(int64_t step, const TrainParams& params);
 // biases; seeded through at::manual_seed(seed).
 void initialise_weights(TransformerImpl& model, int64_t seed);
 
+class Communicator;
+
 struct TrainOptions {
   bool resume = false;         // continue from out_dir/trainer_state (required if it exists)
   int64_t stop_at_step = 0;    // stop (with a checkpoint) once this step is done; 0 = max_steps
   std::ostream* log = nullptr; // progress lines; nullptr = std::cerr
+  // Data-parallel training (core/distributed.h); nullptr = this process alone. train.batch_size
+  // stays the global micro-batch: every rank draws the same windows and noise and trains on
+  // its own batch_size / world_size rows of them, gradients are averaged over ranks, so the
+  // run is the single-process run up to floating-point reduction order. Rank 0 alone logs and
+  // writes checkpoints; every rank resumes from out_dir (a shared filesystem across machines).
+  Communicator* comm = nullptr;
 };
 
 struct TrainResult {
   int64_t first_step = 0;  // steps already done when this run started (0 unless resumed)
   int64_t last_step = 0;   // steps done when it ended
-  std::vector<double> losses;  // training loss of each step of this run (first_step + 1 ..)
+  std::vector<double> losses;  // training loss of each step of this run (first_step + 1 ..), over all ranks
   double valid_loss = -1;      // last validation loss; -1 if the validation shard is empty
 };
 

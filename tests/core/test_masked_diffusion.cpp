@@ -90,7 +90,7 @@ TEST(MaskedDiffusionLossTest, MatchesTheWeightedBoundByHand) {
     return -(row[tokens[b][i].item<int64_t>()] - at::logsumexp(row, 0)).item<double>();
   };
   const double row0 = (ce(0, 0) + ce(0, 2)) / 0.5 / 3, row1 = ce(1, 1) / 0.25 / 3;
-  const double visible = (ce(0, 1) + ce(1, 0) + ce(1, 2)) / 3;
+  const double visible = (ce(0, 1) + (ce(1, 0) + ce(1, 2)) / 2) / 2;  // per sequence, then over sequences
   MaskedDiffusionLoss l = masked_diffusion_loss_from_logits(logits, tokens, nb, /*score_visible=*/true);
   EXPECT_NEAR(l.elbo.item<double>(), (row0 + row1) / 2, 1e-6);
   EXPECT_NEAR(l.visible.item<double>(), visible, 1e-6);
