@@ -84,6 +84,16 @@ expect_error generate_missing_model "pipeline_missing.yaml: pipeline.drafter" --
 expect_error generate_bad_backend  "pipeline.yaml: retrieval.backend: unknown backend 'elastic'" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set retrieval.backend=elastic
 expect_error generate_bad_max      "--max-tokens"                 -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --max-tokens 0
 expect_error generate_both_off     "nothing would write"          -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set draft.enabled=false --set refine.enabled=false
+printf '{"prompt": "The jury"}\n{"prompt": \n' >"$work/bad_prompts.jsonl"
+: >"$work/empty_prompts.jsonl"
+expect_error batch_needs_out      "--prompts and --out go together" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompts "$work/bad_prompts.jsonl"
+expect_error batch_and_prompt     "not both"                     -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --prompts "$work/bad_prompts.jsonl" --out "$work/o.jsonl"
+expect_error batch_bad_line       "bad_prompts.jsonl:2: not JSON" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompts "$work/bad_prompts.jsonl" --out "$work/o.jsonl"
+expect_error batch_empty_file     "empty_prompts.jsonl: no prompt in the file" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompts "$work/empty_prompts.jsonl" --out "$work/o.jsonl"
+expect_error launch_no_command    "no command"                   -- "$sculpt" launch --nproc 2
+expect_error launch_bad_nproc     "--nproc: 0 must be in [1, 1024]" -- "$sculpt" launch --nproc 0 -- true
+expect_error launch_nodes_no_port "--master-port: is required with --nnodes 2" -- "$sculpt" launch --nnodes 2 -- true
+expect_error launch_bad_env       "WORLD_SIZE: 'x' is not an integer" -- env WORLD_SIZE=x "$sculpt" train --config "$work/refiner.yaml"
 expect_error refine_config_no_refiner "pipeline.refiner"          -- "$sculpt" refine --config "$work/pipeline_missing.yaml" --set pipeline.refiner= --input "$work/text.txt"
 if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json >"$work/gen.json" 2>"$work/err" &&
    grep -q '"stages"' "$work/gen.json" &&

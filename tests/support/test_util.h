@@ -61,6 +61,12 @@ inline void write_file(const std::string& path, const std::string& bytes) {
   if (!out) throw std::runtime_error("cannot write test file " + path);
 }
 
+// A whole file as a string ("" if it cannot be read).
+inline std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 // A few templated English sentences, different for each seed: a small corpus with a strongly
 // predictable word order, for tests that train tokenizers and models.
 inline std::string make_document(uint32_t seed, int n_sentences = 4) {
