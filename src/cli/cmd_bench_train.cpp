@@ -81,6 +81,7 @@ int bench_train(const std::vector<std::string>& args) {
     LaunchParams launch;
     launch.nproc = n;
     launch.threads = threads;
+    launch.stdout_to_stderr = true;  // stdout is this benchmark's JSON
     std::cerr << "bench train: " << n << " process" << (n == 1 ? "" : "es") << ", " << steps << " steps\n";
     const int status = launch_processes(launch, command, std::cerr);
     if (status != 0) fail("sculpt bench train", "the run with ", n, " processes failed (status ", status, ")");

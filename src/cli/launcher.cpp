@@ -93,6 +93,7 @@ int launch_processes(const LaunchParams& p, const std::vector<std::string>& comm
       // The child dies with the launcher, whatever kills it.
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != launcher) ::_exit(1);
+      if (p.stdout_to_stderr) ::dup2(STDERR_FILENO, STDOUT_FILENO);
       ::signal(SIGINT, SIG_DFL);
       ::signal(SIGTERM, SIG_DFL);
       ::setenv("RANK", std::to_string(p.node_rank * p.nproc + local).c_str(), 1);

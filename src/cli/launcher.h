@@ -21,6 +21,7 @@ struct LaunchParams {
   int master_port = 0;     // rendezvous port; 0 = a free one (one machine only)
   int threads = 0;         // OMP_NUM_THREADS per process; 0 = logical cores / nproc, at least 1
   double grace_s = 10;     // SIGTERM -> SIGKILL delay when stopping the ranks
+  bool stdout_to_stderr = false;  // the ranks' stdout goes to stderr (a caller printing JSON)
 };
 
 // Runs `command` nproc times (a first word "sculpt" without a path means this very binary) and
