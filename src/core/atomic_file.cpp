@@ -1,12 +1,15 @@
 // AtomicFile: temp file + fsync + rename + directory fsync.
 #include "core/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "core/error.h"
@@ -28,9 +31,28 @@ void fsync_dir(const std::string& dir) {
   ::close(fd);
 }
 
+// Temporary files of `path` left by writers that were killed (SIGKILL, power loss): named
+// <path>.tmp.<pid> with a pid that no longer runs. A live writer's file is left alone.
+void remove_stale_temp_files(const std::string& path) {
+  const std::string dir = parent_dir(path);
+  const std::string prefix = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (::kill(pid_t(pid), 0) == -1 && errno == ESRCH) ::unlink((dir + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  remove_stale_temp_files(path_);
   temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path_, "cannot create temporary file ", temp_path_, ": ", errno_text(errno));

@@ -1,6 +1,7 @@
 // Crash-safe file replacement: write to a temporary file beside the target, fsync it, rename it
 // over the target, fsync the directory. A process killed at any moment leaves either the old
-// file or the new one, never a torn mix.
+// file or the new one, never a torn mix. The temporary file is <path>.tmp.<pid>; one left by a
+// writer that was killed (its pid no longer runs) is removed by the next writer of the path.
 //
 //   AtomicFile out("model.safetensors");
 //   out.write(header.data(), header.size());

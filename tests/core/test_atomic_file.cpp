@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -37,6 +38,23 @@ TEST(AtomicFileTest, UncommittedWriteLeavesOldFileAndNoTemp) {
   }
   EXPECT_EQ(read_file(path), "old");
   EXPECT_NE(::access((path + ".tmp." + std::to_string(::getpid())).c_str(), F_OK), 0);
+}
+
+TEST(AtomicFileTest, TempFilesOfKilledWritersAreRemovedAndLiveOnesKept) {
+  TempDir temp;
+  const std::string path = temp.file("index.bm25");
+  const pid_t dead = ::fork();  // a pid that has exited (and been reaped): a killed writer's
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string stale = path + ".tmp." + std::to_string(dead);
+  const std::string live = path + ".tmp." + std::to_string(::getppid());  // a running process
+  const std::string other = temp.file("other.bm25.tmp." + std::to_string(dead));  // another file's
+  for (const std::string& f : {stale, live, other}) testing::write_file(f, "partial");
+  write_file_atomic(path, "complete");
+  EXPECT_EQ(read_file(path), "complete");
+  EXPECT_NE(::access(stale.c_str(), F_OK), 0);
+  EXPECT_EQ(::access(live.c_str(), F_OK), 0);
+  EXPECT_EQ(::access(other.c_str(), F_OK), 0);
 }
 
 TEST(AtomicFileTest, MissingDirectoryIsAClearError) {
