@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "core/memory_guard.h"
 
 namespace sculpt {
 
@@ -18,6 +19,8 @@ KvCache::KvCache(int64_t n_layers, int64_t batch, int64_t n_kv_heads, int64_t ma
   if (n_layers <= 0 || batch <= 0 || n_kv_heads <= 0 || max_len <= 0 || head_dim <= 0)
     fail("kv cache", "every dimension must be positive (layers ", n_layers, ", batch ", batch,
          ", kv_heads ", n_kv_heads, ", max_len ", max_len, ", head_dim ", head_dim, ")");
+  check_memory("kv cache", bytes_for(n_layers, batch, n_kv_heads, max_len, head_dim),
+               str_cat("it holds ", batch, " sequences of ", max_len, " tokens; ask for fewer new tokens or a smaller batch"));
   auto options = at::TensorOptions().dtype(at::kFloat);
   for (int64_t i = 0; i < n_layers; ++i) {
     keys_.push_back(at::zeros({batch, n_kv_heads, max_len, head_dim}, options));

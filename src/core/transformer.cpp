@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/kv_cache.h"
+#include "core/memory_guard.h"
 #include "core/moe.h"
 
 namespace sculpt {
@@ -73,6 +74,12 @@ class AttentionImpl : public nn::Module {
     // Group the query heads of each kv head so keys and values are never copied per head:
     // [b, kv, rep * s, hd] @ [b, kv, hd, t] -> [b, kv, rep * s, t].
     q = (q * (1.0 / std::sqrt(double(head_dim_)))).reshape({b, n_kv_heads_, rep * s, head_dim_});
+    // The scores and their softmax are materialised: quadratic in the length, so a long input
+    // or canvas is refused here rather than by the out-of-memory killer.
+    if (layer == 0)
+      check_memory("attention", 2 * b * n_heads_ * s * t * int64_t(sizeof(float)),
+                   str_cat("scores over ", s, " x ", t, " positions for ", b, " sequence(s); use a shorter input or canvas "
+                           "(the pipeline writes long documents in sections) or a smaller batch"));
     at::Tensor scores = at::matmul(q, k.transpose(-1, -2));
     if (mask.defined()) {
       scores = scores.view({b, n_kv_heads_, rep, s, t})
@@ -204,6 +211,9 @@ at::Tensor TransformerImpl::hidden_states(const at::Tensor& tokens, const Forwar
 }
 
 at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
+  check_memory("logits", hidden.numel() / hidden.size(-1) * config_.vocab_size * int64_t(sizeof(float)),
+               str_cat(hidden.numel() / hidden.size(-1), " positions x ", config_.vocab_size,
+                       " pieces; use a shorter input or a smaller batch"));
   if (lm_head_) return lm_head_(hidden);
   return at::matmul(hidden, embed_tokens_->weight.t());
 }
