@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/text_check.h"
 
 namespace sculpt {
 namespace fs = std::filesystem;
@@ -31,7 +33,12 @@ std::vector<Document> read_corpus(const std::string& path) {
     for (const fs::path& f : files) {
       fs::path rel = fs::relative(f, path);
       rel.replace_extension();
-      docs.push_back(Document{rel.generic_string(), read_file(f.string())});
+      std::string text = read_file(f.string());
+      if (const std::string why = not_text_reason(text); !why.empty()) {
+        std::cerr << "[index] warning: skipping " << f.string() << ": not UTF-8 text (" << why << ")\n";
+        continue;
+      }
+      docs.push_back(Document{rel.generic_string(), std::move(text)});
     }
   } else {
     std::istringstream in(read_file(path));
@@ -47,7 +54,7 @@ std::vector<Document> read_corpus(const std::string& path) {
   }
   bool any_text = false;
   for (const Document& d : docs) any_text = any_text || d.text.find_first_not_of(" \t\r\n") != std::string::npos;
-  if (!any_text) fail(path, "empty corpus: no document with any text");
+  if (!any_text) fail(path, "empty corpus: no document with any text (files that are not UTF-8 text are skipped)");
   return docs;
 }
 

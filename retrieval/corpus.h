@@ -12,6 +12,7 @@
 
 namespace sculpt {
 
+// Files that are not UTF-8 text (core/text_check.h) are skipped with a warning on stderr.
 // Throws Error naming the path if it is missing, unreadable, malformed, or holds no document
 // with any text (an empty corpus).
 std::vector<Document> read_corpus(const std::string& path);

@@ -21,6 +21,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/text_check.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "token shards are read in place as little-endian");
 
@@ -46,51 +47,6 @@ uint64_t splitmix64_finalize(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
-}
-
-// Offset of the first byte that is not strict UTF-8 (overlong forms, surrogates and code points
-// above U+10FFFF are refused), or -1 if the whole text is valid.
-int64_t first_invalid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return int64_t(i);
-    }
-    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return int64_t(i);
-    for (size_t k = 2; k < len; ++k) {
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return int64_t(i);
-    }
-    i += len;
-  }
-  return -1;
-}
-
-// Why text is not a document we tokenize ("" if it is one).
-std::string binary_reason(std::string_view text) {
-  const size_t nul = text.find('\0');
-  if (nul != std::string_view::npos) return str_cat("NUL byte at offset ", nul);
-  const int64_t bad = first_invalid_utf8(text);
-  if (bad >= 0) return str_cat("invalid UTF-8 at offset ", bad);
-  return "";
 }
 
 bool is_blank(std::string_view text) {
@@ -392,7 +348,7 @@ std::vector<SplitDocument> read_split(const DataParams& params, CorpusSplit spli
     const bool valid = in_validation_split(doc.id, params.validation_fraction);
     if ((split == CorpusSplit::kTrain && valid) || (split == CorpusSplit::kValidation && !valid)) continue;
     std::string text = corpus.is_jsonl ? std::move(doc.text) : read_file(doc.file);
-    if (!binary_reason(text).empty() || is_blank(text)) continue;  // build_shards skips them too
+    if (!not_text_reason(text).empty() || is_blank(text)) continue;  // build_shards skips them too
     out.push_back({std::move(doc.id), std::move(text)});
   }
   return out;
@@ -450,7 +406,7 @@ ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, co
     DocRef& doc = corpus.docs[size_t(i)];
     std::string text = corpus.is_jsonl ? std::move(doc.text) : read_file(doc.file);
     const std::string where = corpus.is_jsonl ? str_cat(params.corpus, " [", doc.id, "]") : doc.file;
-    if (const std::string why = binary_reason(text); !why.empty()) {
+    if (const std::string why = not_text_reason(text); !why.empty()) {
       std::cerr << "[data] warning: skipping " << where << ": not UTF-8 text (" << why << ")\n";
       ++paths.n_skipped;
     } else if (is_blank(text)) {

@@ -32,6 +32,18 @@ TEST(CorpusTest, AFolderGivesOneDocumentPerFileSortedWithRelativeIds) {
   EXPECT_EQ(docs[2].text, "third");
 }
 
+TEST(CorpusTest, FilesThatAreNotUtf8TextAreSkipped) {
+  TempDir dir;
+  write_file(dir.file("good.txt"), "caf\xc3\xa9 text");
+  write_file(dir.file("latin1.txt"), "caf\xe9 text");
+  write_file(dir.file("image.png"), std::string("\x89PNG\0\0\x01", 7));
+  const std::vector<Document> docs = read_corpus(dir.path());
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].id, "good");
+  write_file(dir.file("only/bin.dat"), std::string("\0\0\0", 3));
+  EXPECT_THAT(error_of(dir.file("only")), HasSubstr("empty corpus"));
+}
+
 TEST(CorpusTest, AJsonlFileGivesOneDocumentPerLine) {
   TempDir dir;
   write_file(dir.file("c.jsonl"), "{\"id\": \"x\", \"text\": \"hello\"}\n\n{\"id\": 7, \"text\": \"world\"}\n");
