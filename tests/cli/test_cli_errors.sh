@@ -21,6 +21,35 @@ expect_error() {
   fi
 }
 
+# expect_warned_error NAME EXPECTED_SUBSTRING -- COMMAND...: like expect_error, but progress and
+# warning lines (one per skipped input) may come before the one error line.
+expect_warned_error() {
+  local name=$1 want=$2; shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$? others
+  others=$(head -n -1 "$work/err" | grep -c "error")
+  if [ $rc -eq 0 ] || [ $rc -ge 128 ] || [ "$others" -ne 0 ] || ! tail -n 1 "$work/err" | grep -qF -- "$want"; then
+    echo "FAIL $name: exit $rc, wanted warnings then '$want':"; sed 's/^/    /' "$work/err" | head -5
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+# expect_policy NAME EXPECTED_SUBSTRING -- COMMAND...: input with a documented policy (README,
+# "Bad input"): exit 0, no signal, and EXPECTED_SUBSTRING somewhere in stdout or stderr.
+expect_policy() {
+  local name=$1 want=$2; shift 3
+  "$@" >"$work/out" 2>&1
+  local rc=$?
+  if [ $rc -ne 0 ] || ! grep -qF -- "$want" "$work/out"; then
+    echo "FAIL $name: exit $rc, wanted '$want':"; sed 's/^/    /' "$work/out" | head -5
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
 printf 'model:\n  hidden_size: 64\n  hiden_size: 3\n' >"$work/typo.yaml"
 printf 'model:\n  hidden_size: sixty\n' >"$work/type.yaml"
 printf 'model: [1, 2\n' >"$work/syntax.yaml"
@@ -174,6 +203,54 @@ expect_error search_no_query       "query"                        -- "$sculpt" s
 expect_error eval_missing_queries  "nope.jsonl"                   -- "$sculpt" eval retrieval --index "$work/good.idx" --queries "$work/nope.jsonl"
 expect_error eval_bad_queries      "bad_queries.jsonl:1"          -- "$sculpt" eval retrieval --index "$work/good.idx" --queries "$work/bad_queries.jsonl"
 expect_error postgres_down         "cannot connect after 2 attempt(s)" -- "$sculpt" index build --corpus "$work/corpus" --out "$work/pg.idx" --backend postgres --set retrieval.postgres.conninfo="host=127.0.0.1 port=1 connect_timeout=2" --set retrieval.postgres.connect_attempts=2 --set retrieval.postgres.retry_delay_ms=100
+
+# The bad-input table by kind of input (the README's "Bad input" lists the policies).
+# Corpora: binary, invalid UTF-8, empty, one huge line.
+mkdir -p "$work/bin_corpus" "$work/latin1_corpus" "$work/huge_corpus"
+head -c 4000 /dev/urandom >"$work/bin_corpus/noise.txt"; printf 'PNG\0\0\1' >"$work/bin_corpus/image.png"
+printf 'caf\xe9 au lait, cr\xe8me br\xfbl\xe9e\n' >"$work/latin1_corpus/menu.txt"
+python3 -c "print('the jury said the election was fair ' * 60000)" >"$work/huge_corpus/one_line.txt"
+expect_warned_error index_binary_corpus  "empty corpus"           -- "$sculpt" index build --corpus "$work/bin_corpus" --out "$work/x.idx"
+expect_warned_error index_latin1_corpus  "empty corpus"           -- "$sculpt" index build --corpus "$work/latin1_corpus" --out "$work/x.idx"
+expect_warned_error train_binary_corpus  "corpus has no text documents" -- "$sculpt" train --set data.corpus="$work/bin_corpus" --set train.tokenizer="$work/tok.model" --set train.out_dir="$work/bin_model"
+expect_warned_error train_latin1_corpus  "corpus has no text documents" -- "$sculpt" train --set data.corpus="$work/latin1_corpus" --set train.tokenizer="$work/tok.model" --set train.out_dir="$work/lat_model"
+expect_error train_empty_corpus   "corpus has no documents" -- "$sculpt" train --set data.corpus="$work/empty_corpus" --set train.tokenizer="$work/tok.model" --set train.out_dir="$work/empty_model_out"
+expect_policy index_huge_line     "1 documents"                  -- "$sculpt" index build --corpus "$work/huge_corpus" --out "$work/huge.idx"
+expect_policy search_huge_line    "one_line"                     -- "$sculpt" search --index "$work/huge.idx" jury
+# Index files: empty, and adding to one that is not an index.
+: >"$work/empty.idx"
+expect_error search_empty_index   "empty.idx"                    -- "$sculpt" search --index "$work/empty.idx" zebra
+expect_error index_add_not_index  "garbage.model: not a Sculpt index" -- "$sculpt" index add --index "$work/garbage.model" --corpus "$work/corpus"
+# Checkpoints: truncated weights, config.json that is not JSON, weights of another shape.
+mkdir -p "$work/trunc_model" "$work/badjson_model" "$work/shape_model"
+cp "$work/refiner/config.json" "$work/refiner/tokenizer.model" "$work/trunc_model/"
+head -c 20000 "$work/refiner/model.safetensors" >"$work/trunc_model/model.safetensors"
+cp "$work/refiner/model.safetensors" "$work/refiner/tokenizer.model" "$work/badjson_model/"; printf '{"hidden_size": 32,' >"$work/badjson_model/config.json"
+cp "$work/refiner/model.safetensors" "$work/refiner/tokenizer.model" "$work/shape_model/"
+sed 's/"hidden_size": 32/"hidden_size": 48/' "$work/refiner/config.json" >"$work/shape_model/config.json"
+expect_error model_truncated_weights "trunc_model/model.safetensors" -- "$sculpt" refine --model "$work/trunc_model" --input "$work/text.txt" --spans 0:5
+expect_error model_config_not_json  "badjson_model/config.json"  -- "$sculpt" model info "$work/badjson_model"
+expect_error model_wrong_shapes     "shape_model"                -- "$sculpt" refine --model "$work/shape_model" --input "$work/text.txt" --spans 0:5
+# Tokenizer files: empty.
+: >"$work/empty.model"
+expect_error tokenizer_empty_file "empty.model"                  -- "$sculpt" tokenizer encode --model "$work/empty.model" hi
+# YAML: binary bytes; an empty file means the defaults.
+printf '\0\1\2binary' >"$work/binary.yaml"; : >"$work/empty.yaml"
+expect_error config_binary        "binary.yaml"                  -- "$sculpt" config show "$work/binary.yaml"
+expect_policy config_empty        "hidden_size"                  -- "$sculpt" config show "$work/empty.yaml"
+# Prompts: longer than the drafter's context (an error for `draft`, the last tokens for the
+# pipeline), empty (a continuation of BOS), control characters and invalid UTF-8 (bytes).
+long_prompt=$(python3 -c "print('the jury said ' * 400)")
+expect_error draft_prompt_too_long "do not fit the model's context" -- "$sculpt" draft --model "$work/causal" --prompt "$long_prompt" --max-tokens 2
+expect_policy generate_long_prompt '"tokens": 12'                -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt "$long_prompt" --json
+expect_policy draft_empty_prompt  '"stop_reason"'                -- "$sculpt" draft --model "$work/causal" --prompt "" --max-tokens 3 --json
+expect_policy draft_control_chars '"stop_reason"'                -- "$sculpt" draft --model "$work/causal" --prompt $'The\x01 jury\x1b[31m' --max-tokens 3 --json
+expect_policy draft_invalid_utf8  '"stop_reason"'                -- "$sculpt" draft --model "$work/causal" --prompt $'caf\xe9' --max-tokens 3 --json
+# Retrieval queries: empty, stop words only, control characters, very long.
+expect_policy search_empty_query  "no hits"                      -- "$sculpt" search --index "$work/good.idx" ""
+expect_policy search_stop_words   "no hits"                      -- "$sculpt" search --index "$work/good.idx" "the of and"
+expect_policy search_control_chars "no hits"                     -- "$sculpt" search --index "$work/good.idx" $'\x01\x02\x1b'
+expect_policy search_long_query   "zebra"                        -- "$sculpt" search --index "$work/good.idx" "$(python3 -c "print('zebra ' * 20000)")"
 
 # The effective default config, printed, loads back to the same text.
 if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
