@@ -1,0 +1,41 @@
+// libFuzzer target: the tokenizer interface (core/tokenizer.h) through the dlmopen'ed
+// sentencepiece shim. Arbitrary bytes are encoded with the shipped model and decoded again;
+// valid UTF-8 must come back unchanged (identity normalisation, byte fallback). Then arbitrary
+// ids are decoded. SCULPT_FUZZ_TOKENIZER names the model (default: models/drafter).
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/text_check.h"
+#include "core/tokenizer.h"
+
+namespace {
+
+const sculpt::Tokenizer& tokenizer() {
+  static const sculpt::Tokenizer tok = [] {
+    const char* path = std::getenv("SCULPT_FUZZ_TOKENIZER");
+    return sculpt::Tokenizer::load(path ? path : SCULPT_SOURCE_DIR "/models/drafter/tokenizer.model");
+  }();
+  return tok;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const sculpt::Tokenizer& tok = tokenizer();
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const std::vector<int32_t> ids = tok.encode(text);
+    for (int32_t id : ids)
+      if (id < 0 || id >= tok.n_vocab()) std::abort();
+    // Valid UTF-8 without NUL must come back unchanged.
+    if (sculpt::not_text_reason(text).empty() && tok.decode(ids) != text) std::abort();
+    std::vector<int32_t> arbitrary;
+    for (size_t i = 0; i + 1 < size; i += 2) arbitrary.push_back(int32_t(data[i]) << 8 | data[i + 1]);
+    (void)tok.decode(arbitrary);
+  } catch (const sculpt::Error&) {
+  }
+  return 0;
+}

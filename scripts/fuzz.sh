@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/, clang, AddressSanitizer + UndefinedBehaviorSanitizer) in
+# build-fuzz/ and runs each for a bounded time from the committed seed corpus in fuzz/corpus/
+# (copied to build-fuzz/corpus/, so the new inputs a run finds are not written into the tree),
+# after replaying the kept crash inputs in fuzz/regressions/. Prints one JSON line per target:
+# executions, corpus size, and whether it crashed. Exit status 1 if any target crashed.
+#   bash scripts/fuzz.sh            # 60 s per target
+#   SCULPT_FUZZ_SECONDS=600 bash scripts/fuzz.sh fuzz_bm25_index
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${SCULPT_FUZZ_SECONDS:-60}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_safetensors fuzz_model_config fuzz_yaml_config fuzz_bm25_index fuzz_tokenizer)
+
+for tool in clang clang++; do
+  command -v $tool >/dev/null || { echo "fuzz: $tool not found (scripts/setup.sh installs clang)" >&2; exit 1; }
+done
+CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSCULPT_FUZZ=ON -DSCULPT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$root/build-fuzz" --target "${targets[@]}"
+
+status=0
+for target in "${targets[@]}"; do
+  name=${target#fuzz_}
+  corpus="$root/build-fuzz/corpus/$name" artifacts="$root/build-fuzz/artifacts/$name"
+  mkdir -p "$corpus" "$artifacts"
+  cp -n "$root/fuzz/corpus/$name"/* "$corpus/" 2>/dev/null || true
+  log="$root/build-fuzz/$target.log"
+  # Kept crash inputs first: each must now pass.
+  regressions=("$root/fuzz/regressions/$name"/*)
+  if [ -e "${regressions[0]}" ]; then
+    if ! "$root/build-fuzz/fuzz/$target" "${regressions[@]}" >"$log.regressions" 2>&1; then
+      echo "fuzz: $target fails on a kept regression input (see $log.regressions)" >&2
+      status=1
+    fi
+  fi
+  crashed=false
+  if ! "$root/build-fuzz/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=4096 \
+       -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1; then
+    crashed=true
+    status=1
+    echo "fuzz: $target crashed; the input is in $artifacts (keep it in fuzz/regressions/$name once fixed):" >&2
+    grep -E "ERROR|SUMMARY" "$log" | head -5 >&2
+  fi
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  echo "{\"target\": \"$target\", \"seconds\": $seconds, \"executions\": ${runs:-0}, \"corpus_files\": $(ls "$corpus" | wc -l), \"crashed\": $crashed}"
+done
+exit $status
