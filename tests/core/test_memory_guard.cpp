@@ -7,7 +7,7 @@
 
 #include "core/kv_cache.h"
 #include "core/transformer.h"
-#include "support/test_util.h"
+#include "support/tiny_models.h"
 
 namespace sculpt {
 namespace {
@@ -33,18 +33,12 @@ TEST(MemoryGuard, AHugeKvCacheIsRefusedBeforeAllocation) {
 }
 
 TEST(MemoryGuard, AttentionOverAHugeInputIsRefusedBeforeAllocation) {
-  ModelConfig c;
-  c.vocab_size = 64;
-  c.hidden_size = 16;
-  c.intermediate_size = 32;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 2;
-  c.num_key_value_heads = 1;
+  ModelConfig c = testing::small_model_config(64);
   c.max_position_embeddings = 1 << 20;
   c.attention = AttentionMode::kBidirectional;
   Transformer model(c);
   at::NoGradGuard no_grad;
-  const at::Tensor tokens = at::zeros({1, 400000}, at::kLong);  // scores: 2 x 2 x 400k x 400k x 4 bytes
+  const at::Tensor tokens = at::zeros({1, 400000}, at::kLong);  // scores: 2 x 4 heads x 400k x 400k x 4 bytes
   const std::string m = testing::error_message([&] { model->forward(tokens); });
   EXPECT_NE(m.find("attention: needs"), std::string::npos) << m;
   EXPECT_NE(m.find("400000 x 400000 positions"), std::string::npos) << m;
