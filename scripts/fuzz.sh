@@ -29,14 +29,17 @@ for target in "${targets[@]}"; do
   # Kept crash inputs first: each must now pass.
   regressions=("$root/fuzz/regressions/$name"/*)
   if [ -e "${regressions[0]}" ]; then
-    if ! "$root/build-fuzz/fuzz/$target" "${regressions[@]}" >"$log.regressions" 2>&1; then
+    if ! timeout -s KILL 300 "$root/build-fuzz/fuzz/$target" -rss_limit_mb=2048 "${regressions[@]}" \
+         >"$log.regressions" 2>&1; then
       echo "fuzz: $target fails on a kept regression input (see $log.regressions)" >&2
       status=1
     fi
   fi
   crashed=false
-  if ! "$root/build-fuzz/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=4096 \
-       -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1; then
+  # The outer timeout bounds a run whose crash handler stalls (printing the live heap of an
+  # out-of-memory run under symbolisation can take many minutes); the input is written first.
+  if ! timeout -s KILL $((seconds + 180)) "$root/build-fuzz/fuzz/$target" -max_total_time="$seconds" \
+       -print_final_stats=1 -rss_limit_mb=2048 -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1; then
     crashed=true
     status=1
     echo "fuzz: $target crashed; the input is in $artifacts (keep it in fuzz/regressions/$name once fixed):" >&2

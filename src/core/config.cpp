@@ -2,6 +2,7 @@
 // yaml-cpp nodes, parses scalars strictly, and prints configs and help tables.
 #include "core/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,11 +12,13 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/text_check.h"
 
 namespace sculpt {
 namespace config_detail {
@@ -518,22 +521,126 @@ void load_section(const SchemaNode& section, const YAML::Node& map, const Origin
   }
 }
 
+// YAML text is UTF-8 made of printable characters (YAML 1.2, section 5.1: no C0 controls but
+// tab, line feed and carriage return; no DEL, no C1 controls but NEL, no U+FFFE/U+FFFF). Checked
+// before yaml-cpp sees the text: its scanner loops allocating forever on some NUL-byte inputs
+// (found by fuzz_yaml_config; "\0,\0" exhausts memory), and a binary file deserves a plain
+// "not text" error anyway.
+void check_yaml_characters(const std::string& text, const Origin& origin) {
+  auto location = [&](std::size_t line) {
+    return origin.in_file ? str_cat(origin.where, ":", line) : origin.where;
+  };
+  const int64_t bad = first_invalid_utf8(text);
+  const std::size_t end = bad < 0 ? text.size() : static_cast<std::size_t>(bad);
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < end;) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    uint32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+    for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (text[i + k] & 0x3F);
+    const bool printable = cp == 0x09 || cp == 0x0A || cp == 0x0D || (cp >= 0x20 && cp < 0x7F) ||
+                           cp == 0x85 || (cp >= 0xA0 && cp != 0xFFFE && cp != 0xFFFF);
+    if (!printable) {
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
+      fail(location(line), "not YAML text (column ", column, "): non-printable character ", code,
+           "; YAML allows only printable characters (is this a binary file?)");
+    }
+    if (cp == 0x0A) {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+  if (bad >= 0)
+    fail(location(line), "not YAML text (column ", column,
+         "): invalid UTF-8; YAML config files must be UTF-8");
+}
+
+// Where each document of a YAML stream starts and where its first node is, as yaml-cpp's event
+// parser reports them.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts, first_nodes;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    starts.push_back(mark);
+    first_nodes.push_back(YAML::Mark::null_mark());
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (!first_nodes.empty() && first_nodes.back().is_null()) first_nodes.back() = mark;
+  }
+};
+
+[[noreturn]] void fail_yaml_syntax(const Origin& origin, const YAML::Exception& e) {
+  if (!origin.in_file) fail(origin.where, "invalid YAML value: ", e.msg);
+  if (e.mark.is_null()) fail(origin.where, "invalid YAML: ", e.msg);
+  fail(str_cat(origin.where, ":", e.mark.line + 1), "invalid YAML (column ", e.mark.column + 1,
+       "): ", e.msg);
+}
+
+// Parses `text` as one YAML document (null if it has none). Not YAML::LoadAll: yaml-cpp 0.7's
+// parser stops advancing at a stray ',' that starts a document (jbeder/yaml-cpp#1040, fixed
+// after 0.8), and LoadAll then appends null documents until memory runs out; fuzz_yaml_config
+// found it with the input " ,". The documents are walked as events first, and a document that
+// starts where the previous one did is refused.
+YAML::Node load_single_document(const std::string& text, const Origin& origin) {
+  check_yaml_characters(text, origin);
+  DocumentMarks marks;
+  try {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    while (parser.HandleNextDocument(marks)) {
+      const std::size_t n = marks.starts.size();
+      if (n >= 2 && marks.starts[n - 1].pos == marks.starts[n - 2].pos) {
+        const YAML::Mark& at = marks.starts[n - 1];
+        const std::string character = text.substr(static_cast<std::size_t>(at.pos), 1);
+        YAML::Exception stuck(at, str_cat("unexpected '", character, "'"));
+        fail_yaml_syntax(origin, stuck);
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    fail_yaml_syntax(origin, e);
+  }
+  if (marks.starts.size() > 1) {
+    const YAML::Mark& second =
+        marks.first_nodes[1].is_null() ? marks.starts[1] : marks.first_nodes[1];
+    fail_at(origin, second, "",
+            str_cat("expected one YAML document, found ", marks.starts.size()));
+  }
+  if (marks.starts.empty()) return YAML::Node();
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail_yaml_syntax(origin, e);
+  }
+}
+
 void load_document(const SchemaNode& root, const std::string& text, const std::string& where) {
   Origin origin{where, /*in_file=*/true, ""};
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    std::string location = e.mark.is_null() ? where : str_cat(where, ":", e.mark.line + 1);
-    if (e.mark.is_null()) fail(location, "invalid YAML: ", e.msg);
-    fail(location, "invalid YAML (column ", e.mark.column + 1, "): ", e.msg);
-  }
-  if (documents.empty()) return;  // empty file or only comments: all defaults
-  if (documents.size() > 1)
-    fail_at(origin, documents[1].Mark(), "",
-            str_cat("expected one YAML document, found ", documents.size()));
-  const YAML::Node& top = documents[0];
-  if (top.IsNull()) return;
+  const YAML::Node top = load_single_document(text, origin);
+  if (top.IsNull()) return;  // empty file or only comments: all defaults
   if (!top.IsMap())
     fail_at(origin, top.Mark(), "",
             str_cat("expected a mapping of keys at the top level, got ", got(top)));
@@ -694,13 +801,9 @@ void apply_assignment(const SchemaNode& root, const std::string& assignment) {
     fail(where, "'", key, "' is a section; set one of its keys",
          fields.empty() ? std::string() : ", e.g. " + fields.front());
   }
-  YAML::Node value;
-  try {
-    value = YAML::Load(assignment.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    fail(where, "invalid YAML value: ", e.msg);
-  }
-  set_field(*node, value, Origin{where, /*in_file=*/false, key}, YAML::Mark::null_mark());
+  const Origin origin{where, /*in_file=*/false, key};
+  set_field(*node, load_single_document(assignment.substr(eq + 1), origin), origin,
+            YAML::Mark::null_mark());
 }
 
 void validate_all(const SchemaNode& root, const std::string& where) {

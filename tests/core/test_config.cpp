@@ -258,7 +258,7 @@ TEST(ConfigLoadTest, CallsValidateAndNamesTheFile) {
 
 // Each row: YAML text, then substrings the error must contain (file:line, dotted key, reason).
 struct ErrorCase {
-  const char* yaml;
+  std::string yaml;
   std::vector<const char*> expected;
 };
 
@@ -303,6 +303,18 @@ TEST(ConfigLoadTest, ErrorsNameFileLineKeyAndReason) {
       {"draft:\n  model: [a, b\n", {"x.yaml:3:", "invalid YAML"}},
       {"draft: {max_tokens: 1}\n---\ndraft: {max_tokens: 2}\n", {"x.yaml:3:", "one YAML document"}},
       {"- draft\n", {"x.yaml:1:", "expected a mapping of keys at the top level"}},
+      // Characters YAML does not allow, refused before yaml-cpp parses (fuzz_yaml_config found
+      // "\0,\0" making its scanner allocate without bound).
+      {std::string("\0,\0", 3),
+       {"x.yaml:1: not YAML text (column 1): non-printable character U+0000"}},
+      {"draft:\n  model: a\x01"
+       "b\n",
+       {"x.yaml:2: not YAML text (column 11): non-printable character U+0001"}},
+      {"draft:\n  model: \xc2\x9b\n", {"x.yaml:2:", "U+009B"}},
+      {"draft:\n  model: caf\xe9\n", {"x.yaml:2: not YAML text (column 13): invalid UTF-8"}},
+      // yaml-cpp 0.7's LoadAll loops without bound at a ',' starting a document (#1040).
+      {" ,", {"x.yaml:1: invalid YAML (column 2): unexpected ','"}},
+      {"draft: {max_tokens: 1}\n...\n,\n", {"x.yaml:3: invalid YAML (column 1): unexpected ','"}},
   };
   for (const ErrorCase& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -345,6 +357,8 @@ TEST(ConfigOverrideTest, ErrorsNameTheAssignment) {
       {"types.ids=[1", "--set types.ids=[1: invalid YAML value"},
       {"draft.model=", "--set draft.model=: expected a string, got null"},
       {"draft.max_tokens=0", "--set draft.max_tokens=0: must be in [1, 1048576], got 0"},
+      {"draft.model=,", "--set draft.model=,: invalid YAML value: unexpected ','"},
+      {"draft.model=a\x7f", "--set draft.model=a\x7f: not YAML text (column 2): non-printable"},
   };
   for (const auto& [assignment, expected] : cases) {
     SCOPED_TRACE(assignment);
