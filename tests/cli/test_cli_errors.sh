@@ -236,7 +236,9 @@ expect_error model_wrong_shapes     "shape_model"                -- "$sculpt" re
 expect_error tokenizer_empty_file "empty.model"                  -- "$sculpt" tokenizer encode --model "$work/empty.model" hi
 # YAML: binary bytes; an empty file means the defaults.
 printf '\0\1\2binary' >"$work/binary.yaml"; : >"$work/empty.yaml"
+printf ' ,' >"$work/comma.yaml"   # yaml-cpp 0.7's LoadAll allocates without bound on it
 expect_error config_binary        "binary.yaml:1: not YAML text (column 1): non-printable character U+0000" -- "$sculpt" config show "$work/binary.yaml"
+expect_error config_stray_comma  "comma.yaml:1: invalid YAML (column 2): unexpected ','" -- "$sculpt" config show "$work/comma.yaml"
 expect_policy config_empty        "hidden_size"                  -- "$sculpt" config show "$work/empty.yaml"
 # Prompts: longer than the drafter's context (an error for `draft`, the last tokens for the
 # pipeline), empty (a continuation of BOS), control characters and invalid UTF-8 (bytes).

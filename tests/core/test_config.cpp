@@ -360,7 +360,8 @@ TEST(ConfigOverrideTest, ErrorsNameTheAssignment) {
       {"draft.model=,", "--set draft.model=,: invalid YAML value: unexpected ','"},
       {"draft.model=a\x7f", "--set draft.model=a\x7f: not YAML text (column 2): non-printable"},
   };
-  for (const auto& [assignment, expected] : cases) {
+  for (const auto& [assignment_, expected] : cases) {
+    const char* assignment = assignment_;  // a lambda cannot capture a structured binding in C++17
     SCOPED_TRACE(assignment);
     AppConfig cfg;
     EXPECT_THAT(error_of([&] { apply_override(cfg, assignment); }), HasSubstr(expected));
