@@ -7,6 +7,15 @@ work=$(mktemp -d /tmp/sculpt_cli_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 failures=0; passed=0
 
+# pass_case; fail_case NAME WHY [OUTPUT_FILE]: count one case; a failure prints WHY and the first
+# lines of OUTPUT_FILE.
+pass_case() { passed=$((passed + 1)); }
+fail_case() {
+  echo "FAIL $1: $2"
+  [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -5
+  failures=$((failures + 1))
+}
+
 # expect_error NAME EXPECTED_SUBSTRING -- COMMAND...
 expect_error() {
   local name=$1 want=$2; shift 3
@@ -14,10 +23,9 @@ expect_error() {
   local rc=$? lines
   lines=$(wc -l <"$work/err")
   if [ $rc -eq 0 ] || [ $rc -ge 128 ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" "$work/err"; then
-    echo "FAIL $name: exit $rc, $lines stderr lines, wanted '$want':"; sed 's/^/    /' "$work/err" | head -5
-    failures=$((failures + 1))
+    fail_case "$name" "exit $rc, $lines stderr lines, wanted '$want':" "$work/err"
   else
-    passed=$((passed + 1))
+    pass_case
   fi
 }
 
@@ -29,10 +37,9 @@ expect_warned_error() {
   local rc=$? others
   others=$(head -n -1 "$work/err" | grep -c "error")
   if [ $rc -eq 0 ] || [ $rc -ge 128 ] || [ "$others" -ne 0 ] || ! tail -n 1 "$work/err" | grep -qF -- "$want"; then
-    echo "FAIL $name: exit $rc, wanted warnings then '$want':"; sed 's/^/    /' "$work/err" | head -5
-    failures=$((failures + 1))
+    fail_case "$name" "exit $rc, wanted warnings then '$want':" "$work/err"
   else
-    passed=$((passed + 1))
+    pass_case
   fi
 }
 
@@ -43,10 +50,9 @@ expect_policy() {
   "$@" >"$work/out" 2>&1
   local rc=$?
   if [ $rc -ne 0 ] || ! grep -qF -- "$want" "$work/out"; then
-    echo "FAIL $name: exit $rc, wanted '$want':"; sed 's/^/    /' "$work/out" | head -5
-    failures=$((failures + 1))
+    fail_case "$name" "exit $rc, wanted '$want':" "$work/out"
   else
-    passed=$((passed + 1))
+    pass_case
   fi
 }
 
@@ -92,9 +98,9 @@ if "$sculpt" tokenizer train --config "$work/tok.yaml" --input "$work/corpus.txt
    "$sculpt" model init --config "$work/refiner.yaml" --tokenizer "$work/tok.model" --out "$work/refiner" >/dev/null &&
    "$sculpt" model init --config "$work/refiner.yaml" --set model.attention=causal --tokenizer "$work/tok.model" --out "$work/causal" >/dev/null &&
    "$sculpt" model init --config "$work/refiner.yaml" --tokenizer "$work/tok_nomask.model" --out "$work/nomask" >/dev/null; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL refiner_fixtures: could not make the test models"; failures=$((failures + 1))
+  fail_case refiner_fixtures "could not make the test models"
 fi
 expect_error refine_missing_input "nope.txt"                     -- "$sculpt" refine --model "$work/refiner" --input "$work/nope.txt"
 expect_error refine_missing_model "does not exist"               -- "$sculpt" refine --model "$work/nope" --input "$work/text.txt"
@@ -128,18 +134,18 @@ if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json 
    grep -q '"stages"' "$work/gen.json" &&
    "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --trace "$work/trace.json" | grep -q "^The jury" &&
    grep -q '"stages"' "$work/trace.json" && "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL generate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+  fail_case generate_ok "" "$work/err"
 fi
 # Mixture of experts: a Mixtral-layout model reports total and active parameters; a bad top-k is refused.
 printf 'model:\n  hidden_size: 32\n  intermediate_size: 64\n  num_hidden_layers: 2\n  num_attention_heads: 2\n  num_local_experts: 4\n  num_experts_per_tok: 2\n' >"$work/moe.yaml"
 if "$sculpt" model init --config "$work/moe.yaml" --tokenizer "$work/tok.model" --out "$work/moe" >/dev/null 2>"$work/err" &&
    "$sculpt" model info "$work/moe" --json >"$work/moe.json" 2>"$work/err" &&
    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['architecture']=='mixtral' and j['experts']['per_layer']==4 and j['active_parameters'] < j['parameters'], j" "$work/moe.json" 2>"$work/err"; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL moe_info:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+  fail_case moe_info "" "$work/err"
 fi
 expect_error moe_bad_top_k       "num_experts_per_tok"          -- "$sculpt" model init --config "$work/moe.yaml" --set model.num_experts_per_tok=5 --tokenizer "$work/tok.model" --out "$work/moe5"
 expect_error bench_moe_bad_top_k  "--top-k"                      -- "$sculpt" bench moe --experts 2 --top-k 3
@@ -156,9 +162,9 @@ expect_error ablate_no_file        "--file"                       -- "$sculpt" a
 if "$sculpt" ablate "$work/ablation.yaml" --out "$work/abl" >/dev/null 2>"$work/err" &&
    [ "$(wc -l <"$work/abl/results.csv")" -eq 5 ] && grep -q "<svg" "$work/abl/report.html" &&
    "$sculpt" ablate "$work/ablation.yaml" --out "$work/abl" 2>/dev/null | grep -q "(4 kept from an earlier run)"; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL ablate_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+  fail_case ablate_ok "" "$work/err"
 fi
 # Export: a trained-model directory published as float16 weights + config + tokenizer.
 expect_error export_missing_dir  "does not exist"               -- "$sculpt" model export "$work/nope" --out "$work/x"
@@ -169,16 +175,16 @@ expect_error export_no_tokenizer  "tokenizer.model: missing"     -- "$sculpt" mo
 if "$sculpt" model export "$work/refiner" --out "$work/refiner16" >/dev/null 2>"$work/err" &&
    "$sculpt" model info "$work/refiner16" --json | grep -q '"dtype": "float16"' &&
    "$sculpt" refine --model "$work/refiner16" --input "$work/text.txt" --spans 4:12 >/dev/null 2>"$work/err"; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL export_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+  fail_case export_ok "" "$work/err"
 fi
 # A good refinement for contrast: exit 0 and JSON with a trace.
 if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 4:12 --json >"$work/out.json" 2>"$work/err" &&
    grep -q '"forward_passes"' "$work/out.json"; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL refine_ok:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1))
+  fail_case refine_ok "" "$work/err"
 fi
 # Retrieval: a small good index to damage, then bad corpora, indexes, options and a server that is down.
 mkdir -p "$work/corpus" "$work/empty_corpus"
@@ -256,9 +262,9 @@ expect_policy search_long_query   "zebra"                        -- "$sculpt" se
 
 # The effective default config, printed, loads back to the same text.
 if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
-  passed=$((passed + 1))
+  pass_case
 else
-  echo "FAIL config_defaults_round_trip"; failures=$((failures + 1))
+  fail_case config_defaults_round_trip ""
 fi
 
 echo "$passed passed, $failures failed"
