@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""scripts/brown_text.py: each detokenisation rule on a hand-written Brown fragment, paragraphs and
+headlines, and the genre-stratified split (sizes, determinism, every genre in every split)."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import brown_text  # noqa: E402
+
+
+def para(tagged):
+    return brown_text.detokenize([brown_text.strip_tag(t) for t in tagged.split()])
+
+
+class Detokenize(unittest.TestCase):
+    def test_punctuation_attaches_to_the_word_before(self):
+        self.assertEqual(para("The/at jury/nn ,/, which/wdt had/hvd charge/nn ;/. said/vbd so/rb ./."),
+                         "The jury, which had charge; said so.")
+
+    def test_double_quotes_enclose_and_take_the_final_punctuation(self):
+        self.assertEqual(para("laws/nns ``/`` are/ber outmoded/jj ''/'' ./."), 'laws "are outmoded."')
+        self.assertEqual(para("``/`` Gawdamighty/uh ''/'' !/. !/. One/pn screeched/vbd ./."),
+                         '"Gawdamighty!" One screeched.')
+        self.assertEqual(para("``/`` Only/rb a/at few/ap ''/'' ,/, the/at jury/nn said/vbd"),
+                         '"Only a few," the jury said')
+
+    def test_brackets_single_quotes_dashes_and_repeats(self):
+        self.assertEqual(para("a/at (/( b/nn )/) c/nn"), "a (b) c")
+        self.assertEqual(para("more/ap '/' pro/jj '/' than/in '/' con/jj '/'"), "more 'pro' than 'con'")
+        self.assertEqual(para("its/pp$ tone/nn --/-- repetitive/jj"), "its tone -- repetitive")
+        self.assertEqual(para("Ivan/np Allen/np Jr./np ./."), "Ivan Allen Jr.")
+        self.assertEqual(para("June/np ;/. ;/. or/cc"), "June; or")
+        self.assertEqual(para("let/vb **zg be/be"), "let be")
+
+    def test_paragraphs_and_headlines(self):
+        text = ("\n\n\tThe/at jury/nn said/vbd ./.\nIt/pps urged/vbd ./.\n\n\n\n"
+                "Merger/nn-hl proposed/vbn-hl \nHowever/wrb ,/, it/pps said/vbd ./.\n\n\n\tEnd/nn ./.\n")
+        self.assertEqual(brown_text.paragraphs(text),
+                         ["The jury said. It urged.", "Merger proposed", "However, it said.", "End."])
+
+
+class Split(unittest.TestCase):
+    def test_stratified_deterministic_and_about_90_5_5(self):
+        genres = {f"c{g}{i:02d}": g for g in "abc" for i in range(1, 41)}
+        genres.update({f"cx{i:02d}": "small" for i in range(1, 7)})
+        split = brown_text.assign_splits(genres)
+        self.assertEqual(split, brown_text.assign_splits(dict(reversed(list(genres.items())))))
+        for g in ["a", "b", "c", "small"]:
+            names = [n for n in genres if genres[n] == g]
+            held = [split[n] for n in names]
+            self.assertGreaterEqual(held.count("validation"), 1, g)
+            self.assertGreaterEqual(held.count("test"), 1, g)
+        for g in "abc":
+            held = [split[n] for n in genres if genres[n] == g]
+            self.assertEqual((held.count("train"), held.count("validation"), held.count("test")), (36, 2, 2))
+
+
+if __name__ == "__main__":
+    unittest.main()
