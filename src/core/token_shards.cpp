@@ -61,15 +61,20 @@ int64_t mtime_ns(const fs::path& path) {
 
 // One document of the corpus: its stable id and, for folders, the file it lives in.
 struct DocRef {
-  std::string id;    // relative path (folder) or jsonl id / "line:<n>"
-  std::string file;  // folder corpora: the file to read
-  std::string text;  // jsonl corpora: the text, already parsed
+  std::string id;      // relative path (folder) or jsonl id / "line:<n>"
+  std::string file;    // folder corpora: the file to read
+  std::string text;    // jsonl corpora: the text, already parsed
+  std::string where;   // jsonl corpora: "<corpus> [<id>]", for messages
+  bool valid = false;  // on the validation side of the split (set by list_split_corpus)
+
+  bool from_jsonl() const { return file.empty(); }
+  std::string take_text() { return from_jsonl() ? std::move(text) : read_file(file); }
+  const std::string& location() const { return from_jsonl() ? where : file; }
 };
 
 struct Corpus {
   std::vector<DocRef> docs;
   json files = json::array();  // [{path, size, mtime_ns}] in corpus order, for the manifest
-  bool is_jsonl = false;
 };
 
 std::string strip_trailing_slashes(std::string path) {
@@ -117,7 +122,6 @@ Corpus list_corpus(const std::string& corpus_path, const std::string& cache_dir)
   if (!fs::is_regular_file(status) || fs::path(corpus_path).extension() != ".jsonl") {
     fail(corpus_path, "expected a folder of text documents or a .jsonl file");
   }
-  corpus.is_jsonl = true;
   corpus.files.push_back({{"path", fs::path(corpus_path).filename().string()},
                           {"size", fs::file_size(corpus_path)},
                           {"mtime_ns", mtime_ns(corpus_path)}});
@@ -149,9 +153,27 @@ Corpus list_corpus(const std::string& corpus_path, const std::string& cache_dir)
         fail(where, "\"id\" must be a string or an integer");
       }
     }
-    corpus.docs.push_back({std::move(id), "", text->get<std::string>()});
+    std::string where_id = str_cat(corpus_path, " [", id, "]");
+    corpus.docs.push_back({std::move(id), "", text->get<std::string>(), std::move(where_id)});
   }
   if (in.bad()) fail(corpus_path, "read error");
+  return corpus;
+}
+
+// The training corpus, then the validation corpus when there is one, each document marked
+// with its side of the split. `files` of a two-corpus split is {"train": [...], "validation": [...]}.
+Corpus list_split_corpus(const DataParams& params, const std::string& cache_dir) {
+  Corpus corpus = list_corpus(params.corpus, cache_dir);
+  if (params.validation_corpus.empty()) {
+    for (DocRef& doc : corpus.docs) doc.valid = in_validation_split(doc.id, params.validation_fraction);
+    return corpus;
+  }
+  Corpus valid = list_corpus(params.validation_corpus, cache_dir);
+  corpus.files = {{"train", std::move(corpus.files)}, {"validation", std::move(valid.files)}};
+  for (DocRef& doc : valid.docs) {
+    doc.valid = true;
+    corpus.docs.push_back(std::move(doc));
+  }
   return corpus;
 }
 
@@ -342,12 +364,11 @@ void write_token_shard(const std::string& path, const std::vector<uint32_t>& tok
 
 std::vector<SplitDocument> read_split(const DataParams& params, CorpusSplit split) {
   if (params.corpus.empty()) fail("data.corpus", "no corpus given");
-  Corpus corpus = list_corpus(params.corpus, params.resolved_cache_dir());
+  Corpus corpus = list_split_corpus(params, params.resolved_cache_dir());
   std::vector<SplitDocument> out;
   for (DocRef& doc : corpus.docs) {
-    const bool valid = in_validation_split(doc.id, params.validation_fraction);
-    if ((split == CorpusSplit::kTrain && valid) || (split == CorpusSplit::kValidation && !valid)) continue;
-    std::string text = corpus.is_jsonl ? std::move(doc.text) : read_file(doc.file);
+    if ((split == CorpusSplit::kTrain && doc.valid) || (split == CorpusSplit::kValidation && !doc.valid)) continue;
+    std::string text = doc.take_text();
     if (!not_text_reason(text).empty() || is_blank(text)) continue;  // build_shards skips them too
     out.push_back({std::move(doc.id), std::move(text)});
   }
@@ -365,7 +386,7 @@ ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, co
   const int32_t bos = tokenizer.bos_id(), eos = tokenizer.eos_id();
   if (bos < 0 || eos < 0) fail(tokenizer_path, "the tokenizer has no BOS or EOS piece; documents need both");
 
-  Corpus corpus = list_corpus(params.corpus, cache_dir);
+  Corpus corpus = list_split_corpus(params, cache_dir);
   if (corpus.docs.empty()) fail(params.corpus, "corpus has no documents");
 
   const json key = {{"format_version", kManifestVersion},
@@ -374,7 +395,7 @@ ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, co
                     {"n_vocab", tokenizer.n_vocab()},
                     {"bos_id", bos},
                     {"eos_id", eos},
-                    {"validation_fraction", params.validation_fraction},
+                    {"validation_fraction", params.validation_corpus.empty() ? params.validation_fraction : 0.0},
                     {"corpus_files", corpus.files}};
 
   auto check_long_enough = [&](int64_t n_train_tokens) {
@@ -404,15 +425,15 @@ ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, co
             << "\n";
   for (int64_t i = 0; i < n_total; ++i) {
     DocRef& doc = corpus.docs[size_t(i)];
-    std::string text = corpus.is_jsonl ? std::move(doc.text) : read_file(doc.file);
-    const std::string where = corpus.is_jsonl ? str_cat(params.corpus, " [", doc.id, "]") : doc.file;
+    std::string text = doc.take_text();
+    const std::string& where = doc.location();
     if (const std::string why = not_text_reason(text); !why.empty()) {
       std::cerr << "[data] warning: skipping " << where << ": not UTF-8 text (" << why << ")\n";
       ++paths.n_skipped;
     } else if (is_blank(text)) {
       ++paths.n_skipped;
     } else {
-      const bool valid = in_validation_split(doc.id, params.validation_fraction);
+      const bool valid = doc.valid;
       std::vector<uint32_t>& out = valid ? valid_tokens : train_tokens;
       (valid ? n_valid_docs : n_train_docs) += 1;
       out.push_back(uint32_t(bos));
@@ -428,7 +449,9 @@ ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, co
     fail(params.corpus, "corpus has no text documents (all ", n_total, " are empty or binary)");
   }
   check_long_enough(int64_t(train_tokens.size()));
-  if (n_valid_docs == 0 && params.validation_fraction > 0) {
+  if (n_valid_docs == 0 && !params.validation_corpus.empty()) {
+    std::cerr << "[data] warning: " << params.validation_corpus << " holds no text document\n";
+  } else if (n_valid_docs == 0 && params.validation_fraction > 0) {
     std::cerr << "[data] warning: no document of " << params.corpus << " fell in the validation split\n";
   }
 

@@ -33,6 +33,10 @@ struct DataParams {
   // its id (folder: path relative to the corpus; jsonl: "id", else "line:<n>"), so the split is
   // deterministic and a document keeps its side when others are added or removed.
   double validation_fraction = 0.05;
+  // A second corpus (folder or .jsonl) that is the validation split: when set, every document
+  // of `corpus` trains, every document of this one validates, and validation_fraction is not
+  // used. For corpora that come with their own split (data/brown/{train,validation}).
+  std::string validation_corpus;
   int64_t seq_len = 256;  // tokens per training window (each window holds seq_len + 1 tokens)
 
   template <class V>
@@ -40,6 +44,8 @@ struct DataParams {
     v.field("corpus", corpus, "folder of text documents or a .jsonl file with {\"text\": ...} lines");
     v.field("cache_dir", cache_dir, "where the token shards go; empty = <corpus>.shards");
     v.field("validation_fraction", validation_fraction, "fraction of documents held out", Range{0.0, 1.0});
+    v.field("validation_corpus", validation_corpus,
+            "validation documents (folder or .jsonl); empty = hold out validation_fraction of corpus");
     v.field("seq_len", seq_len, "tokens per training window", Range{1, int64_t(1) << 30});
   }
 
@@ -120,7 +126,8 @@ using ProgressFn = std::function<void(int64_t n_done, int64_t n_total)>;
 
 // Builds train.tokens and valid.tokens under params.resolved_cache_dir(), or reuses them when
 // manifest.json says they were built by this format version from the same tokenizer file
-// (content hash), the same split fraction and the same corpus files (paths, sizes, mtimes).
+// (content hash), the same split (fraction or validation corpus) and the same corpus files
+// (paths, sizes, mtimes).
 // Each document becomes BOS + encode(text) + EOS; documents are concatenated in corpus order.
 // Logs progress (documents done / total) and skipped files on stderr. Throws Error for a
 // missing or empty corpus, a malformed JSONL line (file:line), or a training shard shorter

@@ -173,6 +173,40 @@ TEST_F(TokenShardsTest, SplitIsDocumentLevelDeterministicAndStable) {
   for (const std::string& text : expected_valid) EXPECT_EQ(valid_after_set.count(text), 1u) << text;
 }
 
+TEST_F(TokenShardsTest, AValidationCorpusIsTheValidationSplit) {
+  const auto train = write_corpus(6);
+  const std::string a = make_document(900), b = make_document(901);
+  const std::string valid_jsonl = dir_.file("valid.jsonl");  // a folder and a .jsonl mix
+  write_file(valid_jsonl, nlohmann::json({{"text", a}, {"id", "va"}}).dump() + "\n" +
+                              nlohmann::json({{"text", b}}).dump() + "\n");
+  DataParams p = params(0.5);  // the fraction is not used when a validation corpus is given
+  p.validation_corpus = valid_jsonl;
+  p.cache_dir = dir_.file("cache");
+  const ShardPaths paths = build_shards(p, tok(), tok_path());
+  std::vector<std::string> expected_train;
+  for (const auto& [rel, text] : train) expected_train.push_back(text);  // all of them, path order
+  EXPECT_EQ(decode_documents(TokenShard::open(paths.train), tok()), expected_train);
+  EXPECT_EQ(decode_documents(TokenShard::open(paths.valid), tok()), (std::vector<std::string>{a, b}));
+
+  // read_split sees the same sides, ids as each corpus names them.
+  const auto held_out = read_split(p, CorpusSplit::kValidation);
+  ASSERT_EQ(held_out.size(), 2u);
+  EXPECT_EQ(held_out[0].id, "va");
+  EXPECT_EQ(held_out[1].text, b);
+  EXPECT_EQ(read_split(p, CorpusSplit::kTrain).size(), train.size());
+  EXPECT_EQ(read_split(p, CorpusSplit::kAll).size(), train.size() + 2);
+
+  // Reused while nothing changes; a changed validation document rebuilds.
+  EXPECT_TRUE(build_shards(p, tok(), tok_path()).reused);
+  write_file(valid_jsonl, nlohmann::json({{"text", a}}).dump() + "\n");
+  const ShardPaths changed = build_shards(p, tok(), tok_path());
+  EXPECT_FALSE(changed.reused);
+  EXPECT_EQ(decode_documents(TokenShard::open(changed.valid), tok()), (std::vector<std::string>{a}));
+
+  p.validation_corpus = dir_.file("missing");
+  expect_build_error(p, tok(), tok_path(), "corpus not found");
+}
+
 TEST_F(TokenShardsTest, SecondBuildReusesShardsAndAChangedDocumentRebuilds) {
   write_corpus(6);
   const ShardPaths first = build_shards(params(), tok(), tok_path());
@@ -410,7 +444,7 @@ TEST(DataParamsTest, DeclaresItsYamlFieldsAndValidates) {
   DataParams p;
   FieldNames names;
   p.visit(names);
-  EXPECT_EQ(names.names, (std::vector<std::string>{"corpus", "cache_dir", "validation_fraction", "seq_len"}));
+  EXPECT_EQ(names.names, (std::vector<std::string>{"corpus", "cache_dir", "validation_fraction", "validation_corpus", "seq_len"}));
   EXPECT_THROW(p.validate_complete(), Error);  // no corpus
   p.corpus = "data/wiki/";
   EXPECT_NO_THROW(p.validate_complete());
