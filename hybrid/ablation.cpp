@@ -369,16 +369,25 @@ AblationSpec load_ablation(const std::string& path) {
   } catch (const YAML::Exception& e) {
     fail(e.mark.is_null() ? path : str_cat(path, ":", e.mark.line + 1), "invalid YAML: ", e.msg);
   }
-  if (!root.IsMap()) fail(path, "expected a mapping with base, evaluator, eval and grid or variants");
+  if (!root.IsMap()) fail(path, "expected a mapping with base, eval and grid or variants (and evaluator)");
   file.check_keys(root, "", {"base", "out_dir", "evaluator", "train", "eval", "grid", "variants"});
 
   AblationSpec spec;
   spec.path = path;
   spec.name = fs::path(path).stem().string();
-  for (const char* key : {"base", "evaluator", "eval"})
-    if (!root[key]) fail(path, key, ": missing (an ablation needs base, evaluator and eval)");
+  for (const char* key : {"base", "eval"})
+    if (!root[key]) fail(path, key, ": missing (an ablation needs base and eval)");
   spec.base = file.string(root["base"], "base");
-  spec.evaluator = file.string(root["evaluator"], "evaluator");
+  if (!file_exists(spec.base)) file.fail_at(root["base"], "base", "'" + spec.base + "' not found");
+  if (root["evaluator"]) {
+    spec.evaluator = file.string(root["evaluator"], "evaluator");
+  } else {  // the base config's pipeline.evaluator
+    SculptConfig base;
+    load_config(spec.base, {}, base);
+    spec.evaluator = base.pipeline.evaluator;
+    if (spec.evaluator.empty())
+      fail(path, "evaluator: missing, and the base config ", spec.base, " names no pipeline.evaluator");
+  }
   spec.out_dir = root["out_dir"] ? file.string(root["out_dir"], "out_dir") : "build/ablations/" + spec.name;
   if (const YAML::Node train = root["train"]) {
     if (!train.IsMap()) file.fail_at(train, "train", "expected {drafter: CONFIG, refiner: CONFIG}");
@@ -388,10 +397,12 @@ AblationSpec load_ablation(const std::string& path) {
   }
   parse_eval(file, root["eval"], spec.eval);
 
-  // The base config and the models it names must load, before any variant is looked at.
-  if (!file_exists(spec.base)) file.fail_at(root["base"], "base", "'" + spec.base + "' not found");
-  if (!file_exists(spec.evaluator + "/config.json"))
-    file.fail_at(root["evaluator"], "evaluator", "'" + spec.evaluator + "' is not a model directory (no config.json)");
+  // The models it names must load, before any variant is looked at.
+  if (!file_exists(spec.evaluator + "/config.json")) {
+    const std::string why = "'" + spec.evaluator + "' is not a model directory (no config.json)";
+    if (root["evaluator"]) file.fail_at(root["evaluator"], "evaluator", why);
+    fail(spec.base, "pipeline.evaluator: ", why, " (scripts/train_defaults.sh evaluator builds models/evaluator)");
+  }
   for (const std::string* config : {&spec.drafter_train_config, &spec.refiner_train_config})
     if (!config->empty() && !file_exists(*config))
       file.fail_at(root["train"], "train", "'" + *config + "' not found");

@@ -6,14 +6,15 @@
 //   # configs/ablations/NAME.yaml; paths are relative to the working directory, as elsewhere
 //   base: configs/pipeline/brown.yaml
 //   out_dir: build/ablations/NAME
-//   evaluator: models/drafter          # a causal model that scores every output
+//   evaluator: models/evaluator        # causal model that scores every output; default: the
+//                                      # base config's pipeline.evaluator
 //   train:                             # only for variants that retrain a model
 //     refiner: configs/train/default_refiner.yaml
 //   eval:
-//     corpus: data/brown-text          # prompts from held-out documents of this corpus ...
+//     corpus: data/brown/validation    # prompts from documents of this corpus ...
 //     prompts: ""                      # ... or a JSONL file of {"prompt", "reference"?, "id"?}
-//     split: validation                # validation | train | all (of the models' data split)
-//     validation_fraction: 0.05        # the split the models were trained with
+//     split: all                       # validation | train | all (of the corpus's own split
+//     validation_fraction: 0.05        #   by this fraction, as the models were trained)
 //     n_prompts: 16
 //     prompt_tokens: 64
 //     reference_tokens: 0              # tokens after each prompt kept as its reference (token F1)

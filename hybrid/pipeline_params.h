@@ -5,6 +5,7 @@
 //     drafter: models/drafter
 //     refiner: models/refiner
 //     index: build/brown.bm25
+//     evaluator: models/evaluator   # scores outputs only (sculpt generate --score, sculpt ablate)
 #pragma once
 
 #include <string>
@@ -17,6 +18,10 @@ struct PipelineParams {
   std::string drafter;               // drafter model directory (with its tokenizer.model)
   std::string refiner;               // refiner model directory; must share the drafter's tokenizer
   std::string index;                 // retrieval index (sculpt index build); "" = no retrieval
+  // A causal model, larger than the drafter, that scores what the pipeline writes (evaluator NLL):
+  // `sculpt generate --score` and the default evaluator of `sculpt ablate`. Generation never
+  // loads it, so it may name a folder that is not built yet. "" = none.
+  std::string evaluator;
   bool retrieve_for_prompt = true;   // passages for the prompt go before it in the drafter's context
   bool retrieve_for_refine = true;   // passages for prompt + draft go into the refiner's frozen context
   int section_tokens = 0;            // long documents: new tokens per section; 0 = one section
@@ -27,6 +32,7 @@ struct PipelineParams {
     v.field("drafter", drafter, "drafter model directory");
     v.field("refiner", refiner, "refiner model directory (same tokenizer as the drafter)");
     v.field("index", index, "retrieval index file; empty = no retrieval");
+    v.field("evaluator", evaluator, "causal model that scores outputs (generate --score, ablate); not used to generate");
     v.field("retrieve_for_prompt", retrieve_for_prompt, "inject passages for the prompt before drafting");
     v.field("retrieve_for_refine", retrieve_for_refine, "inject passages for prompt + draft before refining");
     v.field("section_tokens", section_tokens, "new tokens per section of a long document; 0 = one section",

@@ -6,9 +6,12 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "ar_draft/drafter.h"
+#include "ar_draft/scorer.h"
 #include "cli/cli_util.h"
 #include "cli/edit_view.h"
 #include "core/atomic_file.h"
+#include "core/error.h"
 #include "core/distributed.h"
 #include "hybrid/batch_generation.h"
 #include "hybrid/pipeline.h"
@@ -44,17 +47,18 @@ int generate(const std::vector<std::string>& args) {
       ("max-tokens", po::value<int>(), "new tokens (pipeline.max_tokens); may exceed the models' contexts")
       ("json", po::bool_switch(), "print the text and the trace (stages, passages, edits) as JSON")
       ("trace", po::value<std::string>(), "also write that JSON to FILE (atomically), whatever is printed")
-      ("show-edits", po::bool_switch(), "print what the refiner changed in the draft (in colour on a terminal)");
+      ("show-edits", po::bool_switch(), "print what the refiner changed in the draft (in colour on a terminal)")
+      ("score", po::bool_switch(), "score the output with pipeline.evaluator: NLL per token given the prompt");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE]\n"
+  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE] [--score]\n"
                            "       sculpt generate --config FILE --prompts FILE.jsonl --out FILE.jsonl   (batch; sculpt launch --nproc N -- ... to shard)",
                      options, vm))
     return 0;
   const bool batch = vm.count("prompts") || vm.count("out");
   if (batch && (!vm.count("prompts") || !vm.count("out"))) throw UsageError{"--prompts and --out go together"};
   if (batch && vm.count("prompt")) throw UsageError{"give --prompt (one text) or --prompts (a file), not both"};
-  if (batch && (vm["json"].as<bool>() || vm["show-edits"].as<bool>() || vm.count("trace")))
-    throw UsageError{"--json, --show-edits and --trace are for one --prompt; batch results go to --out"};
+  if (batch && (vm["json"].as<bool>() || vm["show-edits"].as<bool>() || vm.count("trace") || vm["score"].as<bool>()))
+    throw UsageError{"--json, --show-edits, --trace and --score are for one --prompt; batch results go to --out"};
   if (!batch && !vm.count("prompt")) throw UsageError{"the option '--prompt' is required (or --prompts with --out)"};
   const std::string config_path = vm["config"].as<std::string>();
   if (config_path.empty()) throw UsageError{"--config is required: the pipeline's models come from it"};
@@ -67,6 +71,14 @@ int generate(const std::vector<std::string>& args) {
   SculptConfig cfg;
   load_config(config_path, overrides, cfg);
   apply_runtime(cfg.runtime);
+  const bool score = vm["score"].as<bool>();
+  // The evaluator loads before generating, so a missing one fails before any work.
+  std::unique_ptr<Drafter> evaluator;
+  if (score) {
+    if (cfg.pipeline.evaluator.empty())
+      fail(config_path, "--score needs pipeline.evaluator (a causal model directory) in the config");
+    evaluator = std::make_unique<Drafter>(Drafter::load(cfg.pipeline.evaluator));
+  }
   Pipeline pipeline(cfg, config_path);
   if (batch) {
     const WorldInfo world = world_from_environment();
@@ -95,8 +107,17 @@ int generate(const std::vector<std::string>& args) {
     };
   }
   const PipelineResult r = pipeline.generate(prompt, stream);
-  const nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text},
-                              {"trace", pipeline_trace_json(r.trace)}};
+  nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text},
+                        {"trace", pipeline_trace_json(r.trace)}};
+  if (evaluator && !r.text.empty()) {
+    const ScoreResult s = score_continuation(*evaluator->model(), evaluator->tokenizer(), prompt, r.text);
+    const double nll = s.nll / double(s.ids.size());
+    out["evaluator"] = {{"model", cfg.pipeline.evaluator}, {"nll_per_token", nll}, {"tokens", s.ids.size()}};
+    // stderr: stdout stays the text alone, as without --score.
+    if (!json)
+      std::fprintf(stderr, "evaluator %s: NLL %.3f nats/token (perplexity %.1f) over %zu tokens\n",
+                   cfg.pipeline.evaluator.c_str(), nll, s.perplexity, s.ids.size());
+  }
   if (vm.count("trace")) write_file_atomic(vm["trace"].as<std::string>(), out.dump(2) + "\n");
   if (json) {
     std::cout << out.dump(2) << "\n";

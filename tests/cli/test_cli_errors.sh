@@ -130,10 +130,15 @@ expect_error launch_bad_nproc     "--nproc: 0 must be in [1, 1024]" -- "$sculpt"
 expect_error launch_nodes_no_port "--master-port: is required with --nnodes 2" -- "$sculpt" launch --nnodes 2 -- true
 expect_error launch_bad_env       "WORLD_SIZE: 'x' is not an integer" -- env WORLD_SIZE=x "$sculpt" train --config "$work/refiner.yaml"
 expect_error refine_config_no_refiner "pipeline.refiner"          -- "$sculpt" refine --config "$work/pipeline_missing.yaml" --set pipeline.refiner= --input "$work/text.txt"
+expect_error generate_score_no_evaluator "pipeline.yaml: --score needs pipeline.evaluator" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --score
+expect_error generate_score_missing_evaluator "nope" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --score --set pipeline.evaluator="$work/nope"
 if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json >"$work/gen.json" 2>"$work/err" &&
    grep -q '"stages"' "$work/gen.json" &&
    "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --trace "$work/trace.json" | grep -q "^The jury" &&
-   grep -q '"stages"' "$work/trace.json" && "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
+   grep -q '"stages"' "$work/trace.json" &&
+   "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --score --set pipeline.evaluator="$work/causal" 2>&1 >/dev/null |
+     grep -q "^evaluator .*causal: NLL [0-9.]* nats/token" &&
+   "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
   pass_case
 else
   fail_case generate_ok "" "$work/err"

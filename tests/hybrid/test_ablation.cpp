@@ -245,6 +245,16 @@ TEST_F(AblationTest, BadAblationFilesGetOneClearError) {
   EXPECT_THAT(error_message([&] { load_ablation(dir_->file("bad2.yaml")); }), AllOf(HasSubstr("bad2.yaml:1"), HasSubstr("base"), HasSubstr("not found")));
   write_file(dir_->file("bad3.yaml"), "base: " + dir_->file("pipeline.yaml") + "\nevaluator: " + dir_->file("nope") + "\neval: {corpus: c}\n");
   EXPECT_THAT(error_message([&] { load_ablation(dir_->file("bad3.yaml")); }), AllOf(HasSubstr("bad3.yaml:2"), HasSubstr("evaluator")));
+  // Without an evaluator key the base config's pipeline.evaluator scores; a base without one is refused.
+  write_file(dir_->file("no_evaluator.yaml"), "base: " + dir_->file("pipeline.yaml") + "\neval: {corpus: c}\n");
+  EXPECT_THAT(error_message([&] { load_ablation(dir_->file("no_evaluator.yaml")); }),
+              AllOf(HasSubstr("no_evaluator.yaml"), HasSubstr("names no pipeline.evaluator")));
+  std::string base_text = read_file(dir_->file("pipeline.yaml"));
+  base_text.replace(base_text.find("pipeline:\n"), 10, "pipeline:\n  evaluator: " + dir_->file("drafter") + "\n");
+  write_file(dir_->file("pipeline_with_evaluator.yaml"), base_text);
+  write_file(dir_->file("evaluator_from_base.yaml"),
+             "base: " + dir_->file("pipeline_with_evaluator.yaml") + "\neval: {corpus: " + dir_->file("corpus") + "}\n");
+  EXPECT_EQ(load_ablation(dir_->file("evaluator_from_base.yaml")).evaluator, dir_->file("drafter"));
   // A prompt file with a broken line names the line.
   write_file(dir_->file("prompts.jsonl"), "{\"prompt\": \"The sailor\"}\n{\"prompt\": 3}\n");
   EvalSetParams p;
