@@ -2,7 +2,7 @@
 // sorted by path; the id is the path relative to the folder without its extension), or a JSONL
 // file of {"id": ..., "text": ...} lines.
 //
-//   std::vector<Document> docs = read_corpus("data/brown-text");   // ids "ca01", "ca02", ...
+//   std::vector<Document> docs = read_corpus("data/brown/train");   // ids "ca01", "ca02", ...
 #pragma once
 
 #include <string>

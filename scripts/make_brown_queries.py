@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Makes the Brown retrieval query set: for each document of data/brown-text, one of its
+"""Makes the Brown retrieval query set: for each document of data/brown/train, one of its
 sentences (8 to 40 words, chosen with a fixed seed) is the query and the document is the only
 relevant answer. Writes JSONL lines {"query": ..., "relevant": [doc id]} for `sculpt eval retrieval`.
 
@@ -24,7 +24,7 @@ def sentences(text):
 def main():
     root = pathlib.Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser()
-    ap.add_argument("corpus", nargs="?", default=str(root / "data/brown-text"))
+    ap.add_argument("corpus", nargs="?", default=str(root / "data/brown/train"))
     ap.add_argument("out", nargs="?", default=str(root / "data/brown-queries.jsonl"))
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
