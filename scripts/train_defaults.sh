@@ -1,27 +1,50 @@
 #!/usr/bin/env bash
-# Trains Sculpt's shipped default models on the Brown corpus and publishes them into models/:
-#   1. the tokenizer (sentencepiece BPE, 1,024 pieces with [MASK]),
-#   2. the drafter (configs/train/default_drafter.yaml: 3.5M-parameter causal Llama),
-#   3. the refiner (configs/train/default_refiner.yaml: the drafter adapted to masked diffusion),
-# then exports each as a Hugging Face folder with float16 weights (models/drafter, models/refiner).
-# About two hours on 2 cores. Interrupted, it resumes: run it again and each stage continues
-# from its last checkpoint (build/defaults/), finished stages are skipped.
+# Trains Sculpt's default models from scratch on the Brown corpus's training split
+# (data/brown/train; scripts/prepare_brown.sh) and exports each as a Hugging Face folder with
+# float16 weights:
+#   1. the tokenizer   sentencepiece BPE, 4,096 pieces, byte fallback, [MASK]  (~5 s)
+#   2. models/drafter  configs/train/default_drafter.yaml    4.0M causal        (~30 min)
+#   3. models/ar_base  configs/train/default_ar_base.yaml    10.6M causal       (~45 min)
+#   4. models/refiner  configs/train/default_refiner.yaml    ar_base adapted to masked diffusion (~60 min)
+#   5. models/evaluator configs/train/default_evaluator.yaml 10.6M causal, scores outputs only (~45 min)
+# About three hours on 2 cores. The drafter and the refiner are committed (models/*/README.md
+# are their model cards); ar_base (the strong baseline of the ablations) and the evaluator are
+# not, this command rebuilds them. Interrupted, it resumes: run it again and each stage
+# continues from its last checkpoint in build/defaults/; finished stages are skipped.
+#   bash scripts/train_defaults.sh [STAGE...]    # default: all of them, in this order
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(drafter ar_base refiner evaluator)
+for stage in "${stages[@]}"; do
+  [ -f "configs/train/default_$stage.yaml" ] || { echo "train_defaults: unknown stage '$stage'" >&2; exit 1; }
+done
+
+declare -A roles=(
+  [drafter]="The drafter of Sculpt's default pipeline (configs/pipeline/brown.yaml): a small causal model that writes the draft fast and records each token's log-probability and entropy."
+  [ar_base]="The autoregressive base the default refiner is adapted from, and the ablations' strong baseline (AR only with a model of the evaluator's size). Not shipped."
+  [refiner]="The refiner of Sculpt's default pipeline: a masked-diffusion model (bidirectional attention, [MASK] token) that re-masks the draft's weak spans and denoises them in parallel over the whole context. It loads in Sculpt; Hugging Face's LlamaForCausalLM reads the weights but would run them causally."
+  [evaluator]="The evaluator: a causal model larger than the drafter, used only to score what the other models write (evaluator NLL in sculpt ablate and sculpt generate --score). No model it scores starts from its weights. Not shipped."
+)
 
 bash scripts/build_cli.sh
 
 mkdir -p build/defaults
 if [ ! -f build/defaults/tokenizer.model ]; then
-  ./build/sculpt tokenizer train --config configs/train/default_drafter.yaml --input data/brown-text/*.txt \
+  ./build/sculpt tokenizer train --config configs/train/default_drafter.yaml --input data/brown/train/*.txt \
     --out build/defaults/tokenizer
 fi
-for model in drafter refiner; do
-  if [ -f build/defaults/$model/trainer_state/state.json ]; then resume=--resume; else resume=; fi
-  ./build/sculpt train --config configs/train/default_$model.yaml $resume
+for stage in "${stages[@]}"; do
+  out=build/defaults/$stage
+  if [ -f "$out/trained.json" ]; then echo "train_defaults: $stage already trained"; else
+    if [ -f "$out/trainer_state/state.json" ]; then resume=--resume; else resume=; fi
+    ./build/sculpt train --config "configs/train/default_$stage.yaml" $resume
+    ./build/sculpt model export "$out" --out "$out.export" --dtype float16
+    echo "{\"finished\": \"$(date -u +%FT%TZ)\"}" > "$out/trained.json"
+  fi
+  rm -rf "models/$stage" && cp -r "$out.export" "models/$stage"
+  python3 scripts/model_card.py "models/$stage" "$out" "configs/train/default_$stage.yaml" "${roles[$stage]}"
 done
-for model in drafter refiner; do
-  ./build/sculpt model export build/defaults/$model --out models/$model --dtype float16
-done
-echo "train_defaults: models/drafter and models/refiner are ready; commit them to ship them"
+echo "train_defaults: ${stages[*]} ready in models/; commit models/drafter and models/refiner to ship them"
