@@ -12,6 +12,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "diffusion_refine/restoration.h"
+#include "support/fixture_cache.h"
 #include "support/test_util.h"
 #include "support/tiny_models.h"
 
@@ -27,8 +28,10 @@ class RefinerTest : public ::testing::Test {
   // for a few seconds on templated sentences, with visible-token noise so it can edit.
   static void SetUpTestSuite() {
     dir_ = new TempDir("sculpt_refiner");
-    sculpt::testing::make_template_corpus(*dir_, 300);
-    sculpt::testing::train_tiny_model(*dir_, "refiner", AttentionMode::kBidirectional, /*steps=*/250);
+    sculpt::testing::cached_fixture("refiner", *dir_, [](const TempDir& d) {
+      sculpt::testing::make_template_corpus(d, 300);
+      sculpt::testing::train_tiny_model(d, "refiner", AttentionMode::kBidirectional, /*steps=*/250);
+    });
     refiner_ = new Refiner(Refiner::load(dir_->file("refiner")));
   }
   static void TearDownTestSuite() {

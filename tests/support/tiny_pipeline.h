@@ -8,19 +8,23 @@
 #include <vector>
 
 #include "retrieval/retriever_registry.h"
+#include "support/fixture_cache.h"
 #include "support/tiny_models.h"
 
 namespace sculpt::testing {
 
+// Made once per build of the test program (support/fixture_cache.h).
 inline void make_tiny_pipeline_models(const TempDir& dir) {
-  make_template_corpus(dir, 200);
-  train_tiny_model(dir, "drafter", AttentionMode::kCausal, 150, /*hidden=*/48, /*context=*/64, /*seq_len=*/32);
-  train_tiny_model(dir, "refiner", AttentionMode::kBidirectional, 250, 48, 64, 32);
-  std::vector<Document> docs;
-  for (int i = 0; i < 200; ++i) docs.push_back({"doc_" + std::to_string(1000 + i), make_document(uint32_t(i), 6)});
-  std::unique_ptr<Retriever> index = make_retriever(RetrievalParams{});
-  index->add(docs);
-  index->save(dir.file("index.bm25"));
+  cached_fixture("pipeline_models", dir, [](const TempDir& d) {
+    make_template_corpus(d, 200);
+    train_tiny_model(d, "drafter", AttentionMode::kCausal, 150, /*hidden=*/48, /*context=*/64, /*seq_len=*/32);
+    train_tiny_model(d, "refiner", AttentionMode::kBidirectional, 250, 48, 64, 32);
+    std::vector<Document> docs;
+    for (int i = 0; i < 200; ++i) docs.push_back({"doc_" + std::to_string(1000 + i), make_document(uint32_t(i), 6)});
+    std::unique_ptr<Retriever> index = make_retriever(RetrievalParams{});
+    index->add(docs);
+    index->save(d.file("index.bm25"));
+  });
 }
 
 // <dir>/pipeline.yaml over those models: sampled drafting, spans below log p -0.5, BM25
