@@ -44,7 +44,14 @@ for stage in "${stages[@]}"; do
     ./build/sculpt model export "$out" --out "$out.export" --dtype float16
     echo "{\"finished\": \"$(date -u +%FT%TZ)\"}" > "$out/trained.json"
   fi
-  rm -rf "models/$stage" && cp -r "$out.export" "models/$stage"
-  python3 scripts/model_card.py "models/$stage" "$out" "configs/train/default_$stage.yaml" "${roles[$stage]}"
+  python3 scripts/model_card.py "$out.export" "$out" "configs/train/default_$stage.yaml" "${roles[$stage]}"
+done
+# Published together at the end: models/ never holds a drafter and a refiner of two generations
+# (two tokenizers) while a run is under way.
+for stage in "${stages[@]}"; do
+  rm -rf "models/$stage.tmp" && cp -r "build/defaults/$stage.export" "models/$stage.tmp"
+done
+for stage in "${stages[@]}"; do
+  rm -rf "models/$stage" && mv "models/$stage.tmp" "models/$stage"
 done
 echo "train_defaults: ${stages[*]} ready in models/; commit models/drafter and models/refiner to ship them"
