@@ -482,6 +482,7 @@ AblationResult run_ablation(const AblationSpec& spec, const AblationOptions& opt
   result.csv_path = spec.out_dir + "/results.csv";
   result.markdown_path = spec.out_dir + "/results.md";
   result.html_path = spec.out_dir + "/report.html";
+  result.plot_path = spec.out_dir + "/plot.svg";
   const std::vector<std::string> folders = folder_names(spec.variants);
 
   for (size_t vi = 0; vi < spec.variants.size(); ++vi) {
@@ -593,7 +594,8 @@ AblationResult run_ablation(const AblationSpec& spec, const AblationOptions& opt
     }
     result.variants.push_back(vr);
     write_file_atomic(result.csv_path, ablation_csv(result.variants));
-    write_file_atomic(result.markdown_path, ablation_markdown(spec.name, result.variants));
+    write_file_atomic(result.plot_path, ablation_svg(result.variants));
+    write_file_atomic(result.markdown_path, ablation_markdown(spec.name, result.variants, "plot.svg"));
     write_file_atomic(result.html_path, ablation_html(spec.name, result.variants));
     if (options.on_variant_done) options.on_variant_done(vr);
   }

@@ -31,7 +31,8 @@
 // Each finished variant leaves <out_dir>/variants/<name>/result.json (written atomically, with
 // a hash of everything that determines it); a rerun keeps the variants whose hash still
 // matches and runs only the rest, so an interrupted ablation loses at most the variant it was
-// running. After every variant, results.csv, results.md and report.html are rewritten.
+// running. After every variant, results.csv, results.md (with plot.svg) and report.html are
+// rewritten.
 #pragma once
 
 #include <cstdint>
@@ -127,6 +128,7 @@ struct AblationOptions {
 struct AblationResult {
   std::vector<VariantResult> variants;  // in spec order
   std::string csv_path, markdown_path, html_path;
+  std::string plot_path;  // plot.svg, which results.md shows
 };
 
 // Runs (or reuses) every variant and writes the reports. Throws Error from the variant that

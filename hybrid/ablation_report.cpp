@@ -137,8 +137,13 @@ std::string ablation_csv(const std::vector<VariantResult>& results) {
   return out;
 }
 
-std::string ablation_markdown(const std::string& title, const std::vector<VariantResult>& results) {
+std::string ablation_svg(const std::vector<VariantResult>& results) { return svg_plot(results); }
+
+std::string ablation_markdown(const std::string& title, const std::vector<VariantResult>& results,
+                              const std::string& plot_file) {
   std::string out = "# Ablation: " + title + "\n\n";
+  if (!plot_file.empty())
+    out += "![Evaluator NLL per token (± SE) against wall time per prompt; baselines in red](" + plot_file + ")\n\n";
   out += "| variant | overrides | NLL/token (± SE) | rep-4 | distinct-2 | token F1 | s/prompt | tokens/s | passes | edits |\n";
   out += "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const VariantResult& r : results) {

@@ -157,12 +157,16 @@ TEST_F(AblationTest, RunsTheBaselinesAndTheGridAndScoresWhatWasWritten) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
   EXPECT_THAT(csv, HasSubstr("refine.steps=6,false,refine.steps=6,3,36,"));
   const std::string md = read_file(r.markdown_path);
-  EXPECT_THAT(md, AllOf(HasSubstr("| ar_only (baseline) | refine.enabled=false |"), HasSubstr("| refine.steps=2 |")));
+  EXPECT_THAT(md, AllOf(HasSubstr("| ar_only (baseline) | refine.enabled=false |"), HasSubstr("| refine.steps=2 |"),
+                        HasSubstr("](plot.svg)")));
   const std::string html = read_file(r.html_path);
   size_t circles = 0;
   for (size_t at = html.find("<circle"); at != std::string::npos; at = html.find("<circle", at + 1)) ++circles;
   EXPECT_EQ(circles, 5u);
   EXPECT_THAT(html, HasSubstr("<svg"));
+  const std::string svg = read_file(r.plot_path);  // the plot on its own, as the markdown shows it
+  EXPECT_EQ(svg.rfind("<svg xmlns=", 0), 0u);
+  EXPECT_NE(html.find(svg), std::string::npos);
 }
 
 TEST_F(AblationTest, AnInterruptedAblationKeepsItsFinishedVariants) {
