@@ -4,9 +4,9 @@
 # float16 weights:
 #   1. the tokenizer   sentencepiece BPE, 4,096 pieces, byte fallback, [MASK]  (~5 s)
 #   2. models/drafter  configs/train/default_drafter.yaml    4.0M causal        (~30 min)
-#   3. models/ar_base  configs/train/default_ar_base.yaml    10.6M causal       (~45 min)
-#   4. models/refiner  configs/train/default_refiner.yaml    ar_base adapted to masked diffusion (~60 min)
-#   5. models/evaluator configs/train/default_evaluator.yaml 10.6M causal, scores outputs only (~45 min)
+#   3. models/ar_base  configs/train/default_ar_base.yaml    10.6M causal       (~55 min)
+#   4. models/refiner  configs/train/default_refiner.yaml    ar_base adapted to masked diffusion (~50 min)
+#   5. models/evaluator configs/train/default_evaluator.yaml 10.6M causal, scores outputs only (~55 min)
 # About three hours on 2 cores. The drafter and the refiner are committed (models/*/README.md
 # are their model cards); ar_base (the strong baseline of the ablations) and the evaluator are
 # not, this command rebuilds them. Interrupted, it resumes: run it again and each stage
