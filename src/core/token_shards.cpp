@@ -433,9 +433,8 @@ ShardPaths build_shards(const DataParams& params, const Tokenizer& tokenizer, co
     } else if (is_blank(text)) {
       ++paths.n_skipped;
     } else {
-      const bool valid = doc.valid;
-      std::vector<uint32_t>& out = valid ? valid_tokens : train_tokens;
-      (valid ? n_valid_docs : n_train_docs) += 1;
+      std::vector<uint32_t>& out = doc.valid ? valid_tokens : train_tokens;
+      (doc.valid ? n_valid_docs : n_train_docs) += 1;
       out.push_back(uint32_t(bos));
       for (const int32_t id : tokenizer.encode(text)) out.push_back(uint32_t(id));
       out.push_back(uint32_t(eos));

@@ -15,8 +15,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -24,6 +22,7 @@
 #include <string>
 #include <system_error>
 
+#include "core/content_hash.h"
 #include "support/test_util.h"
 
 namespace sculpt::testing {
@@ -40,11 +39,7 @@ inline std::string program_stamp() {
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe");
   const std::string stamp = exe.string() + ":" + std::to_string(std::filesystem::file_size(exe)) + ":" +
                             std::to_string(std::filesystem::last_write_time(exe).time_since_epoch().count());
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (const unsigned char c : stamp) h = (h ^ c) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return fnv1a_hex(stamp);
 }
 
 // Holds an exclusive flock on a file for its lifetime.
