@@ -1,6 +1,6 @@
 // The shipped default models (models/drafter, models/refiner): they load, share one tokenizer,
-// and do their jobs on English they never saw (a paragraph written for this test in the Brown
-// corpus's spacing) better than baselines computed from that text.
+// and do their jobs on English they never saw (a paragraph written for this test, spaced as
+// scripts/prepare_brown.sh spaces the corpus) better than baselines computed from that text.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,13 +17,13 @@ namespace {
 const std::string kModels = std::string(SCULPT_SOURCE_DIR) + "/models";
 
 const char* kParagraph =
-    "The council met on Tuesday evening to discuss the new budget , and several members said that "
-    "the city could not afford to build another school this year . The mayor told reporters that he "
-    "would ask the state for more money , but he added that the people of the county had already "
-    "paid more than their share . After the meeting , a group of parents gathered outside the hall "
-    "and said they would return next week with a petition signed by more than two hundred families . "
-    "One of them , a teacher who had lived in the town for twenty years , said the children deserved "
-    "better rooms and that the present building was too old and too small for the number of pupils .";
+    "The council met on Tuesday evening to discuss the new budget, and several members said that "
+    "the city could not afford to build another school this year. The mayor told reporters that he "
+    "would ask the state for more money, but he added that the people of the county had already "
+    "paid more than their share. After the meeting, a group of parents gathered outside the hall "
+    "and said they would return next week with a petition signed by more than two hundred families. "
+    "One of them, a teacher who had lived in the town for twenty years, said the children deserved "
+    "better rooms and that the present building was too old and too small for the number of pupils.";
 
 // Shannon entropy (nats) of the unigram distribution of `ids`, fitted on `ids` themselves: the
 // best any model that ignores context can do on this text, and optimistic at that.
