@@ -327,7 +327,9 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   const int64_t end_step =
       options.stop_at_step > 0 ? std::min(options.stop_at_step, p.max_steps) : p.max_steps;
   std::ofstream jsonl;
-  if (talk) jsonl.open(p.out_dir + "/train_log.jsonl", std::ios::app);
+  // A resumed run appends to the log; a fresh one replaces what a run interrupted before its
+  // first checkpoint left there, so the log describes exactly the weights in out_dir.
+  if (talk) jsonl.open(p.out_dir + "/train_log.jsonl", result.first_step > 0 ? std::ios::app : std::ios::trunc);
   auto save = [&](int64_t step) {
     if (!talk) return;
     save_checkpoint(*model, optimizer, p.out_dir, p.tokenizer,

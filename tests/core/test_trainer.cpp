@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/core_config.h"
@@ -26,6 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using sculpt::testing::TempDir;
 
 using sculpt::testing::write_file;
@@ -159,6 +163,27 @@ TEST_F(TrainerTest, LearnsBeyondUnigramEntropy) {
 
 TEST_F(TrainerTest, ResumeContinuesTheStraightRun) {
   EXPECT_LT(resumed_loss_difference(config("straight", 20), config("split", 20), /*stop_at=*/10), 1e-5);
+}
+
+// A run interrupted before its first checkpoint leaves only a log; starting afresh replaces it,
+// resuming appends to it.
+TEST_F(TrainerTest, FreshRunReplacesAStaleLogAndResumeAppends) {
+  CoreConfig cfg = config("stale_log", 4);
+  cfg.train.log_every = 2;
+  cfg.train.save_every = 2;
+  fs::create_directories(cfg.train.out_dir);
+  const std::string log_path = cfg.train.out_dir + "/train_log.jsonl";
+  write_file(log_path, "{\"elapsed_s\":999,\"step\":50,\"stale\":true}\n");
+  train(cfg, quiet(/*resume=*/false, /*stop_at=*/2));
+  EXPECT_THAT(read_file(log_path), Not(HasSubstr("stale")));
+  train(cfg, quiet(/*resume=*/true));
+  std::vector<int64_t> steps;
+  std::istringstream lines(read_file(log_path));
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json record = nlohmann::json::parse(line);
+    if (record.contains("tok_per_s")) steps.push_back(record.at("step"));  // training records, not evals
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{2, 4}));
 }
 
 TEST_F(TrainerTest, CheckpointIsAModelDirectory) {
