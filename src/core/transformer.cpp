@@ -34,16 +34,16 @@ class RmsNormImpl : public nn::Module {
 class MlpImpl : public nn::Module {
  public:
   MlpImpl(int64_t dim, int64_t inner) {
-    gate_proj_ = register_module("gate_proj", nn::Linear(nn::LinearOptions(dim, inner).bias(false)));
-    up_proj_ = register_module("up_proj", nn::Linear(nn::LinearOptions(dim, inner).bias(false)));
-    down_proj_ = register_module("down_proj", nn::Linear(nn::LinearOptions(inner, dim).bias(false)));
+    gate_proj_ = register_module("gate_proj", LoraLinear(LoraLinearOptions{dim, inner}));
+    up_proj_ = register_module("up_proj", LoraLinear(LoraLinearOptions{dim, inner}));
+    down_proj_ = register_module("down_proj", LoraLinear(LoraLinearOptions{inner, dim}));
   }
   at::Tensor forward(const at::Tensor& x) {
     return down_proj_(at::silu(gate_proj_(x)) * up_proj_(x));
   }
 
  private:
-  nn::Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+  LoraLinear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
 };
 
 // Grouped-query attention: n_heads query heads share n_kv_heads key/value heads, query head h
@@ -53,10 +53,10 @@ class AttentionImpl : public nn::Module {
   explicit AttentionImpl(const ModelConfig& c)
       : n_heads_(c.num_attention_heads), n_kv_heads_(c.n_kv_heads()), head_dim_(c.n_head_dim()) {
     const int64_t dim = c.hidden_size;
-    q_proj_ = register_module("q_proj", nn::Linear(nn::LinearOptions(dim, n_heads_ * head_dim_).bias(c.attention_bias)));
-    k_proj_ = register_module("k_proj", nn::Linear(nn::LinearOptions(dim, n_kv_heads_ * head_dim_).bias(c.attention_bias)));
-    v_proj_ = register_module("v_proj", nn::Linear(nn::LinearOptions(dim, n_kv_heads_ * head_dim_).bias(c.attention_bias)));
-    o_proj_ = register_module("o_proj", nn::Linear(nn::LinearOptions(n_heads_ * head_dim_, dim).bias(false)));
+    q_proj_ = register_module("q_proj", LoraLinear(LoraLinearOptions{dim, n_heads_ * head_dim_, c.attention_bias}));
+    k_proj_ = register_module("k_proj", LoraLinear(LoraLinearOptions{dim, n_kv_heads_ * head_dim_, c.attention_bias}));
+    v_proj_ = register_module("v_proj", LoraLinear(LoraLinearOptions{dim, n_kv_heads_ * head_dim_, c.attention_bias}));
+    o_proj_ = register_module("o_proj", LoraLinear(LoraLinearOptions{n_heads_ * head_dim_, dim}));
   }
 
   // x: [b, s, dim]; positions: [b, s]; mask: bool [b|1, 1, 1, s, t] or undefined.
@@ -93,7 +93,7 @@ class AttentionImpl : public nn::Module {
 
  private:
   int64_t n_heads_, n_kv_heads_, head_dim_;
-  nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
+  LoraLinear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
 };
 
 // Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)); the MLP is a sparse
@@ -145,7 +145,7 @@ TransformerImpl::TransformerImpl(ModelConfig config)
   model_->register_module("layers", layers);
   norm_ = model_->register_module("norm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
   if (!c.tie_word_embeddings)
-    lm_head_ = register_module("lm_head", nn::Linear(nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
+    lm_head_ = register_module("lm_head", LoraLinear(LoraLinearOptions{c.hidden_size, c.vocab_size}));
 }
 
 at::Tensor TransformerImpl::attention_mask(int64_t batch, int64_t seq, int64_t cache_len,

@@ -2,6 +2,8 @@
 // grouped-query attention (optionally with q/k/v biases), SwiGLU MLP or a sparse mixture of
 // experts (Mixtral), tied or separate head; attention causal, bidirectional or block-causal. Submodules carry the Hugging Face names, so
 // named_parameters() are exactly the checkpoint's tensor names (model.layers.0.self_attn.q_proj.weight).
+// The attention and MLP projections and lm_head are LoraLinear layers, which can carry LoRA adapters
+// (core/lora.h) without changing those names.
 //
 //   Transformer model(config);
 //   at::Tensor logits = model->forward(tokens);  // tokens: int64 [batch, seq] -> [batch, seq, vocab]
@@ -9,12 +11,12 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include <memory>
 #include <vector>
 
+#include "core/lora_linear.h"
 #include "core/model_config.h"
 #include "core/rope.h"
 
@@ -68,7 +70,7 @@ class TransformerImpl : public torch::nn::Module {
   torch::nn::Embedding embed_tokens_{nullptr};      // model.embed_tokens [vocab, hidden]
   std::vector<std::shared_ptr<DecoderLayerImpl>> layers_;  // model.layers.N
   std::shared_ptr<torch::nn::Module> norm_;         // model.norm (RMSNorm)
-  torch::nn::Linear lm_head_{nullptr};              // lm_head [vocab, hidden]; null when tied
+  LoraLinear lm_head_{nullptr};                     // lm_head [vocab, hidden]; null when tied
   std::vector<at::Tensor> router_logits_;
 };
 TORCH_MODULE(Transformer);

@@ -223,6 +223,50 @@ def make_weights(cfg, gen, init_std=0.02):
     return w
 
 
+def make_lora(w32, rank, targets, gen):
+    """{layer: (A [rank, in], B [out, rank])} for every 2-d projection weight whose layer name
+    PEFT's rule matches (the name equals a target or ends with '.' + target). B is random, not
+    zero, so the adapter changes the output."""
+    lora = {}
+    for name, w in sorted(w32.items()):
+        if not name.endswith(".weight") or w.dim() != 2 or "embed_tokens" in name or "norm" in name:
+            continue
+        layer = name[: -len(".weight")]
+        if any(layer == t or layer.endswith("." + t) for t in targets):
+            out_f, in_f = w.shape
+            lora[layer] = (torch.randn(rank, in_f, generator=gen) * 0.1,
+                           torch.randn(out_f, rank, generator=gen) * 0.1)
+    if not lora:
+        raise SystemExit("llama_reference: --lora-targets match no layer")
+    return lora
+
+
+def apply_lora(w64, lora, scaling):
+    """Weights with each update folded in: W + scaling * B A (Hu et al. 2021, eq. 3)."""
+    w = dict(w64)
+    for layer, (a, b) in lora.items():
+        w[layer + ".weight"] = w[layer + ".weight"] + scaling * (b.to(torch.float64) @ a.to(torch.float64))
+    return w
+
+
+def write_peft_adapter(out_dir, lora, args):
+    """The Hugging Face PEFT layout, as peft's save_pretrained writes it."""
+    os.makedirs(out_dir, exist_ok=True)
+    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": args.lora_rank,
+              "lora_alpha": args.lora_alpha, "lora_dropout": 0.0,
+              "target_modules": args.lora_targets.split(","), "bias": "none",
+              "fan_in_fan_out": False, "modules_to_save": None, "inference_mode": True,
+              "base_model_name_or_path": args.out}
+    with open(os.path.join(out_dir, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    tensors = {}
+    for layer, (a, b) in lora.items():
+        tensors["base_model.model." + layer + ".lora_A.weight"] = a
+        tensors["base_model.model." + layer + ".lora_B.weight"] = b
+    write_safetensors(os.path.join(out_dir, "adapter_model.safetensors"), tensors,
+                      lambda name: "F32", metadata={"format": "pt"})
+
+
 def round_to_dtype(w, dtype):
     """Weights as a loader converting the stored dtype to float32 would see them."""
     if dtype == "F32":
@@ -531,6 +575,12 @@ def parse_args(argv):
                    help="also store 'embeddings' and 'layers.N.output' in expected.safetensors")
     p.add_argument("--self-check", action="store_true",
                    help="assert masking / RoPE / GQA / file round-trip properties; exit 0 on success")
+    p.add_argument("--lora-rank", type=int, default=0,
+                   help="also write a random LoRA adapter of this rank in the PEFT layout to OUT/adapter; "
+                        "expected.safetensors is then the adapted model's output (W + alpha/r B A)")
+    p.add_argument("--lora-alpha", type=float, default=16.0)
+    p.add_argument("--lora-targets", default="q_proj,v_proj",
+                   help="comma-separated layer names, matched as PEFT does (equal, or ending in '.' + name)")
     p.add_argument("--out", help="output directory (required unless --self-check)")
     a = p.parse_args(argv)
     if a.out is None and not a.self_check:
@@ -559,6 +609,11 @@ def main(argv=None):
     ids = torch.randint(0, cfg["vocab_size"], (B, S), generator=gen, dtype=torch.int64)
     pos = (args.position_offset + torch.arange(S, dtype=torch.int64)).unsqueeze(0).repeat(B, 1)
 
+    lora = {}
+    if args.lora_rank > 0:
+        lora = make_lora(w32, args.lora_rank, args.lora_targets.split(","), gen)
+        w64 = apply_lora(w64, lora, args.lora_alpha / args.lora_rank)
+
     dump = {} if args.dump_layers else None
     logits, hidden = forward(cfg, w64, ids, pos, args.attention, args.block_size, dump)
 
@@ -577,6 +632,8 @@ def main(argv=None):
         }
         if dump is not None:
             expected.update({k: v.to(torch.float32) for k, v in dump.items()})
+        if lora:
+            write_peft_adapter(os.path.join(args.out, "adapter"), lora, args)
         write_safetensors(os.path.join(args.out, "expected.safetensors"), expected,
                           lambda name: "F32", metadata={"format": "pt"})
 

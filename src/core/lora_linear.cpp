@@ -1,0 +1,41 @@
+// The adaptable linear layer; see lora_linear.h.
+#include "core/lora_linear.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace sculpt {
+
+LoraLinearImpl::LoraLinearImpl(const LoraLinearOptions& options) : options_(options) {
+  weight = register_parameter("weight", at::empty({options.out_features, options.in_features}));
+  if (options.bias) bias = register_parameter("bias", at::empty({options.out_features}));
+  // torch::nn::LinearImpl::reset_parameters.
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (options.bias) {
+    const double bound = 1.0 / std::sqrt(double(options.in_features));
+    torch::nn::init::uniform_(bias, -bound, bound);
+  }
+}
+
+at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {
+  at::Tensor y = at::linear(x, weight, bias);
+  if (!has_adapter()) return y;
+  const at::Tensor in = delta_.dropout > 0 ? at::dropout(x, delta_.dropout, is_training()) : x;
+  return y + at::linear(at::linear(in, delta_.a), delta_.b) * delta_.scaling;  // [..., r] -> [..., out]
+}
+
+void LoraLinearImpl::attach_adapter(LoraDelta delta) {
+  if (!delta.a.defined() || !delta.b.defined() || delta.a.dim() != 2 || delta.b.dim() != 2 ||
+      delta.a.size(1) != options_.in_features || delta.b.size(0) != options_.out_features ||
+      delta.a.size(0) != delta.b.size(1))
+    fail("lora", "adapter tensors A ", delta.a.defined() ? delta.a.sizes() : at::IntArrayRef{}, " and B ",
+         delta.b.defined() ? delta.b.sizes() : at::IntArrayRef{}, " do not fit a [", options_.out_features, " x ",
+         options_.in_features, "] layer: A must be [r, ", options_.in_features, "] and B [", options_.out_features, ", r]");
+  delta_ = std::move(delta);
+}
+
+}  // namespace sculpt

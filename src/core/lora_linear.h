@@ -1,0 +1,60 @@
+// A linear layer that can carry a low-rank adapter (LoRA, Hu et al. 2021, arXiv:2106.09685):
+// y = x W^T + b, plus (alpha / r) * B A dropout(x) while an adapter is attached.
+//
+//   LoraLinear q(LoraLinearOptions{384, 384});          // as torch::nn::Linear, same init
+//   q->attach_adapter({a, b, /*scaling=*/2.0, /*dropout=*/0.05});  // a [r, in], b [out, r]
+//
+// The adapter's tensors are not registered parameters of the layer: named_parameters(),
+// checkpoints and exports stay exactly the base model's, and core/lora.h owns, trains, saves and
+// merges the adapters.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+
+namespace sculpt {
+
+struct LoraLinearOptions {
+  int64_t in_features = 0;
+  int64_t out_features = 0;
+  bool bias = false;
+};
+
+// The low-rank update of one layer.
+struct LoraDelta {
+  at::Tensor a;          // lora_A [rank, in_features]
+  at::Tensor b;          // lora_B [out_features, rank]
+  double scaling = 1.0;  // alpha / rank (alpha / sqrt(rank) with rsLoRA)
+  double dropout = 0.0;  // on the adapter's input, in training mode only
+};
+
+class LoraLinearImpl : public torch::nn::Module {
+ public:
+  // Registers "weight" [out, in] and "bias" [out] and initialises them as torch::nn::Linear does
+  // (the same calls in the same order, so seeded models come out the same).
+  explicit LoraLinearImpl(const LoraLinearOptions& options);
+
+  // x [..., in] -> [..., out].
+  at::Tensor forward(const at::Tensor& x);
+
+  // Throws Error if the shapes do not fit [rank, in] and [out, rank].
+  void attach_adapter(LoraDelta delta);
+  void detach_adapter() { delta_ = LoraDelta{}; }
+  bool has_adapter() const { return delta_.a.defined(); }
+  const LoraDelta& adapter() const { return delta_; }
+
+  int64_t in_features() const { return options_.in_features; }
+  int64_t out_features() const { return options_.out_features; }
+
+  at::Tensor weight;  // [out_features, in_features]
+  at::Tensor bias;    // [out_features], undefined without bias
+
+ private:
+  LoraLinearOptions options_;
+  LoraDelta delta_;
+};
+TORCH_MODULE(LoraLinear);
+
+}  // namespace sculpt
