@@ -9,6 +9,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/kv_cache.h"
+#include "core/lora.h"
 
 namespace sculpt {
 namespace {
@@ -47,8 +48,8 @@ Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-Drafter Drafter::load(const std::string& model_dir) {
-  Transformer model = load_transformer(model_dir);
+Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir) {
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir);
   const std::string tok_path = model_dir + "/tokenizer.model";
   if (!file_exists(tok_path)) fail(tok_path, "missing: the drafter's model directory must hold its tokenizer");
   return Drafter(std::move(model), Tokenizer::load(tok_path));

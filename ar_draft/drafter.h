@@ -70,8 +70,9 @@ class Drafter {
  public:
   // Throws Error if the model's vocabulary and the tokenizer's differ (naming both sizes).
   Drafter(Transformer model, Tokenizer tokenizer);
-  // Loads <dir>/config.json, model.safetensors and tokenizer.model.
-  static Drafter load(const std::string& model_dir);
+  // Loads <dir>/config.json, model.safetensors and tokenizer.model, with the LoRA adapter in
+  // adapter_dir (PEFT layout, core/lora.h) merged into the weights; "" = none.
+  static Drafter load(const std::string& model_dir, const std::string& adapter_dir = "");
 
   // Drafts a continuation for every prompt (one batch; prompts of different lengths are
   // left-padded and the padding masked). A prompt longer than the context is an Error.

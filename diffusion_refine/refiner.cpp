@@ -12,6 +12,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/kv_cache.h"
+#include "core/lora.h"
 #include "core/logit_filters.h"
 #include "core/masked_diffusion.h"
 
@@ -117,8 +118,8 @@ Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-Refiner Refiner::load(const std::string& model_dir) {
-  Transformer model = load_transformer(model_dir);
+Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_dir) {
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir);
   const std::string tok_path = model_dir + "/tokenizer.model";
   if (!file_exists(tok_path)) fail(tok_path, "missing: the refiner's model directory must hold its tokenizer");
   return Refiner(std::move(model), Tokenizer::load(tok_path));

@@ -48,8 +48,9 @@ class Refiner {
   // Throws Error if the model has no mask token, is causal, or its vocabulary differs from
   // the tokenizer's (naming both sizes).
   Refiner(Transformer model, Tokenizer tokenizer);
-  // Loads <dir>/config.json, model.safetensors and tokenizer.model.
-  static Refiner load(const std::string& model_dir);
+  // Loads <dir>/config.json, model.safetensors and tokenizer.model, with the LoRA adapter in
+  // adapter_dir (PEFT layout, core/lora.h) merged into the weights; "" = none.
+  static Refiner load(const std::string& model_dir, const std::string& adapter_dir = "");
 
   // Writes every kMasked position of `canvas` (and, with editing, revises written tokens) and
   // returns the new tokens and the trace. Throws Error for a canvas longer than the context, a

@@ -135,11 +135,11 @@ Pipeline::Pipeline(const SculptConfig& config, const std::string& config_path) :
     fail(config_path.empty() ? "pipeline" : config_path, "draft.enabled and refine.enabled are both false: nothing would write");
   if (m.cfg.draft.enabled) {
     if (p.drafter.empty()) fail(config_path + ": pipeline.drafter", "is empty; name the drafter's model directory");
-    m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter)); });
+    m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter, p.drafter_adapter)); });
   }
   if (m.refining()) {
     if (p.refiner.empty()) fail(config_path + ": pipeline.refiner", "is empty; name the refiner's model directory");
-    m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner)); });
+    m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter)); });
     m.denoiser = std::make_unique<RefinerDenoiser>(*m.refiner);
   }
   if (m.drafter && m.refiner)

@@ -4,6 +4,7 @@
 //   pipeline:
 //     drafter: models/drafter
 //     refiner: models/refiner
+//     drafter_adapter: ""           # a LoRA adapter folder (sculpt finetune) merged in at load
 //     index: build/brown.bm25
 //     evaluator: models/evaluator   # scores outputs only (sculpt generate --score, sculpt ablate)
 #pragma once
@@ -17,6 +18,10 @@ namespace sculpt {
 struct PipelineParams {
   std::string drafter;               // drafter model directory (with its tokenizer.model)
   std::string refiner;               // refiner model directory; must share the drafter's tokenizer
+  // LoRA adapters (PEFT folders, sculpt finetune) merged into the drafter's / refiner's weights at
+  // load; keep several and name one. "" = the base model.
+  std::string drafter_adapter;
+  std::string refiner_adapter;
   std::string index;                 // retrieval index (sculpt index build); "" = no retrieval
   // A causal model, larger than the drafter, that scores what the pipeline writes (evaluator NLL):
   // `sculpt generate --score` and the default evaluator of `sculpt ablate`. Generation never
@@ -31,6 +36,8 @@ struct PipelineParams {
   void visit(V& v) {
     v.field("drafter", drafter, "drafter model directory");
     v.field("refiner", refiner, "refiner model directory (same tokenizer as the drafter)");
+    v.field("drafter_adapter", drafter_adapter, "LoRA adapter folder merged into the drafter at load; empty = none");
+    v.field("refiner_adapter", refiner_adapter, "LoRA adapter folder merged into the refiner at load; empty = none");
     v.field("index", index, "retrieval index file; empty = no retrieval");
     v.field("evaluator", evaluator, "causal model that scores outputs (generate --score, ablate); not used to generate");
     v.field("retrieve_for_prompt", retrieve_for_prompt, "inject passages for the prompt before drafting");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "core/safetensors.h"
 #include "hybrid/sculpt_config.h"
 
 namespace sculpt::cli {
@@ -29,6 +30,14 @@ inline bool parse_options(const std::vector<std::string>& args, const char* usag
   }
   po::notify(vm);
   return true;
+}
+
+// A --dtype value: float32, float16, bfloat16 (or f32, f16, bf16).
+inline DType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "f32") return DType::kF32;
+  if (name == "float16" || name == "f16") return DType::kF16;
+  if (name == "bfloat16" || name == "bf16") return DType::kBF16;
+  throw UsageError{"--dtype must be float32, float16 or bfloat16, got '" + name + "'"};
 }
 
 // Adds --config FILE and --set KEY=VALUE (repeatable).

@@ -1,6 +1,8 @@
 // `sculpt bench train`: data-parallel training throughput. Trains the same config with 1, 2, ...
 // processes (sculpt launch, one thread each unless told otherwise), reads each run's
 // train_log.jsonl and reports training tokens/s and the scaling efficiency as JSON.
+// `sculpt bench finetune`: LoRA fine-tuning against full fine-tuning of the same base model on the
+// same data: trainable parameters, optimizer state and step time, as JSON.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +12,10 @@
 
 #include "cli/cli_util.h"
 #include "cli/launcher.h"
+#include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/lora.h"
+#include "core/trainer.h"
 
 namespace sculpt::cli {
 namespace {
@@ -105,10 +110,97 @@ int bench_train(const std::vector<std::string>& args) {
   return 0;
 }
 
+int64_t count_parameters(const std::string& safetensors_path) {
+  const SafetensorsFile file = SafetensorsFile::open(safetensors_path);
+  int64_t n = 0;
+  for (const TensorInfo& info : file.tensors()) n += info.numel();
+  return n;
+}
+
+int bench_finetune(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  add_config_options(options);
+  options.add_options()
+      ("steps", po::value<int64_t>()->default_value(12), "optimizer steps per run")
+      ("warmup", po::value<int64_t>()->default_value(2), "steps left out of the timing")
+      ("work-dir", po::value<std::string>()->default_value(""), "where the runs write (default: a temporary directory)");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt bench finetune --config configs/finetune/NAME.yaml [--steps N]", options, vm)) return 0;
+  if (vm["config"].as<std::string>().empty()) throw UsageError{"--config is required (a sculpt finetune config)"};
+  SculptConfig cfg = read_config(vm);
+  const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
+  if (steps < 2 || warmup < 1 || warmup >= steps) throw UsageError{"need --steps >= 2 and 1 <= --warmup < --steps"};
+  if (cfg.train.init_from.empty()) fail(vm["config"].as<std::string>(), "train.init_from: is empty; name the base model");
+  std::string work = vm["work-dir"].as<std::string>();
+  const bool own_work = work.empty();
+  if (own_work) {
+    std::string tmpl = (fs::temp_directory_path() / "sculpt-bench-finetune-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) fail("sculpt bench finetune", "cannot make a temporary directory");
+    work = tmpl;
+  }
+  // Full fine-tuning continues the base as it is: its attention and context, not the `model:`
+  // section's defaults.
+  const ModelConfig base = load_model_config(cfg.train.init_from + "/config.json");
+  cfg.model.attention = base.attention;
+  cfg.model.block_size = base.block_size;
+  cfg.model.logits_alignment = base.logits_alignment;
+  cfg.model.max_position_embeddings = base.max_position_embeddings;
+  cfg.train.max_steps = steps;
+  cfg.train.warmup_steps = std::min(cfg.train.warmup_steps, steps);
+  cfg.train.log_every = 1;
+  cfg.train.eval_every = 0;
+  cfg.train.eval_batches = 1;
+  cfg.train.save_every = 0;  // one checkpoint, at the end: its optimizer.pt is the state's size
+  const int64_t tokens_per_step = cfg.train.batch_size * cfg.train.grad_accum * cfg.data.seq_len;
+
+  nlohmann::json rows = nlohmann::json::object();
+  for (const bool lora : {false, true}) {
+    const std::string name = lora ? "lora" : "full";
+    SculptConfig run = cfg;
+    run.train.out_dir = work + "/" + name;
+    fs::remove_all(run.train.out_dir);
+    TrainOptions o;
+    o.finetune = lora;
+    o.log = &std::cerr;
+    std::cerr << "bench finetune: " << name << ", " << steps << " steps\n";
+    train(run, o);
+    const int64_t trainable = count_parameters(run.train.out_dir + (lora ? "/adapter_model.safetensors" : "/model.safetensors"));
+    const double tps = measured_tokens_per_second(run.train.out_dir + "/train_log.jsonl", tokens_per_step, warmup);
+    rows[name] = {{"trainable_parameters", trainable},
+                  {"optimizer_state_bytes", int64_t(fs::file_size(run.train.out_dir + "/trainer_state/optimizer.pt"))},
+                  {"gradient_bytes", trainable * int64_t(sizeof(float))},
+                  {"tokens_per_second", tps},
+                  {"seconds_per_step", double(tokens_per_step) / tps}};
+  }
+  if (own_work) fs::remove_all(work);
+  const nlohmann::json& full = rows["full"];
+  const nlohmann::json& lora = rows["lora"];
+  const nlohmann::json result = {
+      {"config", vm["config"].as<std::string>()},
+      {"base_model", cfg.train.init_from},
+      {"objective", cfg.train.objective == TrainObjective::kNextToken ? "next_token" : "masked_diffusion"},
+      {"lora", {{"rank", cfg.lora.rank}, {"alpha", cfg.lora.alpha}, {"target_modules", cfg.lora.target_modules}}},
+      {"tokens_per_step", tokens_per_step},
+      {"steps", steps},
+      {"timed_steps", steps - warmup},
+      {"method", "sculpt train (init_from the base, every weight trained) and sculpt finetune (LoRA adapters, base "
+                 "frozen) on the same data and batch, one after the other in this process; optimizer state = the size "
+                 "of each run's serialised AdamW state (trainer_state/optimizer.pt); tokens/s between the end of the "
+                 "warm-up step and the last step"},
+      {"full", full},
+      {"lora", lora},
+      {"ratios", {{"trainable_parameters", lora["trainable_parameters"].get<double>() / full["trainable_parameters"].get<double>()},
+                  {"optimizer_state", lora["optimizer_state_bytes"].get<double>() / full["optimizer_state_bytes"].get<double>()},
+                  {"step_time", lora["seconds_per_step"].get<double>() / full["seconds_per_step"].get<double>()}}}};
+  std::cout << result.dump(2) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> bench_train_commands() {
-  return {{"bench train", "data-parallel training throughput for 1, 2, ... processes and the scaling efficiency", bench_train}};
+  return {{"bench train", "data-parallel training throughput for 1, 2, ... processes and the scaling efficiency", bench_train},
+          {"bench finetune", "LoRA against full fine-tuning: trainable parameters, optimizer state, step time", bench_finetune}};
 }
 
 }  // namespace sculpt::cli

@@ -15,12 +15,6 @@
 namespace sculpt::cli {
 namespace {
 
-DType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "f32") return DType::kF32;
-  if (name == "float16" || name == "f16") return DType::kF16;
-  if (name == "bfloat16" || name == "bf16") return DType::kBF16;
-  throw UsageError{"--dtype must be float32, float16 or bfloat16, got '" + name + "'"};
-}
 
 int model_info(const std::vector<std::string>& args) {
   po::options_description options("options");

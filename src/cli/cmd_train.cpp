@@ -1,4 +1,5 @@
-// `sculpt train`: next-token or masked-diffusion training of a model directory from a YAML config (core/trainer.h).
+// `sculpt train` and `sculpt finetune`: next-token or masked-diffusion training of a model
+// directory, or of LoRA adapters on a frozen one, from a YAML config (core/trainer.h, core/lora.h).
 #include <cstdio>
 
 #include "cli/cli_util.h"
@@ -8,7 +9,7 @@
 namespace sculpt::cli {
 namespace {
 
-int train_run(const std::vector<std::string>& args) {
+int run(const std::vector<std::string>& args, bool finetune) {
   po::options_description options("options");
   add_config_options(options);
   options.add_options()
@@ -16,14 +17,18 @@ int train_run(const std::vector<std::string>& args) {
       ("stop-at-step", po::value<int64_t>()->default_value(0),
        "stop with a checkpoint once this step is done (the schedule still spans train.max_steps); 0 = max_steps");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt train --config configs/train/NAME.yaml [--set section.key=V] [--resume] [--stop-at-step N]\n"
-                     "  data-parallel: sculpt launch --nproc N -- sculpt train ... (or torchrun's RANK, WORLD_SIZE,\n"
-                     "  MASTER_ADDR, MASTER_PORT)",
-                     options, vm))
-    return 0;
+  const char* usage = finetune
+      ? "sculpt finetune --config configs/finetune/NAME.yaml [--set section.key=V] [--resume] [--stop-at-step N]\n"
+        "  trains the `lora:` adapters on the frozen train.init_from model; train.out_dir becomes a PEFT\n"
+        "  adapter folder (adapter_config.json + adapter_model.safetensors)"
+      : "sculpt train --config configs/train/NAME.yaml [--set section.key=V] [--resume] [--stop-at-step N]\n"
+        "  data-parallel: sculpt launch --nproc N -- sculpt train ... (or torchrun's RANK, WORLD_SIZE,\n"
+        "  MASTER_ADDR, MASTER_PORT)";
+  if (!parse_options(args, usage, options, vm)) return 0;
   const SculptConfig cfg = read_config(vm);
   TrainOptions train_options;
   train_options.resume = vm["resume"].as<bool>();
+  train_options.finetune = finetune;
   train_options.stop_at_step = vm["stop-at-step"].as<int64_t>();
   if (train_options.stop_at_step < 0) throw UsageError{"--stop-at-step must be at least 0"};
   // Started by `sculpt launch` or torchrun: join the others (core/distributed.h).
@@ -33,7 +38,8 @@ int train_run(const std::vector<std::string>& args) {
   train_options.comm = comm.get();
   const TrainResult result = train(cfg, train_options);
   if (world.rank != 0) return 0;
-  std::printf("trained %s to step %lld", cfg.train.out_dir.c_str(), (long long)result.last_step);
+  std::printf("%s %s to step %lld", finetune ? "fine-tuned adapters" : "trained", cfg.train.out_dir.c_str(),
+              (long long)result.last_step);
   if (result.valid_loss >= 0) std::printf(", validation loss %.4f", result.valid_loss);
   std::printf("\n");
   return 0;
@@ -44,7 +50,10 @@ int train_run(const std::vector<std::string>& args) {
 std::vector<Command> train_commands();
 
 std::vector<Command> train_commands() {
-  return {{"train", "train a model on a text corpus (next-token or masked-diffusion objective)", train_run}};
+  return {{"train", "train a model on a text corpus (next-token or masked-diffusion objective)",
+           [](const std::vector<std::string>& args) { return run(args, /*finetune=*/false); }},
+          {"finetune", "train LoRA adapters on a frozen model (PEFT layout), either objective",
+           [](const std::vector<std::string>& args) { return run(args, /*finetune=*/true); }}};
 }
 
 }  // namespace sculpt::cli

@@ -33,5 +33,6 @@ std::vector<Command> ablate_commands();
 std::vector<Command> retrieval_commands();
 std::vector<Command> launch_commands();
 std::vector<Command> bench_train_commands();
+std::vector<Command> lora_commands();
 
 }  // namespace sculpt::cli

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/distributed.h"
+#include "core/lora.h"
 #include "core/model_config.h"
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
@@ -38,6 +39,7 @@ struct CoreConfig {
   DataParams data;                  // corpus and shards (`sculpt train`)
   TrainParams train;                // `sculpt train`
   DistributedParams distributed;    // several processes (`sculpt launch`, torchrun variables)
+  LoraParams lora;                  // adapters of `sculpt finetune`
 
   template <class V>
   void visit(V& v) {
@@ -47,6 +49,7 @@ struct CoreConfig {
     v.section("data", data, "training corpus, token shards and window length");
     v.section("train", train, "optimisation, checkpoints and logging");
     v.section("distributed", distributed, "multi-process runs: rendezvous timeout, gradient buckets");
+    v.section("lora", lora, "LoRA adapters trained by sculpt finetune (PEFT layout)");
   }
 };
 

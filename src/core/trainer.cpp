@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,6 +26,7 @@
 #include "core/moe.h"
 #include "core/core_config.h"
 #include "core/distributed.h"
+#include "core/lora.h"
 #include "core/progress.h"
 #include "core/token_shards.h"
 #include "core/tokenizer.h"
@@ -117,6 +119,13 @@ double validation_loss(TransformerImpl& model, const TrainParams& p, const Token
                        int64_t batch_size, int64_t max_batches, const DataParallel& dp) {
   if (valid.n_tokens() < seq_len + 1) return -1;
   at::NoGradGuard no_grad;
+  // Eval mode (no adapter dropout) for the pass; training resumes after.
+  struct EvalMode {
+    TransformerImpl& m;
+    bool was_training;
+    ~EvalMode() { m.train(was_training); }
+  } eval_mode{model, model.is_training()};
+  model.eval();
   SequentialWindows windows(valid, seq_len);
   std::vector<int64_t> buf;
   std::vector<double> sums = {0, 0};  // loss * targets, targets
@@ -134,17 +143,37 @@ double validation_loss(TransformerImpl& model, const TrainParams& p, const Token
   return sums[1] > 0 ? sums[0] / sums[1] : -1;
 }
 
+// What a checkpoint holds besides the optimizer: a model directory (full training) or a PEFT
+// adapter folder (fine-tuning). write() fills a directory and returns the file names it wrote.
+struct CheckpointWeights {
+  std::function<std::vector<std::string>(const std::string& dir)> write;
+};
+
+CheckpointWeights model_weights(TransformerImpl& model, const std::string& tokenizer_path) {
+  return {[&model, tokenizer_path](const std::string& dir) {
+    save_transformer(model, dir);  // config.json + model.safetensors, each fsynced
+    write_file_atomic(dir + "/tokenizer.model", read_file(tokenizer_path));
+    return std::vector<std::string>{"tokenizer.model", "model.safetensors", "config.json"};
+  }};
+}
+
+CheckpointWeights adapter_weights(const LoraAdapter& adapter, const std::string& base_model) {
+  return {[&adapter, base_model](const std::string& dir) {
+    adapter.save(dir, base_model);
+    return std::vector<std::string>{"adapter_model.safetensors", "adapter_config.json"};
+  }};
+}
+
 // Writes the whole checkpoint into out_dir/checkpoint-tmp, then swaps it in by renames (see trainer.h).
-void save_checkpoint(TransformerImpl& model, torch::optim::AdamW& optimizer, const std::string& out_dir,
-                     const std::string& tokenizer_path, const nlohmann::json& state) {
+void save_checkpoint(const CheckpointWeights& weights, torch::optim::AdamW& optimizer, const std::string& out_dir,
+                     const nlohmann::json& state) {
   const std::string tmp = out_dir + "/checkpoint-tmp";
   fs::remove_all(tmp);
   const std::string tmp_state = tmp + "/trainer_state";
   make_directories(tmp_state);
-  save_transformer(model, tmp);  // config.json + model.safetensors, each fsynced
-  write_file_atomic(tmp + "/tokenizer.model", read_file(tokenizer_path));
-  link_or_copy(tmp + "/config.json", tmp_state + "/config.json");
-  link_or_copy(tmp + "/model.safetensors", tmp_state + "/model.safetensors");
+  const std::vector<std::string> files = weights.write(tmp);
+  for (const std::string& name : files)
+    if (name != "tokenizer.model") link_or_copy(tmp + "/" + name, tmp_state + "/" + name);
   {
     torch::serialize::OutputArchive archive;
     optimizer.save(archive);
@@ -163,8 +192,7 @@ void save_checkpoint(TransformerImpl& model, torch::optim::AdamW& optimizer, con
   rename_or_fail(tmp_state, live);
   fsync_dir(out_dir);
   fs::remove_all(old);
-  for (const char* name : {"tokenizer.model", "model.safetensors", "config.json"})
-    rename_or_fail(tmp + "/" + name, out_dir + "/" + name);
+  for (const std::string& name : files) rename_or_fail(tmp + "/" + name, out_dir + "/" + name);
   fsync_dir(out_dir);
   fs::remove_all(tmp);
 }
@@ -176,10 +204,12 @@ std::string find_trainer_state(const std::string& out_dir) {
   return fs::exists(live + "/state.json") ? live : "";
 }
 
-// AdamW with weight decay on matrices only: norms and biases (1-d tensors) get none.
-torch::optim::AdamW make_optimizer(TransformerImpl& model, const TrainParams& p) {
+// AdamW with weight decay on matrices only: norms and biases (1-d tensors) get none. A LoRA
+// fine-tune optimises the adapter's matrices alone.
+torch::optim::AdamW make_optimizer(TransformerImpl& model, const LoraAdapter* adapter, const TrainParams& p) {
   std::vector<at::Tensor> decayed, plain;
-  for (auto& item : model.named_parameters()) {
+  if (adapter) decayed = adapter->parameters();
+  else for (auto& item : model.named_parameters()) {
     const bool no_decay = item.value().dim() < 2 || item.key().find("norm") != std::string::npos ||
                           ends_with(item.key(), ".bias");
     (no_decay ? plain : decayed).push_back(item.value());
@@ -237,7 +267,11 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   cfg.data.validate_complete();
   // A fresh or adapted refiner takes its attention from the `model:` section: check it before
   // any data is tokenized (the full check runs once the model is built).
-  if (p.objective == TrainObjective::kMaskedDiffusion && !options.resume && cfg.model.attention == AttentionMode::kCausal)
+  const bool finetune = options.finetune;
+  if (finetune && p.init_from.empty())
+    fail("train.init_from", "is empty; fine-tuning trains adapters on a base model: name its directory");
+  if (p.objective == TrainObjective::kMaskedDiffusion && !options.resume && !finetune &&
+      cfg.model.attention == AttentionMode::kCausal)
     fail("train.objective", "masked diffusion needs bidirectional or block_causal attention (set model.attention), not causal");
   DataParallel dp;
   if (options.comm) dp = {options.comm, options.comm->rank(), options.comm->world_size()};
@@ -267,9 +301,22 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     fail(p.out_dir, "already holds a training checkpoint; pass --resume to continue it or choose another out_dir");
   if (state_dir.empty() && options.resume) fail(p.out_dir, "has no trainer_state/ to resume from");
 
-  // The model: resumed, from init_from, or fresh.
+  // The model: a frozen base with adapters (fine-tuning), resumed, from init_from, or fresh.
   Transformer model = nullptr;
-  if (!state_dir.empty()) {
+  LoraAdapter adapter;
+  if (finetune) {
+    model = load_transformer(p.init_from);
+    adapter = state_dir.empty() ? LoraAdapter::attach(*model, cfg.lora, uint64_t(cfg.runtime.seed))
+                                : LoraAdapter::load(*model, state_dir);
+    if (talk) {
+      const int64_t n_base = [&] { int64_t n = 0; for (const at::Tensor& t : model->parameters()) n += t.numel(); return n; }();
+      char line[160];
+      std::snprintf(line, sizeof line, "[lora] %zu layers, rank %lld: %lld trainable parameters (%.2f%% of %lld, frozen)",
+                    adapter.layer_names().size(), (long long)adapter.params().rank, (long long)adapter.n_parameters(),
+                    100.0 * double(adapter.n_parameters()) / double(n_base), (long long)n_base);
+      log << line << std::endl;
+    }
+  } else if (!state_dir.empty()) {
     model = load_transformer(state_dir);
   } else if (!p.init_from.empty() && p.objective == TrainObjective::kMaskedDiffusion) {
     // Adaptation (DiffuLLaMA, Gong et al. 2025): a drafter's weights under the refiner's attention.
@@ -302,7 +349,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   if (mc.max_position_embeddings < seq_len)
     fail("data.seq_len", seq_len, " exceeds the model's context of ", mc.max_position_embeddings, " tokens");
 
-  torch::optim::AdamW optimizer = make_optimizer(*model, p);
+  torch::optim::AdamW optimizer = make_optimizer(*model, finetune ? &adapter : nullptr, p);
   TrainResult result;
   if (!state_dir.empty()) {
     const nlohmann::json state = nlohmann::json::parse(read_file(state_dir + "/state.json"));
@@ -332,8 +379,8 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   if (talk) jsonl.open(p.out_dir + "/train_log.jsonl", result.first_step > 0 ? std::ios::app : std::ios::trunc);
   auto save = [&](int64_t step) {
     if (!talk) return;
-    save_checkpoint(*model, optimizer, p.out_dir, p.tokenizer,
-                    {{"step", step}, {"sampler", sampler.state()}, {"seed", cfg.runtime.seed}});
+    save_checkpoint(finetune ? adapter_weights(adapter, p.init_from) : model_weights(*model, p.tokenizer), optimizer,
+                    p.out_dir, {{"step", step}, {"sampler", sampler.state()}, {"seed", cfg.runtime.seed}});
   };
   auto evaluate = [&](int64_t step) {
     const double loss = validation_loss(*model, p, valid_shard, seq_len, p.batch_size, p.eval_batches, dp);
@@ -352,7 +399,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t tokens_per_step = p.batch_size * p.grad_accum * seq_len;
   std::vector<int64_t> windows;
-  std::vector<at::Tensor> params = model->parameters();
+  std::vector<at::Tensor> params = finetune ? adapter.parameters() : model->parameters();
   std::unique_ptr<GradientReducer> reducer;
   if (dp.comm)
     reducer = std::make_unique<GradientReducer>(*dp.comm, params, int64_t(cfg.distributed.bucket_mb * (1 << 20)));

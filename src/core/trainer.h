@@ -8,7 +8,8 @@
 //   Transformer model = load_transformer(cfg.train.out_dir);
 //
 // out_dir layout: config.json + model.safetensors + tokenizer.model (a model directory, loadable
-// at any moment) and trainer_state/ (config.json + model.safetensors hard links of the same
+// at any moment; a fine-tune writes adapter_config.json + adapter_model.safetensors instead, the
+// PEFT layout) and trainer_state/ (config.json + model.safetensors hard links of the same
 // weights, optimizer.pt, state.json with step and sampler state). A checkpoint is written whole
 // into out_dir/checkpoint-tmp/ (every file fsynced), then trainer_state/ is swapped in by rename
 // and the model files are renamed over the old ones, so a kill loses at most the last interval.
@@ -102,6 +103,9 @@ class Communicator;
 
 struct TrainOptions {
   bool resume = false;         // continue from out_dir/trainer_state (required if it exists)
+  // LoRA fine-tuning (sculpt finetune): adapters (cfg.lora) on the frozen train.init_from model
+  // are trained and out_dir becomes a PEFT adapter folder (core/lora.h) instead of a model.
+  bool finetune = false;
   int64_t stop_at_step = 0;    // stop (with a checkpoint) once this step is done; 0 = max_steps
   std::ostream* log = nullptr; // progress lines; nullptr = std::cerr
   // Data-parallel training (core/distributed.h); nullptr = this process alone. train.batch_size

@@ -265,6 +265,26 @@ expect_policy search_stop_words   "no hits"                      -- "$sculpt" se
 expect_policy search_control_chars "no hits"                     -- "$sculpt" search --index "$work/good.idx" $'\x01\x02\x1b'
 expect_policy search_long_query   "zebra"                        -- "$sculpt" search --index "$work/good.idx" "$(python3 -c "print('zebra ' * 20000)")"
 
+# LoRA: fine-tune adapters on the causal model, describe, merge and use them; bad adapters and
+# targets are refused.
+printf 'lora: {rank: 2, alpha: 4, target_modules: [q_proj, v_proj]}\ndata: {corpus: %s, seq_len: 16, cache_dir: %s}\ntrain: {init_from: %s, out_dir: %s, tokenizer: %s, batch_size: 2, max_steps: 3, warmup_steps: 1, eval_every: 0, save_every: 0, log_every: 1}\n' \
+  "$work/docs" "$work/ft.shards" "$work/causal" "$work/adapter" "$work/tok.model" >"$work/finetune.yaml"
+if "$sculpt" finetune --config "$work/finetune.yaml" >/dev/null 2>"$work/err" &&
+   "$sculpt" lora info "$work/adapter" --base "$work/causal" 2>"$work/err" | grep -q "LoRA rank 2, alpha 4 (scaling 2), dropout 0.05, 2 layers" &&
+   "$sculpt" lora merge --base "$work/causal" --adapter "$work/adapter" --out "$work/merged" >/dev/null 2>"$work/err" &&
+   "$sculpt" model info "$work/merged" >/dev/null 2>"$work/err" &&
+   "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --set pipeline.drafter_adapter="$work/adapter" >/dev/null 2>"$work/err"; then
+  pass_case
+else
+  fail_case lora_ok "" "$work/err"
+fi
+expect_error finetune_no_match    "lora.target_modules: [qkv] match no linear layer of the model; its layers are q_proj" -- "$sculpt" finetune --config "$work/finetune.yaml" --set 'lora.target_modules=[qkv]' --set train.out_dir="$work/adapter2"
+expect_error finetune_big_rank    "lora.rank: 64 is larger than layer" -- "$sculpt" finetune --config "$work/finetune.yaml" --set lora.rank=64 --set train.out_dir="$work/adapter3"
+expect_error finetune_no_base     "train.init_from: is empty"    -- "$sculpt" finetune --config "$work/finetune.yaml" --set 'train.init_from=""' --set train.out_dir="$work/adapter4"
+expect_error lora_other_base      "was trained on other base weights" -- "$sculpt" lora merge --base "$work/moe" --adapter "$work/adapter" --out "$work/merged2"
+expect_error lora_missing_adapter "adapter_config.json"          -- "$sculpt" lora info "$work/nope" --base "$work/causal"
+expect_error generate_bad_adapter "pipeline.drafter"             -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set pipeline.drafter_adapter="$work/nope"
+
 # The effective default config, printed, loads back to the same text.
 if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
   pass_case

@@ -1,0 +1,69 @@
+// `sculpt lora info|merge`: describe a LoRA adapter folder (PEFT layout), or fold one into its
+// base model's weights and write the merged model directory (core/lora.h).
+#include <cstdio>
+
+#include "cli/cli_util.h"
+#include "core/atomic_file.h"
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/lora.h"
+
+namespace sculpt::cli {
+namespace {
+
+int lora_info(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("adapter", po::value<std::string>()->required(), "adapter folder (adapter_config.json + adapter_model.safetensors)")
+      ("base", po::value<std::string>()->required(), "the base model directory it was made for");
+  po::positional_options_description positional;
+  positional.add("adapter", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt lora info ADAPTER --base MODEL_DIR", options, vm, &positional)) return 0;
+  Transformer model = load_transformer(vm["base"].as<std::string>());
+  const LoraAdapter adapter = LoraAdapter::load(*model, vm["adapter"].as<std::string>());
+  const LoraParams& p = adapter.params();
+  std::string targets;
+  for (const std::string& t : p.target_modules) targets += (targets.empty() ? "" : ",") + t;
+  std::printf("%s: LoRA rank %lld, alpha %g (scaling %g), dropout %g, %zu layers (%s), %lld parameters "
+              "(%.2f%% of the base's %.2f M)\n",
+              vm["adapter"].as<std::string>().c_str(), (long long)p.rank, p.alpha, p.scaling(), p.dropout,
+              adapter.layer_names().size(), targets.c_str(), (long long)adapter.n_parameters(),
+              100.0 * double(adapter.n_parameters()) / double(model->config().n_params()), model->config().n_params() / 1e6);
+  return 0;
+}
+
+int lora_merge(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("base", po::value<std::string>()->required(), "base model directory")
+      ("adapter", po::value<std::string>()->required(), "adapter folder made for it")
+      ("out", po::value<std::string>()->required(), "merged model directory to write")
+      ("dtype", po::value<std::string>()->default_value("float16"), "storage dtype: float32, float16, bfloat16");
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt lora merge --base MODEL_DIR --adapter ADAPTER --out DIR [--dtype float16]", options, vm))
+    return 0;
+  const std::string base = vm["base"].as<std::string>(), out = vm["out"].as<std::string>();
+  if (out == base) throw UsageError{"--out must differ from --base (the base stays as it is)"};
+  const DType dtype = parse_dtype(vm["dtype"].as<std::string>());
+  const std::string tok_path = base + "/tokenizer.model";
+  if (!file_exists(tok_path)) fail(tok_path, "missing: the merged model carries its base's tokenizer");
+  Transformer model = load_transformer(base);
+  LoraAdapter adapter = LoraAdapter::load(*model, vm["adapter"].as<std::string>());
+  const size_t n_layers = adapter.layer_names().size();
+  adapter.merge();
+  save_transformer(*model, out, dtype);
+  write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
+  std::printf("wrote %s: %s with %zu adapted layers merged, stored as %s\n", out.c_str(), base.c_str(), n_layers,
+              vm["dtype"].as<std::string>().c_str());
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> lora_commands() {
+  return {{"lora info", "describe a LoRA adapter (PEFT layout) against its base model", lora_info},
+          {"lora merge", "fold a LoRA adapter into its base model's weights and write the merged model", lora_merge}};
+}
+
+}  // namespace sculpt::cli
