@@ -179,7 +179,7 @@ int bench_finetune(const std::vector<std::string>& args) {
       {"config", vm["config"].as<std::string>()},
       {"base_model", cfg.train.init_from},
       {"objective", cfg.train.objective == TrainObjective::kNextToken ? "next_token" : "masked_diffusion"},
-      {"lora", {{"rank", cfg.lora.rank}, {"alpha", cfg.lora.alpha}, {"target_modules", cfg.lora.target_modules}}},
+      {"lora_config", {{"rank", cfg.lora.rank}, {"alpha", cfg.lora.alpha}, {"target_modules", cfg.lora.target_modules}}},
       {"tokens_per_step", tokens_per_step},
       {"steps", steps},
       {"timed_steps", steps - warmup},
