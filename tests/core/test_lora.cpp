@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "support/test_util.h"
+#include "support/tiny_models.h"
 
 namespace sculpt {
 namespace {
@@ -25,14 +26,7 @@ using ::testing::ThrowsMessage;
 using sculpt::testing::TempDir;
 
 ModelConfig tiny_config(bool tied = true) {
-  ModelConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
+  ModelConfig c = sculpt::testing::small_model_config(/*vocab_size=*/50);
   c.tie_word_embeddings = tied;
   return c;
 }
