@@ -3,6 +3,7 @@
 // train_log.jsonl and reports training tokens/s and the scaling efficiency as JSON.
 // `sculpt bench finetune`: LoRA fine-tuning against full fine-tuning of the same base model on the
 // same data: trainable parameters, optimizer state and step time, as JSON.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,18 @@ double measured_tokens_per_second(const std::string& log_path, int64_t tokens_pe
   return double(tokens_per_step * (s_last - s_warm)) / (t_last - t_warm);
 }
 
+// --work-dir, or a fresh temporary directory sculpt-<bench>-XXXXXX (*own = true: the caller
+// removes it); bench is "bench train", say.
+std::string work_directory(const std::string& given, const std::string& bench, bool* own) {
+  *own = given.empty();
+  if (!*own) return given;
+  std::string name = "sculpt-" + bench + "-XXXXXX";
+  std::replace(name.begin(), name.end(), ' ', '-');
+  std::string tmpl = (fs::temp_directory_path() / name).string();
+  if (!::mkdtemp(tmpl.data())) fail("sculpt " + bench, "cannot make a temporary directory");
+  return tmpl;
+}
+
 int bench_train(const std::vector<std::string>& args) {
   po::options_description options("options");
   add_config_options(options);
@@ -60,13 +73,8 @@ int bench_train(const std::vector<std::string>& args) {
   const int threads = vm["threads"].as<int>();
   if (steps < 2 || warmup < 1 || warmup >= steps) throw UsageError{"need --steps >= 2 and 1 <= --warmup < --steps"};
   if (threads < 1) throw UsageError{"--threads must be at least 1"};
-  std::string work = vm["work-dir"].as<std::string>();
-  const bool own_work = work.empty();
-  if (own_work) {
-    std::string tmpl = (fs::temp_directory_path() / "sculpt-bench-train-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) fail("sculpt bench train", "cannot make a temporary directory");
-    work = tmpl;
-  }
+  bool own_work = false;
+  const std::string work = work_directory(vm["work-dir"].as<std::string>(), "bench train", &own_work);
   const int64_t tokens_per_step = cfg.train.batch_size * cfg.train.grad_accum * cfg.data.seq_len;
 
   nlohmann::json rows = nlohmann::json::array();
@@ -131,13 +139,8 @@ int bench_finetune(const std::vector<std::string>& args) {
   const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
   if (steps < 2 || warmup < 1 || warmup >= steps) throw UsageError{"need --steps >= 2 and 1 <= --warmup < --steps"};
   if (cfg.train.init_from.empty()) fail(vm["config"].as<std::string>(), "train.init_from: is empty; name the base model");
-  std::string work = vm["work-dir"].as<std::string>();
-  const bool own_work = work.empty();
-  if (own_work) {
-    std::string tmpl = (fs::temp_directory_path() / "sculpt-bench-finetune-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) fail("sculpt bench finetune", "cannot make a temporary directory");
-    work = tmpl;
-  }
+  bool own_work = false;
+  const std::string work = work_directory(vm["work-dir"].as<std::string>(), "bench finetune", &own_work);
   // Full fine-tuning continues the base as it is: its attention and context, not the `model:`
   // section's defaults.
   const ModelConfig base = load_model_config(cfg.train.init_from + "/config.json");
