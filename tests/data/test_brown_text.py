@@ -2,6 +2,7 @@
 """scripts/brown_text.py: each detokenisation rule on a hand-written Brown fragment, paragraphs and
 headlines, and the genre-stratified split (sizes, determinism, every genre in every split, the private
 genre in none)."""
+import json
 import os
 import sys
 import tempfile
@@ -71,6 +72,7 @@ class Main(unittest.TestCase):
     def test_writes_one_text_file_per_document_and_the_split_table_outside_it(self):
         with tempfile.TemporaryDirectory() as tmp:
             src, out, tsv = os.path.join(tmp, "package"), os.path.join(tmp, "brown"), os.path.join(tmp, "s.tsv")
+            jsonl = os.path.join(tmp, "evaluator.jsonl")
             os.makedirs(src)
             names = [f"ca{i:02d}" for i in range(1, 5)] + [f"ch{i:02d}" for i in range(1, 6)]
             genres = {n: "news" if n < "ch" else brown_text.PRIVATE_GENRE for n in names}
@@ -79,7 +81,7 @@ class Main(unittest.TestCase):
             for n in names:
                 with open(os.path.join(src, n), "w") as f:
                     f.write(f"\n\n\tThe/at {n}/np story/nn ./.\n\n\n\tEnd/nn ./.\n")
-            brown_text.main(["brown_text.py", src, out, tsv])
+            brown_text.main(["brown_text.py", src, out, tsv, jsonl])
             split = brown_text.assign_splits(genres)
             for n in names:
                 with open(os.path.join(out, split[n], n + ".txt")) as f:
@@ -90,6 +92,13 @@ class Main(unittest.TestCase):
                 rows = [line.rstrip("\n").split("\t") for line in f]
             self.assertEqual(rows[0], ["file", "genre", "split", "paragraphs", "words"])
             self.assertEqual(rows[1:], [[n, genres[n], split[n], "2", "4"] for n in names])
+            # The evaluator's corpus: every train and private/train document, nothing held out.
+            with open(jsonl) as f:
+                docs = [json.loads(line) for line in f]
+            wanted = [n for n in names if split[n] in ("train", "private/train")]
+            self.assertEqual([d["id"] for d in docs], [f"{split[n]}/{n}" for n in wanted])
+            self.assertEqual([d["text"] for d in docs], [f"The {n} story.\n\nEnd.\n" for n in wanted])
+            self.assertTrue(any(split[n] == "private/train" for n in wanted))
 
     def test_refuses_a_corpus_without_the_private_genre(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -98,13 +107,14 @@ class Main(unittest.TestCase):
                 f.write("ca01 news\n")
             with self.assertRaises(SystemExit) as e:
                 brown_text.main(["brown_text.py", os.path.join(tmp, "package"), os.path.join(tmp, "o"),
-                                 os.path.join(tmp, "s.tsv")])
+                                 os.path.join(tmp, "s.tsv"), os.path.join(tmp, "e.jsonl")])
             self.assertIn("no document of genre government", str(e.exception.code))
 
     def test_refuses_a_folder_that_is_not_the_package(self):
         with tempfile.TemporaryDirectory() as tmp:
             with self.assertRaises(SystemExit) as e:
-                brown_text.main(["brown_text.py", tmp, os.path.join(tmp, "o"), os.path.join(tmp, "s.tsv")])
+                brown_text.main(["brown_text.py", tmp, os.path.join(tmp, "o"), os.path.join(tmp, "s.tsv"),
+                                 os.path.join(tmp, "e.jsonl")])
             self.assertIn("cats.txt is missing", str(e.exception.code))
 
 
