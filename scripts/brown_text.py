@@ -25,8 +25,8 @@ each held-out split when they have at least 3.
 One genre, government (30 documents: reports, catalogues, house organs, much like a company's
 own papers), is left out of all three and kept as a private corpus that neither the drafter
 nor the refiner trains on: the experiments on adapting to a user's documents (fine-tuning
-against retrieval) need text the base models never saw. Within it, every 5th file starting at the 5th goes to private/test (6),
-the rest to private/train (24).
+against retrieval) need text the base models never saw. Within it, every 5th file starting at
+the 5th goes to private/test (6), the rest to private/train (24).
 
 The evaluator, which only scores what the other models write, trains on train and private/train
 together (EVALUATOR_JSONL), so that it can judge text in the private domain as well: the
