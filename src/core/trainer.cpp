@@ -70,12 +70,16 @@ at::Tensor next_token_loss(TransformerImpl& model, const at::Tensor& inputs, con
   return at::cross_entropy_loss(logits.reshape({-1, n_vocab}), targets.reshape({-1}));
 }
 
-// The generator of the masked-diffusion noise for one micro-batch, a pure function of the seed
-// and the position in the run, so that a resumed run draws exactly the noise it would have.
+// The random seed of one micro-batch, a pure function of the run's seed and the position in
+// the run, so that a resumed run draws exactly the noise and dropout masks it would have.
+uint64_t micro_batch_seed(int64_t seed, int64_t step, int64_t micro) {
+  return uint64_t(seed) * 0x9E3779B97F4A7C15ull ^ (uint64_t(step) + 1) * 0xBF58476D1CE4E5B9ull ^
+         (uint64_t(micro) + 1) * 0x94D049BB133111EBull;
+}
+
+// The generator of the masked-diffusion noise for one micro-batch.
 at::Generator noise_generator(int64_t seed, int64_t step, int64_t micro) {
-  uint64_t h = uint64_t(seed) * 0x9E3779B97F4A7C15ull ^ (uint64_t(step) + 1) * 0xBF58476D1CE4E5B9ull ^
-               (uint64_t(micro) + 1) * 0x94D049BB133111EBull;
-  return at::make_generator<at::CPUGeneratorImpl>(h);
+  return at::make_generator<at::CPUGeneratorImpl>(micro_batch_seed(seed, step, micro));
 }
 
 // The objective's loss on inputs [batch, seq_len] with next-token targets: the optimised
@@ -394,6 +398,7 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
     jsonl.flush();
   };
 
+  model->set_dropout(p.dropout);
   model->train();
   const ModelConfig& arch = model->config();
   const auto t0 = std::chrono::steady_clock::now();
@@ -417,6 +422,8 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
       sampler.next(p.batch_size, &windows);
       auto [inputs, targets] = split_windows(windows, p.batch_size, seq_len);
       at::Generator gen = noise_generator(cfg.runtime.seed, step, micro);
+      // Dropout (train.dropout, LoRA's) draws from the default generator: a different stream.
+      at::manual_seed(micro_batch_seed(cfg.runtime.seed, step, micro) ^ 0x5851F42D4C957F2Dull);
       at::Tensor loss = objective_loss(*model, p, inputs, targets, gen, row0, local_batch);
       at::Tensor optimised = loss;
       if (arch.num_local_experts > 0) {

@@ -53,6 +53,9 @@ struct TrainParams {
   double beta1 = 0.9;
   double beta2 = 0.95;
   double grad_clip = 1.0;      // max global gradient L2 norm; 0 = no clipping
+  // Residual and attention dropout while training (TransformerImpl::set_dropout); 0 = off.
+  // Regularises a model too large for its corpus; inference and exports are unaffected.
+  double dropout = 0.0;
   int64_t eval_every = 200;    // steps between validation passes; 0 = only at the end
   int64_t eval_batches = 0;    // validation batches of batch_size windows; 0 = all of valid
   int64_t save_every = 500;    // steps between checkpoints; 0 = only at the end
@@ -77,6 +80,7 @@ struct TrainParams {
     v.field("beta1", beta1, "AdamW beta1", Range{0.0, 0.999999});
     v.field("beta2", beta2, "AdamW beta2", Range{0.0, 0.999999});
     v.field("grad_clip", grad_clip, "max gradient norm; 0 = off", Range::at_least(0.0));
+    v.field("dropout", dropout, "residual and attention dropout while training; 0 = off", Range{0.0, 0.99});
     v.field("eval_every", eval_every, "steps between validation passes; 0 = at the end only", Range::at_least(0));
     v.field("eval_batches", eval_batches, "validation batches; 0 = all of valid", Range::at_least(0));
     v.field("save_every", save_every, "steps between checkpoints; 0 = at the end only", Range::at_least(0));
@@ -111,7 +115,8 @@ struct TrainOptions {
   // Data-parallel training (core/distributed.h); nullptr = this process alone. train.batch_size
   // stays the global micro-batch: every rank draws the same windows and noise and trains on
   // its own batch_size / world_size rows of them, gradients are averaged over ranks, so the
-  // run is the single-process run up to floating-point reduction order. Rank 0 alone logs and
+  // run is the single-process run up to floating-point reduction order (with train.dropout 0:
+  // each rank draws its own dropout masks). Rank 0 alone logs and
   // writes checkpoints; every rank resumes from out_dir (a shared filesystem across machines).
   Communicator* comm = nullptr;
 };

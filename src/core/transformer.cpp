@@ -86,10 +86,14 @@ class AttentionImpl : public nn::Module {
                    .masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity())
                    .view({b, n_kv_heads_, rep * s, t});
     }
-    at::Tensor out = at::matmul(at::softmax(scores, /*dim=*/-1), v);  // [b, kv, rep * s, hd]
+    at::Tensor probs = at::softmax(scores, /*dim=*/-1);
+    if (dropout > 0 && is_training()) probs = at::dropout(probs, dropout, /*train=*/true);
+    at::Tensor out = at::matmul(probs, v);  // [b, kv, rep * s, hd]
     out = out.view({b, n_heads_, s, head_dim_}).transpose(1, 2).reshape({b, s, n_heads_ * head_dim_});
     return o_proj_(out);
   }
+
+  double dropout = 0;  // on the attention probabilities, in training mode only
 
  private:
   int64_t n_heads_, n_kv_heads_, head_dim_;
@@ -114,16 +118,27 @@ class DecoderLayerImpl : public nn::Module {
   // router_logits (sparse layers only, if given) receives the router's logits.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& positions, const RotaryEmbedding& rope,
                      const at::Tensor& mask, KvCache* cache, int64_t layer, std::vector<at::Tensor>* router_logits) {
-    at::Tensor h = x + self_attn_->forward(input_layernorm_->forward(x), positions, rope, mask, cache, layer);
+    at::Tensor h = x + drop(self_attn_->forward(input_layernorm_->forward(x), positions, rope, mask, cache, layer));
     const at::Tensor normed = post_attention_layernorm_->forward(h);
-    if (!moe_) return h + mlp_->forward(normed);
+    if (!moe_) return h + drop(mlp_->forward(normed));
     at::Tensor logits;
-    at::Tensor out = h + moe_->forward(normed, router_logits ? &logits : nullptr);
+    at::Tensor out = h + drop(moe_->forward(normed, router_logits ? &logits : nullptr));
     if (router_logits) router_logits->push_back(logits);
     return out;
   }
 
+  void set_dropout(double p) {
+    dropout_ = p;
+    self_attn_->dropout = p;
+  }
+
  private:
+  // Residual dropout on a sublayer's output before it joins the stream (Vaswani et al. 2017, 5.4).
+  at::Tensor drop(const at::Tensor& y) const {
+    return dropout_ > 0 && is_training() ? at::dropout(y, dropout_, /*train=*/true) : y;
+  }
+
+  double dropout_ = 0;
   std::shared_ptr<AttentionImpl> self_attn_;
   std::shared_ptr<MlpImpl> mlp_;         // dense layers
   std::shared_ptr<SparseMoeImpl> moe_;   // sparse layers
@@ -146,6 +161,11 @@ TransformerImpl::TransformerImpl(ModelConfig config)
   norm_ = model_->register_module("norm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
   if (!c.tie_word_embeddings)
     lm_head_ = register_module("lm_head", LoraLinear(LoraLinearOptions{c.hidden_size, c.vocab_size}));
+}
+
+void TransformerImpl::set_dropout(double p) {
+  if (!(p >= 0 && p < 1)) fail("transformer", "dropout must be in [0, 1), got ", p);
+  for (auto& layer : layers_) layer->set_dropout(p);
 }
 
 at::Tensor TransformerImpl::attention_mask(int64_t batch, int64_t seq, int64_t cache_len,

@@ -53,6 +53,12 @@ class TransformerImpl : public torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
 
+  // Train-time dropout at rate p in [0, 1) on the attention probabilities and on each
+  // sublayer's output before the residual add; active only in training mode, so evaluation,
+  // generation and exported weights are unchanged. A training choice (train.dropout), not
+  // part of the config. Default 0.
+  void set_dropout(double p);
+
   // Mixture-of-experts models in training mode: the router logits of the last forward pass,
   // one [tokens, n_experts] tensor per sparse layer (load_balancing_loss in core/moe.h takes
   // them). Empty in eval mode and for dense models.

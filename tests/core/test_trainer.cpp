@@ -166,6 +166,15 @@ TEST_F(TrainerTest, ResumeContinuesTheStraightRun) {
   EXPECT_LT(resumed_loss_difference(config("straight", 20), config("split", 20), /*stop_at=*/10), 1e-5);
 }
 
+TEST_F(TrainerTest, DropoutChangesTrainingAndResumesExactly) {
+  CoreConfig dropped = config("dropped", 12), straight = config("straight", 12), split = config("split", 12);
+  dropped.train.dropout = straight.train.dropout = split.train.dropout = 0.2;
+  const double without = train(config("plain", 12), quiet()).losses.front();
+  const double with = train(dropped, quiet()).losses.front();
+  EXPECT_GT(std::abs(with - without), 1e-4);  // the masks reach the model
+  EXPECT_LT(resumed_loss_difference(straight, split, /*stop_at=*/6), 1e-5);
+}
+
 // A run interrupted before its first checkpoint leaves only a log; starting afresh replaces it,
 // resuming appends to it.
 TEST_F(TrainerTest, FreshRunReplacesAStaleLogAndResumeAppends) {

@@ -169,6 +169,36 @@ TEST(TransformerMaskTest, KeyMaskHidesPaddingFromLeftPaddedRows) {
   EXPECT_LE((got - want).abs().max().item<double>(), 1e-5);
 }
 
+TEST(TransformerDropoutTest, ActsOnlyWhileTrainingAndOnlyWhenSet) {
+  Transformer model(tiny_config());
+  randomize(*model, 6);
+  at::NoGradGuard no_grad;
+  at::Tensor seq = at::randint(0, 50, {2, 16}, at::kLong);
+  model->eval();
+  const at::Tensor want = model->forward(seq);
+
+  model->train();  // rate 0: training mode computes exactly the eval pass
+  EXPECT_TRUE(at::equal(model->forward(seq), want));
+
+  model->set_dropout(0.3);
+  model->eval();  // eval mode ignores the rate
+  EXPECT_TRUE(at::equal(model->forward(seq), want));
+
+  model->train();  // training mode drops, reproducibly under one seed, differently under another
+  at::manual_seed(7);
+  const at::Tensor a = model->forward(seq);
+  at::manual_seed(7);
+  EXPECT_TRUE(at::equal(model->forward(seq), a));
+  at::manual_seed(8);
+  EXPECT_FALSE(at::equal(model->forward(seq), a));
+  EXPECT_GT((a - want).abs().max().item<double>(), 1e-3);
+
+  model->set_dropout(0.0);
+  EXPECT_TRUE(at::equal(model->forward(seq), want));
+  EXPECT_THROW(model->set_dropout(1.0), Error);
+  EXPECT_THROW(model->set_dropout(-0.1), Error);
+}
+
 TEST(TransformerErrorsTest, RefusesBadInputs) {
   Transformer model(tiny_config());
   at::NoGradGuard no_grad;
