@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <torch/nn/utils/clip_grad.h>
@@ -451,7 +452,9 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
         load = t[0] / double(dp.world);
       }
     }
-    if (p.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, p.grad_clip);
+    // The global gradient norm before clipping, logged: it tells whether clipping shapes the run.
+    const double grad_norm = torch::nn::utils::clip_grad_norm_(
+        params, p.grad_clip > 0 ? p.grad_clip : std::numeric_limits<double>::infinity());
     optimizer.step();
     const double loss = loss_sum / double(p.grad_accum);
     result.losses.push_back(loss);
@@ -465,8 +468,9 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
       for (int64_t e = 0; e < load.size(0); ++e) loads.push_back(load[e].item<double>() / double(p.grad_accum));
     if (print_step) {
       char line[192];
-      std::snprintf(line, sizeof line, "step %lld/%lld loss %.4f lr %.2e %s tok/s ETA %s", (long long)done,
-                    (long long)p.max_steps, loss, lr, format_rate(tok_per_s).c_str(), format_duration(eta).c_str());
+      std::snprintf(line, sizeof line, "step %lld/%lld loss %.4f lr %.2e gnorm %.2f %s tok/s ETA %s", (long long)done,
+                    (long long)p.max_steps, loss, lr, grad_norm, format_rate(tok_per_s).c_str(),
+                    format_duration(eta).c_str());
       std::string text = line;
       if (!loads.empty()) {  // the load-balancing loss and each expert's share of the tokens
         std::snprintf(line, sizeof line, " aux %.3f experts", aux_sum / double(p.grad_accum));
@@ -477,7 +481,8 @@ TrainResult train(const CoreConfig& cfg, const TrainOptions& options) {
       else log << text << std::endl;
     }
     if (record_step && talk) {
-      nlohmann::json record = {{"step", done}, {"loss", loss}, {"lr", lr}, {"tok_per_s", tok_per_s}, {"elapsed_s", elapsed}};
+      nlohmann::json record = {{"step", done},           {"loss", loss},           {"lr", lr},
+                               {"grad_norm", grad_norm}, {"tok_per_s", tok_per_s}, {"elapsed_s", elapsed}};
       if (!loads.empty()) {
         record["aux_loss"] = aux_sum / double(p.grad_accum);
         record["expert_load"] = loads;

@@ -191,7 +191,10 @@ TEST_F(TrainerTest, FreshRunReplacesAStaleLogAndResumeAppends) {
   std::istringstream lines(read_file(log_path));
   for (std::string line; std::getline(lines, line);) {
     const nlohmann::json record = nlohmann::json::parse(line);
-    if (record.contains("tok_per_s")) steps.push_back(record.at("step"));  // training records, not evals
+    if (!record.contains("tok_per_s")) continue;  // training records, not evals
+    steps.push_back(record.at("step"));
+    const double grad_norm = record.at("grad_norm");  // before clipping
+    EXPECT_TRUE(std::isfinite(grad_norm) && grad_norm > 0) << line;
   }
   EXPECT_EQ(steps, (std::vector<int64_t>{2, 4}));
 }
