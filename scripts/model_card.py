@@ -70,7 +70,8 @@ def main(argv):
     if len(argv) != 5:
         sys.exit("usage: model_card.py MODEL_DIR TRAIN_DIR TRAIN_CONFIG ROLE")
     model_dir, train_dir, config_path, role = argv[1:]
-    name = os.path.basename(os.path.normpath(model_dir))
+    # train_defaults.sh exports into build/defaults/NAME.export and publishes it as models/NAME.
+    name = os.path.basename(os.path.normpath(model_dir)).removesuffix(".export")
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
         hf = json.load(f)
     with open(config_path, encoding="utf-8") as f:
@@ -140,7 +141,8 @@ def main(argv):
         f"- {last_step:,} steps of {batch * accum * seq_len:,} tokens ({batch * accum} windows of {seq_len:,}): "
         f"{last_step * batch * accum * seq_len / 1e6:.1f}M tokens, "
         f"{last_step * batch * accum * seq_len / manifest['train']['n_tokens']:.1f} epochs",
-        f"- training time: {hours_minutes(seconds)} on 2 CPU cores (LibTorch 1.13, OpenBLAS)",
+        f"- training time: {hours_minutes(seconds)} on one thread of a 2-core machine, beside another stage "
+        "(scripts/train_defaults.sh runs two at a time; LibTorch 1.13, OpenBLAS)",
         f"- validation {loss_name}: **{final_loss:.4f}** at step {final_step:,}"
         + (f" (perplexity {2.718281828459045 ** final_loss:.1f})" if objective != "masked_diffusion" else ""),
         "",
