@@ -1,6 +1,7 @@
-// The shipped default models (models/drafter, models/refiner): they load, share one tokenizer,
-// and do their jobs on English they never saw (a paragraph written for this test, spaced as
-// scripts/prepare_brown.sh spaces the corpus) better than baselines computed from that text.
+// The shipped default models (models/drafter, refiner, ar_base, evaluator): they load, share one
+// tokenizer, and do their jobs on English they never saw (a paragraph written for this test,
+// spaced as scripts/prepare_brown.sh spaces the corpus) better than baselines computed from that
+// text; the strong baseline and the evaluator are larger causal models on the same tokenizer.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -51,7 +52,11 @@ TEST(DefaultModelsTest, DrafterPredictsUnseenEnglishBetterThanItsUnigrams) {
   const double nll = s.nll / double(s.ids.size()), unigram = unigram_entropy(s.ids);
   std::printf("drafter %.3f nats/token (perplexity %.1f); the text's own unigram entropy %.3f\n", nll, s.perplexity,
               unigram);
-  EXPECT_LT(nll, unigram - 0.5);
+  // The text's own unigram entropy is a lower bound on what any context-free model scores on it,
+  // and an optimistic one: 148 tokens over 4,096 pieces, most of them seen once (with the
+  // previous generation's 1,024 pieces the drafter beat it by 1.7 nats, now by 0.30). Beating
+  // it by a quarter nat per token (37 nats over the paragraph) needs the context.
+  EXPECT_LT(nll, unigram - 0.25);
 
   DraftParams p;
   p.max_tokens = 24;
@@ -60,6 +65,32 @@ TEST(DefaultModelsTest, DrafterPredictsUnseenEnglishBetterThanItsUnigrams) {
   ASSERT_EQ(out.size(), 1u);
   std::printf("draft: The jury said that%s\n", out[0].text.c_str());
   EXPECT_GE(out[0].tokens.size(), 8u);
+}
+
+int64_t parameter_count(TransformerImpl& model) {
+  int64_t n = 0;
+  for (const at::Tensor& p : model.parameters()) n += p.numel();
+  return n;
+}
+
+// Not asserted: that they score this paragraph better than the drafter. On Brown's 1.45M tokens
+// depth buys almost nothing (validation 4.535 and 4.522 against the drafter's 4.541, README,
+// Default models), and on this one paragraph the drafter scores best; the printout shows it.
+TEST(DefaultModelsTest, StrongBaselineAndEvaluatorAreLargerCausalModelsOnTheSameTokenizer) {
+  Drafter drafter = Drafter::load(kModels + "/drafter");
+  const Refiner refiner = Refiner::load(kModels + "/refiner");
+  const ScoreResult small = score_text(*drafter.model(), drafter.tokenizer(), kParagraph);
+  for (const std::string name : {"ar_base", "evaluator"}) {
+    SCOPED_TRACE(name);
+    Drafter larger = Drafter::load(kModels + "/" + name);
+    EXPECT_NO_THROW(refiner.check_draft_tokenizer(larger.tokenizer()));
+    EXPECT_EQ(larger.model()->config().attention, AttentionMode::kCausal);
+    EXPECT_GT(parameter_count(*larger.model()), parameter_count(*drafter.model()));
+    const ScoreResult big = score_text(*larger.model(), larger.tokenizer(), kParagraph);
+    ASSERT_EQ(big.ids, small.ids);
+    std::printf("%s %.3f nats/token, drafter %.3f\n", name.c_str(), big.nll / double(big.ids.size()),
+                small.nll / double(small.ids.size()));
+  }
 }
 
 TEST(DefaultModelsTest, RefinerRestoresCorruptedTokensFarBeyondChance) {
