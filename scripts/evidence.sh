@@ -5,7 +5,7 @@
 #                   strong baseline, on held-out Brown prompts (issue 7)
 #   brown_grounded  token F1 of grounded continuations, retrieval on and off (issue 7)
 # Other names (configs/ablations/NAME.yaml) may be given instead. A second run keeps the
-# variants already finished in build/ablations/NAME (pass --rerun after the names to redo them).
+# variants already finished in build/ablations/NAME (add `-- --rerun` to redo them).
 #   bash scripts/evidence.sh [NAME...] [-- SCULPT_ABLATE_OPTIONS...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
