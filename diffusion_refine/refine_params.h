@@ -38,6 +38,7 @@ struct RefineParams {
   int top_k = 0;                       // 0 = off
   double top_p = 1.0;                  // 1 = off
   int64_t seed = 0;                    // seed of the prediction sampler
+  int no_repeat_ngram = 0;             // never write a token that repeats an n-gram of the section; 0 = off
 
   template <class V>
   void visit(V& v) {
@@ -60,6 +61,8 @@ struct RefineParams {
     v.field("top_k", top_k, "keep the k most likely predictions; 0 = off", Range::at_least(0));
     v.field("top_p", top_p, "nucleus mass, in (0, 1]; 1 = off", Range{0.0, 1.0});
     v.field("seed", seed, "prediction sampling seed", Range::at_least(0));
+    v.field("no_repeat_ngram", no_repeat_ngram,
+            "n: a written token may not repeat an n-gram of the draft section; 0 = off", Range{0, 64});
   }
   // Open bounds the Ranges cannot say (top_p > 0); throws Error.
   void validate() const;

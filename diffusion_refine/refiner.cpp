@@ -15,6 +15,7 @@
 #include "core/lora.h"
 #include "core/logit_filters.h"
 #include "core/masked_diffusion.h"
+#include "diffusion_refine/ngram_repeats.h"
 
 namespace sculpt {
 namespace {
@@ -162,6 +163,11 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
     }
     if (writable[size_t(i)]) first_writable = std::min(first_writable, i);
   }
+  // The section no-repeat-n-gram checks: the canvas after its frozen context.
+  int64_t section_begin = 0;
+  while (section_begin < n && canvas.roles[size_t(section_begin)] == CanvasRole::kFrozen) ++section_begin;
+  std::vector<uint8_t> known(size_t(n), 1);
+  const NgramRegion section{x, known, section_begin, n, p.no_repeat_ngram};
   if (first_writable == n) fail("refine", "nothing to refine: the canvas has no masked positions (and no editable draft)");
   if (c.logits_alignment == LogitsAlignment::kShifted && first_writable == 0)
     fail("refine", "under shifted logits position 0 cannot be written (no position predicts it): put context before it");
@@ -225,6 +231,12 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
       std::vector<int64_t> predicted;
       std::vector<float> confidence;
       if (m_write > 0) {
+        if (p.no_repeat_ngram > 0) {  // after `probs`: confidence stays the model's own
+          for (int64_t i = 0; i < n; ++i) known[size_t(i)] = !masked[size_t(i)];
+          for (int64_t j = 0; j < m_write; ++j)
+            for (int64_t b : section.banned_at(to_write[size_t(j)]))
+              logits[j][b] = -std::numeric_limits<float>::infinity();
+        }
         at::Tensor pred = sample_predictions(logits.narrow(0, 0, m_write), p, gen);  // [m_write]
         at::Tensor conf = probs.narrow(0, 0, m_write).gather(1, pred.unsqueeze(1)).squeeze(1);
         predicted.assign(pred.data_ptr<int64_t>(), pred.data_ptr<int64_t>() + m_write);
@@ -254,10 +266,24 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
           if (pc[j] < p.edit_threshold) remask.push_back(to_check[j]);
       }
       const int64_t global_step = int64_t(trace.committed_per_step.size());
+      int64_t n_committed = 0;
       for (int64_t j : commit) {
-        x[size_t(to_write[size_t(j)])] = predicted[size_t(j)];
-        masked[size_t(to_write[size_t(j)])] = 0;
-        trace.commit_step[size_t(to_write[size_t(j)])] = global_step;
+        const int64_t i = to_write[size_t(j)];
+        x[size_t(i)] = predicted[size_t(j)];
+        masked[size_t(i)] = 0;
+        known[size_t(i)] = 1;
+        // Predictions were made apart: two committed together may still form a repeat. The
+        // later one waits for the next step, whose ban sees the first (the first commit of a
+        // step never waits, so every step makes progress).
+        if (p.no_repeat_ngram > 0 && section.repeats_at(i)) {
+          x[size_t(i)] = mask;
+          masked[size_t(i)] = 1;
+          known[size_t(i)] = 0;
+          ++carried;
+          continue;
+        }
+        trace.commit_step[size_t(i)] = global_step;
+        ++n_committed;
       }
       for (int64_t i : remask) {
         x[size_t(i)] = mask;
@@ -266,10 +292,10 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
         trace.commit_step[size_t(i)] = -1;
       }
       carried += int64_t(remask.size());
-      trace.committed_per_step.push_back(int64_t(commit.size()));
+      trace.committed_per_step.push_back(n_committed);
       trace.remasked_per_step.push_back(int64_t(remask.size()));
       trace.n_remasked += int64_t(remask.size());
-      verified = commit.empty() && remask.empty();
+      verified = n_committed == 0 && remask.empty();
       ++step;
     }
   }

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
 #include "core/error.h"
+#include "diffusion_refine/ngram_repeats.h"
 #include "diffusion_refine/refiner.h"
 
 namespace sculpt {
@@ -137,7 +139,17 @@ std::vector<Span> parse_token_ranges(const std::vector<std::string>& ranges, int
 }
 
 std::vector<Span> SpanSelector::select(const DraftView& draft) {
-  return spans_from_marks(mark(draft), params_.max_fraction, params_.dilate);
+  Marks marks = mark(draft);
+  if (params_.repeat_ngram > 0) {
+    // A repeat loop is the draft's surest error: first in line under the max_fraction cap.
+    const std::vector<uint8_t> ends = repeated_ngram_ends(draft.tokens, params_.repeat_ngram);
+    for (size_t i = 0; i < ends.size() && i < marks.chosen.size(); ++i)
+      if (ends[i]) {
+        marks.chosen[i] = 1;
+        marks.weakness[i] = std::numeric_limits<float>::infinity();
+      }
+  }
+  return spans_from_marks(marks, params_.max_fraction, params_.dilate);
 }
 
 std::unique_ptr<SpanSelector> make_span_selector(const SpanParams& params, Refiner* refiner) {

@@ -35,6 +35,7 @@ struct SpanParams {
   std::vector<std::string> ranges;     // kRanges: "begin:end" draft-token ranges, end exclusive
   double max_fraction = 0.5;           // at most this share of the draft is re-masked, weakest first; 1 = no cap
   int dilate = 0;                      // widen every chosen token by this many neighbours on each side
+  int repeat_ngram = 0;                // also re-mask, first of all, each draft token ending a repeated n-gram; 0 = off
   int64_t seed = 0;                    // kRandom's seed
 
   template <class V>
@@ -55,6 +56,8 @@ struct SpanParams {
     v.field("ranges", ranges, "ranges: draft-token ranges \"begin:end\" (end exclusive)");
     v.field("max_fraction", max_fraction, "largest share of the draft re-masked, weakest first", Range{0.0, 1.0});
     v.field("dilate", dilate, "neighbours added on each side of a chosen token", Range{0, 1 << 16});
+    v.field("repeat_ngram", repeat_ngram,
+            "n: also re-mask every draft token that ends an n-gram the draft already had; 0 = off", Range{0, 64});
     v.field("seed", seed, "random: seed", Range::at_least(0));
   }
 };
@@ -79,7 +82,8 @@ class SpanSelector {
     std::vector<uint8_t> chosen;
   };
   virtual Marks mark(const DraftView& draft) = 0;
-  // Spans to re-mask, ascending and disjoint, in draft coordinates.
+  // Spans to re-mask, ascending and disjoint, in draft coordinates: mark(), then the tokens
+  // ending a repeated n-gram (repeat_ngram; weakest of all), then spans_from_marks.
   std::vector<Span> select(const DraftView& draft);
 
  protected:

@@ -11,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "diffusion_refine/ngram_repeats.h"
 #include "diffusion_refine/restoration.h"
 #include "support/fixture_cache.h"
 #include "support/test_util.h"
@@ -200,6 +201,39 @@ TEST_F(RefinerTest, SemiAutoregressiveBlocksCommitLeftToRight) {
     }
     EXPECT_LT(last, first_next) << "block " << b;
   }
+}
+
+// No written token completes an n-gram that occurs elsewhere in the section (visible draft
+// tokens included), whether one or many tokens commit per step; without the constraint the
+// same canvases do repeat, so the check has something to catch.
+TEST_F(RefinerTest, NoRepeatNgramIsNeverBroken) {
+  const std::vector<int64_t> doc = held_out(2);
+  const int64_t n_draft = std::min<int64_t>(int64_t(doc.size()), 40);
+  const std::vector<int64_t> draft(doc.begin(), doc.begin() + n_draft);
+  int64_t repeats_without = 0;
+  for (int n : {1, 2, 3})
+    for (int steps : {3, 1 << 20})
+      for (bool all_masked : {true, false}) {
+        Canvas canvas = Canvas::from_parts(bos(), draft);
+        if (all_masked) canvas.mark({{0, n_draft}}, CanvasRole::kMasked);
+        else canvas.mark({{2, 9}, {14, n_draft - 3}}, CanvasRole::kMasked);
+        RefineParams p;
+        p.steps = steps;
+        const RefineResult free = refiner_->refine(canvas, p);
+        p.no_repeat_ngram = n;
+        const RefineResult r = refiner_->refine(canvas, p);
+        const std::vector<uint8_t> known(r.tokens.size(), 1);
+        for (int64_t i = canvas.n_context; i < canvas.size(); ++i) {
+          if (canvas.roles[size_t(i)] != CanvasRole::kMasked) continue;
+          EXPECT_FALSE((NgramRegion{r.tokens, known, canvas.n_context, canvas.size(), n}.repeats_at(i)))
+              << "n " << n << " steps " << steps << " position " << i;
+          repeats_without += (NgramRegion{free.tokens, known, canvas.n_context, canvas.size(), n}.repeats_at(i));
+        }
+        int64_t committed = 0;
+        for (int64_t c : r.trace.committed_per_step) committed += c;
+        EXPECT_EQ(committed, canvas.count(CanvasRole::kMasked));
+      }
+  EXPECT_GT(repeats_without, 0);
 }
 
 // Under bidirectional attention the cached prefix never sees the span's later tokens, so

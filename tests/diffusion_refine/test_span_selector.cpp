@@ -52,6 +52,20 @@ TEST(SpanSelectorTest, CapKeepsTheWeakestThenDilates) {
   EXPECT_EQ(pairs(spans_from_marks(m, 0.0, 3)), P{});
 }
 
+TEST(SpanSelectorTest, RepeatedNgramsComeFirstUnderTheCap) {
+  SpanParams p;
+  p.logprob_threshold = -2.0;
+  p.max_fraction = 0.25;  // two of eight tokens
+  p.repeat_ngram = 2;
+  DraftView d = draft_with({-0.1f, -0.1f, -9.0f, -0.1f, -0.1f, -0.1f, -0.1f, -0.1f});
+  d.tokens = {1, 2, 3, 4, 1, 2, 6, 7};  // (1 2) again at 4-5: token 5 ends a repeat
+  EXPECT_EQ(pairs(make_span_selector(p)->select(d)), (P{{2, 3}, {5, 6}}));
+  p.max_fraction = 0.125;  // one token: the repeat wins over the weakest log-probability
+  EXPECT_EQ(pairs(make_span_selector(p)->select(d)), (P{{5, 6}}));
+  p.repeat_ngram = 0;
+  EXPECT_EQ(pairs(make_span_selector(p)->select(d)), (P{{2, 3}}));
+}
+
 TEST(SpanSelectorTest, RandomIsSeededAndNearItsFraction) {
   SpanParams p;
   p.strategy = SpanStrategy::kRandom;
