@@ -69,9 +69,12 @@ std::vector<DraftResult> Drafter::draft(const std::vector<std::string>& prompts,
 
 std::vector<DraftResult> Drafter::draft_ids(const std::vector<std::vector<int64_t>>& prompt_ids,
                                             const DraftParams& params, const TokenCallback& on_token,
-                                            DraftStats* stats) {
+                                            DraftStats* stats, const std::vector<std::vector<int64_t>>& references) {
   params.sampler.validate();
   if (prompt_ids.empty()) fail("draft", "no prompts");
+  if (!references.empty() && references.size() != prompt_ids.size())
+    fail("draft", references.size(), " references for ", prompt_ids.size(), " prompts: give one per prompt or none");
+  const bool copying = params.copy.weight > 0 && !references.empty();
   const ModelConfig& cfg = model_->config();
   const int64_t context = cfg.max_position_embeddings;
   const int64_t batch = int64_t(prompt_ids.size());
@@ -140,6 +143,14 @@ std::vector<DraftResult> Drafter::draft_ids(const std::vector<std::vector<int64_
   for (int64_t step = 0; step < max_tokens; ++step) {
     std::vector<std::vector<int64_t>> contexts;
     for (const Row& row : rows) contexts.push_back(row.ids);
+    if (copying) {
+      logits = logits.clone();  // the model's logits stay as they are; a row that copies gets log p of the mixture
+      for (int64_t r = 0; r < batch; ++r) {
+        const CopyCandidates c = find_copy_candidates(rows[size_t(r)].ids, references[size_t(r)], params.copy.min_match);
+        if (!rows[size_t(r)].done && !c.next.empty())
+          logits[r].copy_(mix_copy_distribution(logits[r], c, params.copy.weight));
+      }
+    }
     std::vector<SampledToken> drawn = sample_tokens(logits, params.sampler, contexts, gen);
 
     at::Tensor next = at::empty({batch, 1}, i64);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ar_draft/reference_copy.h"
 #include "ar_draft/sampler.h"
 #include "core/tokenizer.h"
 #include "core/transformer.h"
@@ -25,6 +26,7 @@ struct DraftParams {
   bool stop_at_eos = true;          // stop a row when it draws EOS
   std::vector<std::string> stop;    // stop strings; the text is cut before the first one found
   SamplerParams sampler;
+  CopyParams copy;                  // quoting the references (retrieved passages) draft_ids is given
 
   template <class V>
   void visit(V& v) {
@@ -34,14 +36,16 @@ struct DraftParams {
     v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");
     v.field("stop", stop, "stop strings");
     v.section("sampler", sampler, "token sampling");
+    v.section("copy", copy, "copying from retrieved passages (kNN-LM mixture over n-gram matches)");
   }
 };
 
-// One drafted token, with the drafter's confidence in it (natural log units).
+// One drafted token, with the drafter's confidence in it (natural log units), under the
+// drafter's distribution: the model's, mixed with the copy distribution where copying matched.
 struct DraftToken {
   int64_t id = 0;
-  float logprob = 0.0f;  // log p_model(id | prefix)
-  float entropy = 0.0f;  // entropy of p_model(. | prefix)
+  float logprob = 0.0f;  // log p(id | prefix)
+  float entropy = 0.0f;  // entropy of p(. | prefix)
 };
 
 enum class StopReason { kMaxTokens, kEos, kStopString, kContext };
@@ -80,10 +84,13 @@ class Drafter {
                                  const TokenCallback& on_token = {}, DraftStats* stats = nullptr);
 
   // The same from token ids (BOS not added): for callers that manage the context themselves,
-  // such as the pipeline's window over a long document. An empty row or an id outside the
-  // vocabulary is an Error.
+  // such as the pipeline's window over a long document. references: none, or one token
+  // sequence per row that params.copy may quote (the pipeline passes the retrieved passages).
+  // An empty row, an id outside the vocabulary or a reference count that is neither 0 nor the
+  // number of rows is an Error.
   std::vector<DraftResult> draft_ids(const std::vector<std::vector<int64_t>>& prompt_ids, const DraftParams& params,
-                                     const TokenCallback& on_token = {}, DraftStats* stats = nullptr);
+                                     const TokenCallback& on_token = {}, DraftStats* stats = nullptr,
+                                     const std::vector<std::vector<int64_t>>& references = {});
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
   Transformer& model() { return model_; }

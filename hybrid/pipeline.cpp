@@ -209,7 +209,9 @@ PipelineResult Pipeline::generate(const std::string& prompt, const SectionCallba
       DraftParams dp = m.cfg.draft;
       dp.max_tokens = int(n_new);
       DraftStats stats;
-      const DraftResult d = m.drafter->draft_ids({m.frozen_context(prompt_passages, document, ctx, n_new)}, dp, {}, &stats)[0];
+      // The passages go into the context and, for draft.copy, are what the draft may quote.
+      const DraftResult d = m.drafter->draft_ids({m.frozen_context(prompt_passages, document, ctx, n_new)}, dp, {},
+                                                 &stats, {prompt_passages})[0];
       for (const DraftToken& t : d.tokens) {
         view.tokens.push_back(t.id);
         view.logprobs.push_back(t.logprob);

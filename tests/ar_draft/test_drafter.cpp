@@ -111,6 +111,48 @@ TEST_F(DrafterTest, SameSeedSameTextDifferentSeedDiffers) {
   EXPECT_NE(drafter.draft({"The jury"}, p)[0].text, a);
 }
 
+// With a reference that continues the prompt, full copy weight quotes it token for token at
+// any temperature and records the mixture's log p (0 for a sure copy); weight 0 ignores it.
+TEST_F(DrafterTest, CopyQuotesTheReferenceAndWeightZeroIgnoresIt) {
+  Drafter drafter = make_drafter();
+  const Tokenizer& tok = drafter.tokenizer();
+  std::vector<int64_t> prompt{tok.bos_id()}, reference;
+  for (int32_t id : tok.encode("The jury said the election")) prompt.push_back(id);
+  for (int32_t id : tok.encode("Reports were heard. The jury said the election was conducted fairly in county 7"))
+    reference.push_back(id);
+  DraftParams p;
+  p.max_tokens = 12;
+  p.stop_at_eos = false;
+  p.sampler.temperature = 1.0;
+  p.sampler.seed = 3;
+  p.copy.weight = 1.0;
+  p.copy.min_match = 3;
+  const DraftResult copied = drafter.draft_ids({prompt}, p, {}, nullptr, {reference})[0];
+  // Where the reference goes on after the prompt's last three tokens (they occur once in it).
+  size_t start = 0;
+  for (size_t j = 3; j < reference.size(); ++j)
+    if (std::equal(prompt.end() - 3, prompt.end(), reference.begin() + long(j) - 3)) start = j;
+  ASSERT_GT(start, 0u);
+  const size_t n_quoted = std::min<size_t>(reference.size() - start, copied.tokens.size());
+  ASSERT_GT(n_quoted, 3u);
+  for (size_t t = 0; t < n_quoted; ++t) {
+    EXPECT_EQ(copied.tokens[t].id, reference[start + t]) << "step " << t;
+    EXPECT_NEAR(copied.tokens[t].logprob, 0.0f, 1e-5) << "step " << t;
+  }
+  p.copy.weight = 0;
+  const DraftResult ignored = drafter.draft_ids({prompt}, p, {}, nullptr, {reference})[0];
+  const DraftResult plain = drafter.draft_ids({prompt}, p)[0];
+  ASSERT_EQ(ignored.tokens.size(), plain.tokens.size());
+  for (size_t t = 0; t < plain.tokens.size(); ++t) EXPECT_EQ(ignored.tokens[t].id, plain.tokens[t].id);
+  EXPECT_NE(plain.text, copied.text);
+  try {
+    drafter.draft_ids({prompt}, p, {}, nullptr, {reference, reference});
+    FAIL() << "two references for one prompt";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("2 references for 1 prompts"));
+  }
+}
+
 TEST_F(DrafterTest, LogprobsAreNonPositiveAndEntropyBounded) {
   Drafter drafter = make_drafter();
   auto r = drafter.draft({"The"}, greedy(10))[0];

@@ -8,6 +8,7 @@
 
 #include "ar_draft/drafter.h"
 #include "core/error.h"
+#include "retrieval/retriever_registry.h"
 #include "support/test_util.h"
 #include "support/tiny_pipeline.h"
 
@@ -67,6 +68,28 @@ TEST_F(PipelineTest, ArOnlyIsExactlyTheDrafter) {
   std::vector<int64_t> ids;
   for (const DraftToken& t : d.tokens) ids.push_back(t.id);
   EXPECT_EQ(r.ids, ids);
+}
+
+// The passages retrieved for the prompt are what draft.copy quotes: with full weight the draft
+// goes on exactly as the indexed text does; without copying it does not.
+TEST_F(PipelineTest, DraftCopyQuotesTheRetrievedPassage) {
+  const std::string source = "The sailor reads the ancient chart by lamplight while the whole crew sleeps below deck.";
+  auto with_index = [&](const std::vector<std::string>& overrides) {
+    Pipeline p = pipeline(overrides);
+    std::unique_ptr<Retriever> retriever = make_retriever(p.config().retrieval);
+    retriever->add({{"log", source}});
+    p.set_retriever(std::move(retriever));
+    return p.generate("The sailor reads the ancient chart");
+  };
+  const std::vector<std::string> quoting = {"refine.enabled=false", "draft.copy.weight=1", "draft.copy.min_match=2",
+                                            "retrieval.inject.budget_tokens=200", "pipeline.max_tokens=8"};
+  const PipelineResult copied = with_index(quoting);
+  const std::string continuation = " by lamplight while the whole crew sleeps below deck.";
+  EXPECT_GE(copied.text.size(), 8u);
+  EXPECT_EQ(continuation.compare(0, copied.text.size(), copied.text), 0) << copied.text;  // a prefix of it
+  std::vector<std::string> plain = quoting;
+  plain[1] = "draft.copy.weight=0";
+  EXPECT_NE(with_index(plain).text, copied.text);
 }
 
 TEST_F(PipelineTest, DiffusionOnlyWritesFromAnAllMaskCanvas) {
