@@ -14,6 +14,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/kv_cache.h"
+#include "core/lora_linear.h"
 #include "core/token_shards.h"
 
 namespace sculpt::cli {
@@ -63,10 +64,10 @@ double matmul_seconds_per_step(TransformerImpl& model, int reps) {
   if (model.config().tie_word_embeddings) weights.push_back(params["model.embed_tokens.weight"]);
   at::Tensor x = at::randn({1, 1, model.config().hidden_size});
   at::Tensor wide = at::randn({1, 1, model.config().intermediate_size});
-  for (const at::Tensor& w : weights) at::linear(w.size(1) == x.size(2) ? x : wide, w);  // warm-up
+  for (const at::Tensor& w : weights) linear_forward(w.size(1) == x.size(2) ? x : wide, w);  // warm-up
   auto start = Clock::now();
   for (int r = 0; r < reps; ++r)
-    for (const at::Tensor& w : weights) at::linear(w.size(1) == x.size(2) ? x : wide, w);
+    for (const at::Tensor& w : weights) linear_forward(w.size(1) == x.size(2) ? x : wide, w);
   return seconds(start) / reps;
 }
 

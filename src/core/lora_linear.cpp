@@ -2,9 +2,11 @@
 #include "core/lora_linear.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 
@@ -21,8 +23,19 @@ LoraLinearImpl::LoraLinearImpl(const LoraLinearOptions& options) : options_(opti
   }
 }
 
+at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  const bool one_row = x.dim() >= 1 && x.numel() == x.size(-1);
+  if (!one_row || at::GradMode::is_enabled() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat)
+    return at::linear(x, weight, bias);
+  at::Tensor y = at::mv(weight, x.reshape({-1}));
+  if (bias.defined()) y.add_(bias);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  return y.view(shape);
+}
+
 at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {
-  at::Tensor y = at::linear(x, weight, bias);
+  at::Tensor y = linear_forward(x, weight, bias);
   if (!has_adapter()) return y;
   const at::Tensor in = delta_.dropout > 0 ? at::dropout(x, delta_.dropout, is_training()) : x;
   return y + at::linear(at::linear(in, delta_.a), delta_.b) * delta_.scaling;  // [..., r] -> [..., out]

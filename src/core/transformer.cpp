@@ -235,7 +235,7 @@ at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
                str_cat(hidden.numel() / hidden.size(-1), " positions x ", config_.vocab_size,
                        " pieces; use a shorter input or a smaller batch"));
   if (lm_head_) return lm_head_(hidden);
-  return at::matmul(hidden, embed_tokens_->weight.t());
+  return linear_forward(hidden, embed_tokens_->weight);  // tied to the embeddings
 }
 
 at::Tensor TransformerImpl::forward(const at::Tensor& tokens, const ForwardArgs& args) {
