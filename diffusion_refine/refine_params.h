@@ -34,6 +34,9 @@ struct RefineParams {
   int max_edits = 1;                   // re-maskings allowed per position
   EditScope edit_scope = EditScope::kSpans;
   bool prefix_cache = true;            // reuse the frozen prefix's keys/values (exact only if block_causal)
+  bool span_cache = false;             // reuse every unchanging position's keys/values: steps run only the
+                                       // spans (bidirectional only; approximate; overrides prefix_cache)
+  int cache_refresh = 0;               // recompute the whole canvas every k steps; 0 = once per block
   double temperature = 0.0;            // prediction sampling; 0 = argmax
   int top_k = 0;                       // 0 = off
   double top_p = 1.0;                  // 1 = off
@@ -57,6 +60,10 @@ struct RefineParams {
     v.field("edit_scope", edit_scope, "what editing may revise",
             Choices<EditScope>{{"spans", EditScope::kSpans}, {"draft", EditScope::kDraft}});
     v.field("prefix_cache", prefix_cache, "encode the frozen prefix once (approximate under bidirectional attention)");
+    v.field("span_cache", span_cache,
+            "encode everything outside the spans once; steps run only the spans (bidirectional refiners; approximate)");
+    v.field("cache_refresh", cache_refresh, "re-encode the whole canvas every k steps; 0 = once per block",
+            Range{0, 1 << 20});
     v.field("temperature", temperature, "prediction temperature; 0 = argmax", Range{0.0, 100.0});
     v.field("top_k", top_k, "keep the k most likely predictions; 0 = off", Range::at_least(0));
     v.field("top_p", top_p, "nucleus mass, in (0, 1]; 1 = off", Range{0.0, 1.0});

@@ -11,72 +11,14 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/kv_cache.h"
 #include "core/lora.h"
 #include "core/logit_filters.h"
 #include "core/masked_diffusion.h"
+#include "diffusion_refine/canvas_forward.h"
 #include "diffusion_refine/ngram_repeats.h"
 
 namespace sculpt {
 namespace {
-
-// The forward passes of one refinement. With the prefix cache, the first pass of each block
-// runs the whole canvas and keeps the keys and values of positions [0, prefix); the passes
-// after it run only [prefix, n) against them. Under block-causal attention with a block-aligned
-// prefix those keys and values are exactly what a full pass computes; under bidirectional
-// attention the prefix would also have seen the later tokens, so they are an approximation
-// (Fast-dLLM's prefix cache, Wu et al. 2025), refreshed at every block.
-class CanvasForward {
- public:
-  CanvasForward(TransformerImpl& model, int64_t n, bool use_cache) : model_(model) {
-    const ModelConfig& c = model.config();
-    shift_ = c.logits_alignment == LogitsAlignment::kShifted ? 1 : 0;
-    if (use_cache)
-      cache_ = std::make_unique<KvCache>(c.num_hidden_layers, /*batch=*/1, c.n_kv_heads(), n, c.n_head_dim());
-  }
-
-  // Starts a block: the next pass runs the whole canvas and caches [0, prefix) for the passes after it.
-  void begin_block(int64_t prefix) {
-    prefix_ = cache_ ? prefix : 0;
-    refresh_ = true;
-  }
-
-  // Logits [positions.size(), vocab] predicting the tokens at `positions` of `tokens` [1, n].
-  at::Tensor logits_at(const at::Tensor& tokens, const std::vector<int64_t>& positions) {
-    ++n_forward_;
-    int64_t offset = 0;  // canvas position of the first hidden state computed
-    at::Tensor hidden;   // [1, n - offset, hidden]
-    if (!cache_ || prefix_ == 0) {
-      hidden = model_.hidden_states(tokens);
-    } else {
-      ForwardArgs args;
-      args.cache = cache_.get();
-      if (refresh_) {
-        cache_->reset();
-        hidden = model_.hidden_states(tokens, args);
-      } else {
-        offset = prefix_;
-        hidden = model_.hidden_states(tokens.narrow(/*dim=*/1, prefix_, tokens.size(1) - prefix_), args);
-      }
-      cache_->truncate(prefix_);
-    }
-    refresh_ = false;
-    std::vector<int64_t> rows(positions.size());
-    for (size_t i = 0; i < positions.size(); ++i) rows[i] = positions[i] - shift_ - offset;
-    at::Tensor index = at::tensor(rows, at::TensorOptions().dtype(at::kLong));
-    return model_.logits(hidden.select(/*dim=*/0, 0).index_select(/*dim=*/0, index));
-  }
-
-  int64_t n_forward() const { return n_forward_; }
-
- private:
-  TransformerImpl& model_;
-  int64_t prefix_ = 0;
-  int64_t shift_ = 0;
-  int64_t n_forward_ = 0;
-  bool refresh_ = true;
-  std::unique_ptr<KvCache> cache_;
-};
 
 // The cached prefix: positions before the first that may change (and before the one whose
 // logits predict it, under shifted alignment), rounded down to a block boundary when
@@ -172,7 +114,10 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
   if (c.logits_alignment == LogitsAlignment::kShifted && first_writable == 0)
     fail("refine", "under shifted logits position 0 cannot be written (no position predicts it): put context before it");
 
-  CanvasForward forward(*model_, n, p.prefix_cache);
+  const CanvasCache cache_mode = p.span_cache ? CanvasCache::kSpans
+                                 : p.prefix_cache ? CanvasCache::kPrefix
+                                                  : CanvasCache::kNone;
+  CanvasForward forward(*model_, n, cache_mode);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(p.seed));
   RefineResult result;
   RefineTrace& trace = result.trace;
@@ -205,8 +150,13 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
     // The cache covers what no longer changes: the frozen context and, unless editing may
     // revisit them, the blocks already written.
     const int64_t prefix = cacheable_prefix(c, editing ? first_writable : std::max(first_writable, lo));
-    if (lo == first_block) trace.n_prefix_cached = p.prefix_cache ? prefix : 0;
-    forward.begin_block(prefix);
+    if (lo == first_block) trace.n_prefix_cached = cache_mode == CanvasCache::kPrefix ? prefix : 0;
+    // What may change in this block: its masked positions and earlier ones, and with editing
+    // every writable position.
+    std::vector<int64_t> changing;
+    for (int64_t i = first_writable; i < (editing ? n : hi); ++i) if (writable[size_t(i)]) changing.push_back(i);
+    forward.begin_block(prefix, changing);
+    if (lo == first_block) trace.n_recomputed = forward.n_recomputed();
     const std::vector<int64_t> schedule =
         num_transfer_tokens(int64_t(active_masked().size()), steps_per_block, p.schedule);
     int64_t step = 0, carried = 0;  // carried: positions re-masked since the schedule was made
@@ -220,6 +170,7 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p) {
           if (writable[size_t(i)] && !masked[size_t(i)] && edits_left[size_t(i)] > 0) to_check.push_back(i);
       if (to_write.empty() && to_check.empty()) break;
 
+      if (p.cache_refresh > 0 && step > 0 && step % p.cache_refresh == 0) forward.refresh();
       std::vector<int64_t> positions = to_write;
       positions.insert(positions.end(), to_check.begin(), to_check.end());
       at::Tensor logits = forward.logits_at(as_batch_tokens(x), positions);  // [m, vocab]
@@ -319,7 +270,7 @@ std::vector<float> Refiner::token_probabilities(const Canvas& canvas) {
   std::vector<float> out(size_t(n), 1.0f);
   if (positions.empty()) return out;
   at::NoGradGuard no_grad;
-  CanvasForward forward(*model_, n, /*use_cache=*/false);
+  CanvasForward forward(*model_, n, CanvasCache::kNone);
   at::Tensor probs = at::softmax(forward.logits_at(as_batch_tokens(canvas.tokens), positions), /*dim=*/-1);
   for (size_t j = 0; j < positions.size(); ++j)
     out[size_t(positions[j])] = probs[int64_t(j)][canvas.tokens[size_t(positions[j])]].item<float>();

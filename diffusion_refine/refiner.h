@@ -35,6 +35,7 @@ struct RefineTrace {
   std::vector<int64_t> commit_step;         // per canvas position: step that wrote its final token; -1 = not written
   int64_t n_prefix_cached = 0;              // context positions served from the prefix cache (0 = off);
                                             // later semi-AR blocks also cache the blocks before them
+  int64_t n_recomputed = 0;                 // canvas positions a pass after a block's first runs
   double seconds = 0;                       // wall time of refine()
 };
 

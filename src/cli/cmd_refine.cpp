@@ -184,6 +184,7 @@ int refine(const std::vector<std::string>& args) {
                   {"remasked_per_step", r.trace.remasked_per_step},
                   {"masked_tokens", canvas.count(CanvasRole::kMasked)},
                   {"prefix_cached_tokens", r.trace.n_prefix_cached},
+                  {"recomputed_tokens", r.trace.n_recomputed},
                   {"seconds", r.trace.seconds}};
   if (vm.count("reference")) {
     const EditAccounting a = account_edits(draft.tokens, refined, encode(tok, reference_text));
