@@ -8,7 +8,7 @@
 #   4. models/refiner  configs/train/default_refiner.yaml    ar_base adapted to masked diffusion
 #   5. models/evaluator configs/train/default_evaluator.yaml 4.0M causal, scores outputs only
 # Two lanes run side by side on one thread each, drafter then evaluator and ar_base then
-# refiner: 80 minutes on 2 cores, measured (each stage's time is on its model card). Why these
+# refiner: about 1 h 50 min on 2 cores (each stage's time is on its model card). Why these
 # sizes: on Brown's 1.45M training tokens, causal models larger than 4.0M (6.9M to 10.6M, any width,
 # depth or learning rate tried) trail the 4.0M model at equal tokens (README, Default models),
 # so 4.0M is the larger model and the drafter is made smaller and shallower than it. All four
