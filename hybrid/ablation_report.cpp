@@ -150,7 +150,7 @@ std::string ablation_markdown(const std::string& title, const std::vector<Varian
     const VariantMetrics& m = r.metrics;
     out += "| " + markdown_cell(r.variant.name) + (r.variant.baseline ? " (baseline)" : "") + " | " +
            markdown_cell(joined_overrides(r.variant)) + " | " + fixed(m.nll_per_token, 3) + " ± " +
-           fixed(m.nll_stderr, 3) + " | " + fixed(m.repeated_4gram, 3) + " | " + fixed(m.distinct_2, 3) + " | " +
+           fixed(m.nll_stderr, 3) + " | " + fixed(m.repeated_4gram, 4) + " | " + fixed(m.distinct_2, 3) + " | " +
            (m.token_f1 < 0 ? std::string("–") : fixed(m.token_f1, 3)) + " | " + fixed(seconds_per_prompt(m), 3) +
            " | " + fixed(m.tokens_per_second, 1) + " | " + std::to_string(m.forward_passes) + " | " +
            std::to_string(m.edits) + " |\n";
@@ -173,7 +173,7 @@ std::string ablation_html(const std::string& title, const std::vector<VariantRes
     const VariantMetrics& m = r.metrics;
     out += "<tr><td>" + std::to_string(i + 1) + "</td><td>" + html_escape(r.variant.name) + "</td><td>" + html_escape(joined_overrides(r.variant)) +
            "</td><td>" + fixed(m.nll_per_token, 3) + "</td><td>" + fixed(m.nll_stderr, 3) + "</td><td>" +
-           fixed(m.repeated_4gram, 3) + "</td><td>" + fixed(m.distinct_2, 3) + "</td><td>" +
+           fixed(m.repeated_4gram, 4) + "</td><td>" + fixed(m.distinct_2, 3) + "</td><td>" +
            (m.token_f1 < 0 ? std::string("–") : fixed(m.token_f1, 3)) + "</td><td>" +
            fixed(seconds_per_prompt(m), 3) + "</td><td>" + fixed(m.tokens_per_second, 1) + "</td><td>" +
            std::to_string(m.forward_passes) + "</td><td>" + std::to_string(m.edits) + "</td></tr>\n";
