@@ -103,9 +103,15 @@ const SchemaNode* find_child(const SchemaNode& section, const std::string& name)
 // ---------------------------------------------------------------------------------------------
 // Rendering values as YAML text.
 
+// A double-quoted YAML scalar. Characters that YAML text may not hold raw (C0 and C1 controls,
+// DEL, U+FFFE, U+FFFF: check_yaml_characters refuses them) are escaped, so that a value read
+// from an escape ("\x9b") dumps to text that loads back.
 std::string quote(const std::string& text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  char buf[8];
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -124,9 +130,16 @@ std::string quote(const std::string& text) {
         break;
       default:
         if (c < 0x20 || c == 0x7f) {
-          char buf[8];
           std::snprintf(buf, sizeof buf, "\\x%02x", c);
           out += buf;
+        } else if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {  // U+0080..U+009F in UTF-8
+          std::snprintf(buf, sizeof buf, "\\x%02x", next);
+          out += buf;
+          ++i;
+        } else if (text.compare(i, 3, "\xEF\xBF\xBE") == 0 ||
+                   text.compare(i, 3, "\xEF\xBF\xBF") == 0) {  // U+FFFE, U+FFFF
+          out += text[i + 2] == '\xBE' ? "\\uFFFE" : "\\uFFFF";
+          i += 2;
         } else {
           out += static_cast<char>(c);
         }

@@ -435,6 +435,18 @@ TEST(ConfigDumpTest, PrintsDocsAsCommentsAndSections) {
   EXPECT_THAT(text, HasSubstr("    scale: 2.5"));
 }
 
+TEST(ConfigDumpTest, EscapesCharactersYamlTextMayNotHold) {
+  // Escapes in a quoted scalar make characters that YAML text may not hold raw (C1 controls,
+  // U+FFFE, U+FFFF); the dump must escape them again to load back.
+  AppConfig cfg;
+  load_config_string(R"(draft: {model: "a\x9b\x85\x7f\uFFFE\uFFFF\x01b"})", "t.yaml", cfg);
+  std::string text = dump_config(cfg);
+  EXPECT_THAT(text, HasSubstr(R"(model: "a\x9b\x85\x7f\uFFFE\uFFFF\x01b")"));
+  AppConfig loaded;
+  load_config_string(text, "dump", loaded);
+  EXPECT_EQ(loaded.draft.model, cfg.draft.model);
+}
+
 TEST(ConfigDescribeTest, ListsKeysTypesDefaultsAndDocs) {
   AppConfig modified;
   modified.draft.max_tokens = 5;
