@@ -88,9 +88,18 @@ std::string suggestion(const std::string& name, const std::vector<std::string>& 
   return " (expected one of: " + list + ")";
 }
 
+// Removed keys stay in the schema, to name their replacement, but are never listed, dumped or
+// suggested.
+bool is_listed(const SchemaNode& node) { return node.type != ConfigType::kRemoved; }
+
+bool has_listed_keys(const SchemaNode& section) {
+  return std::any_of(section.children.begin(), section.children.end(), is_listed);
+}
+
 std::vector<std::string> child_names(const SchemaNode& section) {
   std::vector<std::string> names;
-  for (const SchemaNode& child : section.children) names.push_back(child.name);
+  for (const SchemaNode& child : section.children)
+    if (is_listed(child)) names.push_back(child.name);
   return names;
 }
 
@@ -219,6 +228,8 @@ std::string render_value(const SchemaNode& node) {
     case ConfigType::kDoubleList:
       return render_list(*static_cast<const std::vector<double>*>(node.target),
                          [](double v) { return render_float(v); });
+    case ConfigType::kRemoved:
+      return "";
   }
   return "";
 }
@@ -249,6 +260,8 @@ const char* type_name(ConfigType type) {
       return "list<int>";
     case ConfigType::kDoubleList:
       return "list<double>";
+    case ConfigType::kRemoved:
+      return "removed";
   }
   return "?";
 }
@@ -430,6 +443,11 @@ std::vector<E> read_list(const Origin& origin, const YAML::Mark& mark, const std
   return out;
 }
 
+[[noreturn]] void fail_removed(const Origin& origin, const YAML::Mark& mark,
+                               const SchemaNode& node) {
+  fail_at(origin, mark, node.path, "not a key any more; use " + node.replacement);
+}
+
 // Stores `value` into the field `node`; `mark` is where the value (or its key) is.
 void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& origin,
                const YAML::Mark& mark) {
@@ -496,6 +514,8 @@ void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& or
                               return read_number<double>(origin, m, k, item, node.range);
                             });
       return;
+    case ConfigType::kRemoved:
+      fail_removed(origin, mark, node);
   }
 }
 
@@ -521,6 +541,7 @@ void load_section(const SchemaNode& section, const YAML::Node& map, const Origin
     if (!child)
       fail_at(origin, key_node.Mark(), path,
               "unknown key" + suggestion(name, child_names(section)));
+    if (child->type == ConfigType::kRemoved) fail_removed(origin, key_node.Mark(), *child);
     YAML::Mark mark = value_mark(value, key_node.Mark());
     if (child->is_section()) {
       if (value.IsNull()) continue;  // `draft:` with every key commented out
@@ -682,7 +703,7 @@ void collect_paths(const SchemaNode& node, std::vector<std::string>& fields) {
   for (const SchemaNode& child : node.children) {
     if (child.is_section()) {
       collect_paths(child, fields);
-    } else {
+    } else if (is_listed(child)) {
       fields.push_back(child.path);
     }
   }
@@ -712,9 +733,10 @@ std::string one_line(const std::string& doc) {
 void dump_section(const SchemaNode& section, int depth, std::vector<DumpLine>& lines) {
   const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
   for (const SchemaNode& child : section.children) {
+    if (!is_listed(child)) continue;
     std::string key = indent + render_name(child.name) + ":";
     if (child.is_section()) {
-      lines.push_back({key + (child.children.empty() ? " {}" : ""), one_line(child.doc)});
+      lines.push_back({key + (has_listed_keys(child) ? "" : " {}"), one_line(child.doc)});
       dump_section(child, depth + 1, lines);
     } else {
       std::string comment = one_line(child.doc);
@@ -747,6 +769,13 @@ SchemaNode& SchemaBuilder::add(std::string_view name, std::string_view doc, Conf
   node.range = range;
   section_.children.push_back(std::move(node));
   return section_.children.back();
+}
+
+void SchemaBuilder::removed(std::string_view name, std::string_view replacement) {
+  SchemaNode& node = add(name, "", ConfigType::kRemoved, nullptr);
+  if (replacement.empty())
+    fail("config schema", "removed key '", node.path, "' must name what to write instead");
+  node.replacement = std::string(replacement);
 }
 
 void SchemaBuilder::field(std::string_view name, bool& value, std::string_view doc) {
@@ -815,6 +844,7 @@ void apply_assignment(const SchemaNode& root, const std::string& assignment) {
          fields.empty() ? std::string() : ", e.g. " + fields.front());
   }
   const Origin origin{where, /*in_file=*/false, key};
+  if (node->type == ConfigType::kRemoved) fail_removed(origin, YAML::Mark::null_mark(), *node);
   set_field(*node, load_single_document(assignment.substr(eq + 1), origin), origin,
             YAML::Mark::null_mark());
 }
@@ -852,6 +882,7 @@ std::string dump_yaml(const SchemaNode& root) {
 std::vector<ConfigField> list_fields(const SchemaNode& root) {
   std::vector<ConfigField> out;
   for (const SchemaNode& child : root.children) {
+    if (!is_listed(child)) continue;
     out.push_back({child.path, child.type, type_name(child.type), render_value(child), child.doc,
                    constraint_of(child)});
     if (child.is_section()) {

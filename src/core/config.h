@@ -17,6 +17,7 @@
 //       v.field("max_tokens", max_tokens, "new tokens to draft", sculpt::Range{1, 1 << 20});
 //       v.field("sampler", sampler, "token sampler",
 //               sculpt::Choices<Sampler>{{"greedy", Sampler::kGreedy}, {"top_p", Sampler::kTopP}});
+//       v.removed("enabled", "pipeline.mode (hybrid, ar_only or diffusion_only)");  // an old key
 //     }
 //     void validate() const;  // optional; cross-field checks, throws sculpt::Error
 //   };
@@ -27,6 +28,8 @@
 //
 // YAML rules (strict on purpose, so a typo never silently becomes a default):
 //   - unknown keys, duplicate keys and several YAML documents in one file are errors;
+//   - a removed key (v.removed) is an error that names what to write instead, in a file and in
+//     --set; it is never dumped, listed in the help or suggested for a misspelt key;
 //   - keys that are absent keep their current value; an empty file changes nothing, and so
 //     does a section written with no keys (`draft:` or `draft: ~`);
 //   - integers are decimal, must fit the field's type and may not have a fraction ("1.5");
@@ -104,6 +107,7 @@ enum class ConfigType {
   kStringList,
   kIntList,
   kDoubleList,
+  kRemoved,  // a key that no longer exists; in the schema only, never in config_fields()
 };
 
 // One row of the configuration's description, for CLI help and tools.
@@ -132,6 +136,7 @@ struct SchemaNode {
   std::vector<std::string> choice_names;        // enums
   std::function<void(std::size_t)> set_choice;  // enums: stores choice i
   std::function<std::size_t()> get_choice;      // enums: index of the current value, or npos
+  std::string replacement;                      // removed keys: what to write instead
 
   // Sections.
   std::vector<SchemaNode> children;  // in declaration order
@@ -179,6 +184,10 @@ class SchemaBuilder {
       return static_cast<std::size_t>(-1);
     };
   }
+
+  // A key that no longer exists: using it is an error that names what to write instead, e.g.
+  // removed("enabled", "pipeline.mode (hybrid, ar_only or diffusion_only)").
+  void removed(std::string_view name, std::string_view replacement);
 
   template <class S>
   void section(std::string_view name, S& sub, std::string_view doc) {

@@ -470,6 +470,78 @@ TEST(ConfigDescribeTest, ListsKeysTypesDefaultsAndDocs) {
   EXPECT_EQ(fields[1].constraint, "in [1, 1048576]");
 }
 
+// --- Removed keys ------------------------------------------------------------------------------
+
+// DraftParams after `enabled` moved to the pipeline's mode.
+struct MovedDraftParams {
+  int max_tokens = 128;
+  template <class V>
+  void visit(V& v) {
+    v.field("max_tokens", max_tokens, "new tokens to draft");
+    v.removed("enabled", "pipeline.mode (hybrid, ar_only or diffusion_only)");
+  }
+};
+
+struct MovedConfig {
+  MovedDraftParams draft;
+  template <class V>
+  void visit(V& v) {
+    v.section("draft", draft, "drafting");
+    v.removed("refine_steps", "refine.steps");
+  }
+};
+
+TEST(ConfigRemovedKeyTest, FileAndSetNameTheReplacement) {
+  const ErrorCase cases[] = {
+      {"draft:\n  max_tokens: 4\n  enabled: false\n",
+       {"x.yaml:3: draft.enabled: not a key any more; use pipeline.mode (hybrid, ar_only or "
+        "diffusion_only)"}},
+      {"draft:\n  enabled:\n    - x\n", {"x.yaml:2: draft.enabled: not a key any more; use "}},
+      {"refine_steps: 8\n", {"x.yaml:1: refine_steps: not a key any more; use refine.steps"}},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    TempDir dir;
+    MovedConfig cfg;
+    cfg.draft.max_tokens = 7;
+    std::string message = error_of([&] { load_config_file(dir.write("x.yaml", c.yaml), cfg); });
+    for (const char* part : c.expected) EXPECT_THAT(message, HasSubstr(part));
+    EXPECT_EQ(cfg.draft.max_tokens, 7);
+  }
+
+  const std::pair<const char*, const char*> overrides[] = {
+      {"draft.enabled=false",
+       "--set draft.enabled=false: not a key any more; use pipeline.mode (hybrid, ar_only or "
+       "diffusion_only)"},
+      {"draft.enabled=[", "--set draft.enabled=[: not a key any more; use pipeline.mode"},
+      {"refine_steps=8", "--set refine_steps=8: not a key any more; use refine.steps"},
+  };
+  for (const auto& [assignment_, expected] : overrides) {
+    const char* assignment = assignment_;
+    SCOPED_TRACE(assignment);
+    MovedConfig cfg;
+    EXPECT_THAT(error_of([&] { apply_override(cfg, assignment); }), HasSubstr(expected));
+  }
+}
+
+TEST(ConfigRemovedKeyTest, NeverDumpedListedOrSuggested) {
+  EXPECT_EQ(dump_config(MovedConfig{}),
+            "draft:             # drafting\n"
+            "  max_tokens: 128  # new tokens to draft\n");
+  EXPECT_THAT(describe_config(MovedConfig{}), Not(HasSubstr("enabled")));
+  std::vector<ConfigField> fields = config_fields(MovedConfig{});
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].path, "draft");
+  EXPECT_EQ(fields[1].path, "draft.max_tokens");
+
+  MovedConfig cfg;
+  std::string message = error_of([&] { load_config_string("draft: {enable: true}\n", "x", cfg); });
+  EXPECT_THAT(message, HasSubstr("x:1: draft.enable: unknown key (expected one of: max_tokens)"));
+  message = error_of([&] { apply_override(cfg, "draft.enable=true"); });
+  EXPECT_THAT(message, HasSubstr("unknown key 'draft.enable'"));
+  EXPECT_THAT(message, Not(HasSubstr("enabled")));
+}
+
 struct TwiceDeclared {
   int a = 0;
   template <class V>
@@ -482,6 +554,19 @@ struct TwiceDeclared {
 TEST(ConfigSchemaTest, RefusesAKeyDeclaredTwice) {
   TwiceDeclared cfg;
   EXPECT_THAT(error_of([&] { dump_config(cfg); }), HasSubstr("key 'a' is declared twice"));
+}
+
+struct RemovedWithoutReplacement {
+  template <class V>
+  void visit(V& v) {
+    v.removed("old", "");
+  }
+};
+
+TEST(ConfigSchemaTest, RefusesARemovedKeyWithoutReplacement) {
+  RemovedWithoutReplacement cfg;
+  EXPECT_THAT(error_of([&] { dump_config(cfg); }),
+              HasSubstr("removed key 'old' must name what to write instead"));
 }
 
 }  // namespace
