@@ -594,10 +594,12 @@ void check_yaml_characters(const std::string& text, const Origin& origin) {
 }
 
 // Where each document of a YAML stream starts and where its first node is, as yaml-cpp's event
-// parser reports them.
+// parser reports them; also how many nodes the text holds and whether any is an alias (*name).
 class DocumentMarks : public YAML::EventHandler {
  public:
   std::vector<YAML::Mark> starts, first_nodes;
+  std::size_t n_nodes = 0;
+  bool has_alias = false;
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     starts.push_back(mark);
@@ -605,7 +607,10 @@ class DocumentMarks : public YAML::EventHandler {
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    has_alias = true;
+    node(mark);
+  }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                 const std::string&) override {
     node(mark);
@@ -623,6 +628,7 @@ class DocumentMarks : public YAML::EventHandler {
 
  private:
   void node(const YAML::Mark& mark) {
+    ++n_nodes;
     if (!first_nodes.empty() && first_nodes.back().is_null()) first_nodes.back() = mark;
   }
 };
@@ -632,6 +638,42 @@ class DocumentMarks : public YAML::EventHandler {
   if (e.mark.is_null()) fail(origin.where, "invalid YAML: ", e.msg);
   fail(str_cat(origin.where, ":", e.mark.line + 1), "invalid YAML (column ", e.mark.column + 1,
        "): ", e.msg);
+}
+
+// How far aliases may expand a document beyond its own nodes and text.
+constexpr std::size_t kAliasSlack = std::size_t(1) << 16;
+
+// Refuses a document whose aliases (*name) expand it far beyond its text. Loading copies aliased
+// values: a list of sections each repeating `*big` would otherwise turn a small file into any
+// amount of memory, and `&a [*a]` into a value that never ends. Walks the expanded tree without
+// recursion and stops at the bound.
+void check_alias_expansion(const YAML::Node& top, std::size_t n_nodes, std::size_t text_size,
+                           const Origin& origin) {
+  const std::size_t max_nodes = n_nodes + kAliasSlack;
+  const std::size_t max_bytes = 2 * text_size + kAliasSlack;
+  std::size_t nodes = 1, bytes = 0;
+  std::vector<YAML::Node> pending{top};
+  auto push = [&](const YAML::Node& node) {
+    pending.push_back(node);
+    ++nodes;
+  };
+  while (!pending.empty() && nodes <= max_nodes && bytes <= max_bytes) {
+    const YAML::Node node = pending.back();
+    pending.pop_back();
+    if (node.IsScalar()) bytes += node.Scalar().size();
+    if (node.IsSequence())
+      for (const YAML::Node& item : node) push(item);
+    if (node.IsMap()) {
+      for (const auto& entry : node) {
+        push(entry.first);
+        push(entry.second);
+      }
+    }
+  }
+  if (nodes > max_nodes || bytes > max_bytes)
+    fail(origin.where,
+         "YAML aliases (*name) expand this text far beyond its size, or refer to themselves; "
+         "write the values out");
 }
 
 // Parses `text` as one YAML document (null if it has none). Not YAML::LoadAll: yaml-cpp 0.7's
@@ -664,11 +706,14 @@ YAML::Node load_single_document(const std::string& text, const Origin& origin) {
             str_cat("expected one YAML document, found ", marks.starts.size()));
   }
   if (marks.starts.empty()) return YAML::Node();
+  YAML::Node top;
   try {
-    return YAML::Load(text);
+    top = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     fail_yaml_syntax(origin, e);
   }
+  if (marks.has_alias) check_alias_expansion(top, marks.n_nodes, text.size(), origin);
+  return top;
 }
 
 void load_document(const SchemaNode& root, const std::string& text, const std::string& where) {

@@ -39,6 +39,8 @@
 //     refused, because YAML 1.1 and 1.2 disagree on them;
 //   - a quoted scalar ("10") is a string and is refused by number and bool fields;
 //   - null (`~`, `null` or nothing) is refused by every field: write "" or [] for empty values;
+//   - anchors and aliases (&name, *name) may repeat values, but not expand the text far beyond
+//     its size (nor refer to themselves);
 //   - Range bounds are inclusive and also apply to each element of numeric lists;
 //   - after loading, the validate() of every section that has one runs (inner sections first),
 //     and its sculpt::Error is rethrown prefixed with the file name and the section's path.

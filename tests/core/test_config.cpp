@@ -324,6 +324,26 @@ TEST(ConfigLoadTest, ErrorsNameFileLineKeyAndReason) {
   }
 }
 
+TEST(ConfigLoadTest, AliasesMayNotMultiplyTheText) {
+  AppConfig cfg;
+  load_config_string("types: {name: &n x, stop: [*n, *n]}\ndraft: {model: *n}\n", "t.yaml", cfg);
+  EXPECT_EQ(cfg.draft.model, "x");
+  EXPECT_EQ(cfg.types.stop, (std::vector<std::string>{"x", "x"}));
+
+  // "Billion laughs": each alias list repeats the one before it ten times (10^6 nodes).
+  std::string laughs = "types:\n  stop: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 5; ++i) {
+    laughs += str_cat("  k", i, ": &a", i, " [");
+    for (int j = 0; j < 10; ++j) laughs += str_cat(j ? ", " : "", "*a", i - 1);
+    laughs += "]\n";
+  }
+  const std::string expected = "x.yaml: YAML aliases (*name) expand this text far beyond its size";
+  EXPECT_THAT(load_error(laughs), HasSubstr(expected));
+  EXPECT_THAT(load_error("types:\n  stop: &a [*a]\n"), HasSubstr(expected));
+  EXPECT_THAT(error_of([&] { apply_override(cfg, "types.stop=&a [*a]"); }),
+              HasSubstr("--set types.stop=&a [*a]: YAML aliases (*name) expand"));
+}
+
 // --- --set overrides ---------------------------------------------------------------------------
 
 TEST(ConfigOverrideTest, SetsEachKindOfValue) {
