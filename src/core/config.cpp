@@ -37,14 +37,19 @@ struct Origin {
   std::string set_key;  // for --set: the assigned key, left out of messages
 };
 
+// "file:line", or just the file or the --set assignment.
+std::string location(const Origin& origin, const YAML::Mark& mark) {
+  if (!origin.in_file || mark.is_null()) return origin.where;
+  return str_cat(origin.where, ":", mark.line + 1);
+}
+
 [[noreturn]] void fail_at(const Origin& origin, const YAML::Mark& mark, const std::string& key,
                           const std::string& message) {
   if (!origin.in_file) {
     if (key.empty() || key == origin.set_key) fail(origin.where, message);
     fail(origin.where, key, ": ", message);
   }
-  std::string where = origin.where;
-  if (!mark.is_null()) where += str_cat(":", mark.line + 1);
+  const std::string where = location(origin, mark);
   if (key.empty()) fail(where, message);
   fail(where, key, ": ", message);
 }
@@ -176,18 +181,23 @@ std::string render_bound(long double bound) {
   return render_float(static_cast<double>(bound));
 }
 
+// Words that a plain scalar reads as a bool or null, in YAML 1.2 or 1.1.
+bool is_reserved_word(const std::string& text) {
+  static const char* const kReserved[] = {"true", "True", "TRUE", "false", "False", "FALSE", "null",
+                                          "Null", "NULL", "yes",  "Yes",   "YES",   "no",    "No",
+                                          "NO",   "on",   "On",   "ON",    "off",   "Off",   "OFF",
+                                          "y",    "Y",    "n",    "N"};
+  return std::any_of(std::begin(kReserved), std::end(kReserved),
+                     [&](const char* reserved) { return text == reserved; });
+}
+
 // A plain YAML scalar for enum names; quoted if it could be read as something else.
 std::string render_name(const std::string& name) {
   bool plain =
       !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
   for (char c : name)
     plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
-  static const char* const kReserved[] = {"true", "True", "TRUE", "false", "False", "FALSE", "null",
-                                          "Null", "NULL", "yes",  "Yes",   "YES",   "no",    "No",
-                                          "NO",   "on",   "On",   "ON",    "off",   "Off",   "OFF",
-                                          "y",    "Y",    "n",    "N"};
-  for (const char* reserved : kReserved) plain = plain && name != reserved;
-  return plain ? name : quote(name);
+  return plain && !is_reserved_word(name) ? name : quote(name);
 }
 
 template <class V, class Render>
@@ -195,6 +205,27 @@ std::string render_list(const std::vector<V>& values, Render render) {
   std::string out = "[";
   for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + render(values[i]);
   return out + "]";
+}
+
+// A grid key's alternatives as one line of YAML: bare when there is one that is not itself a
+// list (a list would read back as several alternatives), else a flow list.
+std::string render_alternatives(const std::vector<std::string>& values) {
+  if (values.size() == 1 && values[0].rfind('[', 0) != 0) return values[0];
+  return render_list(values, [](const std::string& value) { return value; });
+}
+
+// The (key, value) pairs of a field of changes to another config, each value one line of YAML.
+std::vector<std::pair<std::string, std::string>> override_texts(const SchemaNode& node) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (node.type == ConfigType::kOverrides) {
+    for (const ConfigOverride& o : *static_cast<const std::vector<ConfigOverride>*>(node.target))
+      out.emplace_back(o.key, o.value);
+  } else {
+    for (const ConfigOverrideChoices& c :
+         *static_cast<const std::vector<ConfigOverrideChoices>*>(node.target))
+      out.emplace_back(c.key, render_alternatives(c.values));
+  }
+  return out;
 }
 
 std::string render_value(const SchemaNode& node) {
@@ -228,6 +259,13 @@ std::string render_value(const SchemaNode& node) {
     case ConfigType::kDoubleList:
       return render_list(*static_cast<const std::vector<double>*>(node.target),
                          [](double v) { return render_float(v); });
+    case ConfigType::kOverrides:
+    case ConfigType::kOverrideChoices: {
+      std::string out = "{";
+      for (const auto& [key, value] : override_texts(node))
+        out += (out.size() > 1 ? ", " : "") + key + ": " + value;
+      return out + "}";
+    }
     case ConfigType::kRemoved:
       return "";
   }
@@ -260,6 +298,10 @@ const char* type_name(ConfigType type) {
       return "list<int>";
     case ConfigType::kDoubleList:
       return "list<double>";
+    case ConfigType::kOverrides:
+      return "map<key, value>";
+    case ConfigType::kOverrideChoices:
+      return "map<key, values>";
     case ConfigType::kRemoved:
       return "removed";
   }
@@ -443,6 +485,130 @@ std::vector<E> read_list(const Origin& origin, const YAML::Mark& mark, const std
   return out;
 }
 
+// Refuses a key seen before in the same mapping; `first_line` maps keys to their 1-based line.
+void check_unique_key(std::map<std::string, int>& first_line, const Origin& origin,
+                      const YAML::Node& key_node, const std::string& path) {
+  auto [seen, inserted] = first_line.emplace(key_node.Scalar(), key_node.Mark().line + 1);
+  if (!inserted)
+    fail_at(origin, key_node.Mark(), path,
+            str_cat("duplicate key (first at line ", seen->second, ")"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changes to another config: values kept as YAML text, for that config's --set.
+
+// Text that YAML reads as the same plain scalar anywhere, also inside a flow collection: letters,
+// digits and _ . + - / only, not a lone "-" (a sequence entry) or a document marker (---, ...).
+bool is_plain_safe(const std::string& text) {
+  auto safe = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' ||
+           c == '-' || c == '/';
+  };
+  return !text.empty() && std::all_of(text.begin(), text.end(), safe) && text != "-" &&
+         text.rfind("--", 0) != 0 && text.rfind("...", 0) != 0;
+}
+
+// A scalar as YAML text that reads back the same. Plain when that is safe; quoted when the text
+// needs it, or when it was quoted and would read as a number, bool or null without the quotes.
+std::string render_scalar(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  double number;
+  bool reads_as_other =
+      is_reserved_word(text) || parse_floating(text, number) != Parsed::kNotANumber;
+  if (!is_plain_safe(text) || (is_quoted(node) && reads_as_other)) return quote(text);
+  return text;
+}
+
+// A YAML value as one line of flow YAML that the loader reads back as the same value. The
+// recursion ends: check_alias_expansion refused documents whose aliases refer to themselves.
+std::string render_yaml(const YAML::Node& node) {
+  if (node.IsScalar()) return render_scalar(node);
+  std::string out;
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) out += (out.empty() ? "" : ", ") + render_yaml(item);
+    return "[" + out + "]";
+  }
+  if (node.IsMap()) {
+    for (const auto& entry : node) {
+      out +=
+          (out.empty() ? "" : ", ") + render_yaml(entry.first) + ": " + render_yaml(entry.second);
+    }
+    return "{" + out + "}";
+  }
+  return "~";
+}
+
+struct OverrideEntry {
+  std::string key;    // as written: "refine.steps"
+  std::string path;   // for messages: "set.refine.steps"
+  std::string where;  // "file:line" of the key, or "--set ..."
+  YAML::Node value;
+  YAML::Mark mark;  // of the value
+};
+
+// The entries of a mapping of another config's keys to values, in file order. Keys are plain
+// names without '=' (each becomes the left side of a "key=value" for --set) and not repeated;
+// values are not null, which every field refuses.
+std::vector<OverrideEntry> override_entries(const Origin& origin, const YAML::Mark& mark,
+                                            const std::string& key, const YAML::Node& map) {
+  if (!map.IsMap()) {
+    std::string hint = map.IsNull() ? " (write {} for none)" : "";
+    fail_at(origin, mark, key,
+            str_cat("expected a mapping of keys to values, got ", got(map), hint));
+  }
+  std::vector<OverrideEntry> out;
+  std::map<std::string, int> first_line;
+  for (const auto& item : map) {
+    const YAML::Node& key_node = item.first;
+    if (!key_node.IsScalar() || is_quoted(key_node))
+      fail_at(origin, key_node.Mark(), key,
+              str_cat("keys must be plain names, got ", got(key_node), " as a key"));
+    OverrideEntry entry{key_node.Scalar(), join_path(key, key_node.Scalar()),
+                        location(origin, key_node.Mark()), item.second,
+                        value_mark(item.second, key_node.Mark())};
+    if (entry.key.find('=') != std::string::npos)
+      fail_at(origin, key_node.Mark(), entry.path, "a key may not contain '='");
+    check_unique_key(first_line, origin, key_node, entry.path);
+    if (entry.value.IsNull()) fail_at(origin, entry.mark, entry.path, "expected a value, got null");
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::vector<ConfigOverride> read_overrides(const Origin& origin, const YAML::Mark& mark,
+                                           const std::string& key, const YAML::Node& map) {
+  std::vector<ConfigOverride> out;
+  for (const OverrideEntry& entry : override_entries(origin, mark, key, map))
+    out.push_back({entry.key, render_yaml(entry.value), entry.where});
+  return out;
+}
+
+// Alternatives for each key: a sequence lists them; any other value is the only one.
+std::vector<ConfigOverrideChoices> read_override_choices(const Origin& origin,
+                                                         const YAML::Mark& mark,
+                                                         const std::string& key,
+                                                         const YAML::Node& map) {
+  std::vector<ConfigOverrideChoices> out;
+  for (const OverrideEntry& entry : override_entries(origin, mark, key, map)) {
+    ConfigOverrideChoices choices{entry.key, {}, entry.where};
+    if (!entry.value.IsSequence()) choices.values.push_back(render_yaml(entry.value));
+    for (std::size_t i = 0; entry.value.IsSequence() && i < entry.value.size(); ++i) {
+      const YAML::Node item = entry.value[i];
+      if (item.IsNull())
+        fail_at(origin, value_mark(item, entry.mark), str_cat(entry.path, "[", i, "]"),
+                "expected a value, got null");
+      choices.values.push_back(render_yaml(item));
+    }
+    if (choices.values.empty())
+      fail_at(origin, entry.mark, entry.path, "expected at least one alternative, got []");
+    out.push_back(std::move(choices));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storing values.
+
 [[noreturn]] void fail_removed(const Origin& origin, const YAML::Mark& mark,
                                const SchemaNode& node) {
   fail_at(origin, mark, node.path, "not a key any more; use " + node.replacement);
@@ -514,6 +680,14 @@ void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& or
                               return read_number<double>(origin, m, k, item, node.range);
                             });
       return;
+    case ConfigType::kOverrides:
+      *static_cast<std::vector<ConfigOverride>*>(node.target) =
+          read_overrides(origin, mark, key, value);
+      return;
+    case ConfigType::kOverrideChoices:
+      *static_cast<std::vector<ConfigOverrideChoices>*>(node.target) =
+          read_override_choices(origin, mark, key, value);
+      return;
     case ConfigType::kRemoved:
       fail_removed(origin, mark, node);
   }
@@ -533,10 +707,7 @@ void load_section(const SchemaNode& section, const YAML::Node& map, const Origin
     }
     const std::string name = key_node.Scalar();
     const std::string path = join_path(section.path, name);
-    auto [seen, inserted] = first_line.emplace(name, key_node.Mark().line + 1);
-    if (!inserted)
-      fail_at(origin, key_node.Mark(), path,
-              str_cat("duplicate key (first at line ", seen->second, ")"));
+    check_unique_key(first_line, origin, key_node, path);
     const SchemaNode* child = find_child(section, name);
     if (!child)
       fail_at(origin, key_node.Mark(), path,
@@ -775,14 +946,27 @@ std::string one_line(const std::string& doc) {
   return out;
 }
 
+std::string indent_of(int depth) { return std::string(static_cast<std::size_t>(depth) * 2, ' '); }
+
+// Changes to another config one key a line, in block style: any key that was read as a plain
+// name reads back the same there, while a flow mapping would split keys at ',' or ']'.
+void dump_overrides(const SchemaNode& node, const std::string& key, int depth,
+                    std::vector<DumpLine>& lines) {
+  const std::vector<std::pair<std::string, std::string>> entries = override_texts(node);
+  lines.push_back({key + (entries.empty() ? " {}" : ""), one_line(node.doc)});
+  for (const auto& [name, value] : entries)
+    lines.push_back({indent_of(depth + 1) + name + ": " + value, ""});
+}
+
 void dump_section(const SchemaNode& section, int depth, std::vector<DumpLine>& lines) {
-  const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
   for (const SchemaNode& child : section.children) {
     if (!is_listed(child)) continue;
-    std::string key = indent + render_name(child.name) + ":";
+    std::string key = indent_of(depth) + render_name(child.name) + ":";
     if (child.is_section()) {
       lines.push_back({key + (has_listed_keys(child) ? "" : " {}"), one_line(child.doc)});
       dump_section(child, depth + 1, lines);
+    } else if (child.type == ConfigType::kOverrides || child.type == ConfigType::kOverrideChoices) {
+      dump_overrides(child, key, depth, lines);
     } else {
       std::string comment = one_line(child.doc);
       std::string constraint = constraint_of(child);
@@ -858,6 +1042,14 @@ void SchemaBuilder::field(std::string_view name, std::vector<double>& value, std
                           Range range) {
   add(name, doc, ConfigType::kDoubleList, &value, range);
 }
+void SchemaBuilder::field(std::string_view name, std::vector<ConfigOverride>& value,
+                          std::string_view doc) {
+  add(name, doc, ConfigType::kOverrides, &value);
+}
+void SchemaBuilder::field(std::string_view name, std::vector<ConfigOverrideChoices>& value,
+                          std::string_view doc) {
+  add(name, doc, ConfigType::kOverrideChoices, &value);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The non-template entry points.
@@ -909,8 +1101,9 @@ void validate_all(const SchemaNode& root, const std::string& where) {
 std::string dump_yaml(const SchemaNode& root) {
   std::vector<DumpLine> lines;
   dump_section(root, 0, lines);
-  std::size_t column = 0;
-  for (const DumpLine& line : lines) column = std::max(column, line.text.size());
+  std::size_t column = 0;  // of the comments; lines without one do not push it right
+  for (const DumpLine& line : lines)
+    if (!line.comment.empty()) column = std::max(column, line.text.size());
   column = std::min<std::size_t>(column + 2, 44);
   std::string out;
   for (const DumpLine& line : lines) {

@@ -8,7 +8,8 @@
 //
 // A params struct describes itself like this (field types: bool, int, int64_t, uint64_t,
 // float, double, std::string, enums with a Choices table, std::vector<std::string|int|double>,
-// and nested sections to any depth):
+// changes to another config (std::vector<ConfigOverride>, a grid of them as
+// std::vector<ConfigOverrideChoices>), and nested sections to any depth):
 //
 //   struct DraftParams {
 //     int max_tokens = 128;              // new tokens to draft
@@ -42,6 +43,12 @@
 //   - anchors and aliases (&name, *name) may repeat values, but not expand the text far beyond
 //     its size (nor refer to themselves);
 //   - Range bounds are inclusive and also apply to each element of numeric lists;
+//   - changes to another config (`set: {refine.steps: 8, draft.stop: [a, b]}`) are a mapping of
+//     its dotted keys, kept in file order; keys are plain (unquoted) names without '=', values
+//     are not null, and each value is kept as one line of YAML that --set reads back as the
+//     same value (a quoted "10" stays a string); in a grid (`grid: {refine.steps: [8, 16]}`) a
+//     sequence lists the alternatives and [] is an error; any other value is the only
+//     alternative (write [[a, b]] for one list);
 //   - after loading, the validate() of every section that has one runs (inner sections first),
 //     and its sculpt::Error is rethrown prefixed with the file name and the section's path.
 // All functions throw sculpt::Error; the target struct is left unchanged when they do.
@@ -109,7 +116,24 @@ enum class ConfigType {
   kStringList,
   kIntList,
   kDoubleList,
-  kRemoved,  // a key that no longer exists; in the schema only, never in config_fields()
+  kOverrides,        // std::vector<ConfigOverride>
+  kOverrideChoices,  // std::vector<ConfigOverrideChoices>
+  kRemoved,          // a key that no longer exists; in the schema only, never in config_fields()
+};
+
+// One change that a file makes to another config, e.g. an ablation's `set: {refine.steps: 8}`:
+// apply_override(other, key + "=" + value) sets exactly the value the file wrote.
+struct ConfigOverride {
+  std::string key;    // dotted key of the other config, as written ("refine.steps")
+  std::string value;  // the value as one line of YAML: "8", "[a, b]", "\"10\"" (a quoted 10)
+  std::string where;  // "file:line" of the key, or "--set ..." when set by an override
+};
+
+// One key of a grid of changes and its alternatives, e.g. `grid: {refine.steps: [8, 16]}`.
+struct ConfigOverrideChoices {
+  std::string key;                  // dotted key of the other config, as written
+  std::vector<std::string> values;  // each alternative as one line of YAML, as ConfigOverride
+  std::string where;                // "file:line" of the key, or "--set ..."
 };
 
 // One row of the configuration's description, for CLI help and tools.
@@ -170,6 +194,11 @@ class SchemaBuilder {
              Range range = {});
   void field(std::string_view name, std::vector<double>& value, std::string_view doc,
              Range range = {});
+  // A mapping of another config's dotted keys to values, kept in file order as YAML text.
+  void field(std::string_view name, std::vector<ConfigOverride>& value, std::string_view doc);
+  // As above, with alternatives: a sequence lists them, any other value is the only one.
+  void field(std::string_view name, std::vector<ConfigOverrideChoices>& value,
+             std::string_view doc);
 
   template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
   void field(std::string_view name, E& value, std::string_view doc, const Choices<E>& choices) {

@@ -562,6 +562,222 @@ TEST(ConfigRemovedKeyTest, NeverDumpedListedOrSuggested) {
   EXPECT_THAT(message, Not(HasSubstr("enabled")));
 }
 
+// --- Changes to another config ------------------------------------------------------------------
+
+// A file of changes to an AppConfig, shaped like an ablation file.
+struct StudyConfig {
+  std::string base = "base.yaml";
+  std::vector<ConfigOverride> set;
+  std::vector<ConfigOverrideChoices> grid;
+  template <class V>
+  void visit(V& v) {
+    v.field("base", base, "the config the changes apply to");
+    v.field("set", set, "changes for every run");
+    v.field("grid", grid, "alternatives; every combination runs");
+  }
+};
+
+// The message of loading `yaml` as x.yaml into a T; checks that the target stays unchanged.
+template <class T>
+std::string file_error(const std::string& yaml) {
+  TempDir dir;
+  T cfg;
+  const std::string before = dump_config(cfg);
+  std::string message = error_of([&] { load_config_file(dir.write("x.yaml", yaml), cfg); });
+  EXPECT_EQ(dump_config(cfg), before) << "a failed load must leave the target unchanged";
+  return message;
+}
+
+// The changes loaded from "set:\n  <key>: <value>\n", as text.
+ConfigOverride load_one_override(const std::string& key, const std::string& value) {
+  StudyConfig study;
+  load_config_string("set:\n  " + key + ": " + value + "\n", "s.yaml", study);
+  EXPECT_EQ(study.set.size(), 1u);
+  return study.set.empty() ? ConfigOverride{} : study.set[0];
+}
+
+// What `--set key=value` does to an AppConfig: the dump, or the error without the assignment.
+std::string apply_result(const std::string& key, const std::string& value) {
+  AppConfig cfg;
+  const std::string assignment = key + "=" + value;
+  std::string message = error_of([&] { apply_override(cfg, assignment); });
+  return message.empty() ? dump_config(cfg) : message.substr(6 + assignment.size());
+}
+
+TEST(ConfigOverridesTest, KeepsKeysInFileOrderWithWhere) {
+  StudyConfig study;
+  load_config_string(
+      "base: b.yaml\nset:\n  types.count: 8\n  draft.model: \"10\"\n\n  types.stop: [\"a\", b]\n",
+      "s.yaml", study);
+  ASSERT_EQ(study.set.size(), 3u);
+  const std::vector<std::vector<std::string>> expected = {
+      {"types.count", "8", "s.yaml:3"},
+      {"draft.model", "\"10\"", "s.yaml:4"},
+      {"types.stop", "[a, b]", "s.yaml:6"},
+  };
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(study.set[i].key, expected[i][0]);
+    EXPECT_EQ(study.set[i].value, expected[i][1]);
+    EXPECT_EQ(study.set[i].where, expected[i][2]);
+  }
+}
+
+TEST(ConfigOverridesTest, ValueTextSetsWhatTheFileWrote) {
+  // Each row: key, value as written in the file, the value text kept. Applying the text with
+  // --set must do what applying the written value does: the same config or the same error.
+  const std::vector<std::vector<std::string>> cases = {
+      {"types.count", "8", "8"},
+      {"types.count", "\"10\"", "\"10\""},  // refused by an int field, as written
+      {"types.name", "\"10\"", "\"10\""},
+      {"types.name", "10", "10"},
+      {"types.name", "!!str 10", "\"10\""},
+      {"types.name", "'it''s'", "\"it's\""},
+      {"types.name", "a, b", "\"a, b\""},
+      {"types.name", "models/tiny llama", "\"models/tiny llama\""},
+      {"types.name", "\"\\x9b\\t \\\"q\\\"\"", "\"\\x9b\\t \\\"q\\\"\""},
+      {"types.name", "|\n    two\n    lines", "\"two\\nlines\\n\""},
+      {"types.flag", "True", "True"},
+      {"types.flag", "\"true\"", "\"true\""},
+      {"types.name", "\"yes\"", "\"yes\""},
+      {"types.mode", "\"top_p\"", "top_p"},
+      {"types.weight", "-.inf", "-.inf"},
+      {"types.weights", "[1e-5, +3, .nan, \"1\"]", "[1e-5, +3, .nan, \"1\"]"},
+      {"types.stop", "[\"a\", \"b\"]", "[a, b]"},
+      {"types.stop", "[\"a b\", \"\", \"x,y\", '#', \"-\", \"---\", \"...\", null]",
+       "[\"a b\", \"\", \"x,y\", \"#\", \"-\", \"---\", \"...\", ~]"},
+      {"types.stop", "\n    - a\n    - \"b c\"", "[a, \"b c\"]"},
+      {"types.stop", "[a, ~]", "[a, ~]"},
+      {"types.ids", "[1, [2]]", "[1, [2]]"},
+      {"types.inner", "{scale: 3, deep: {level: [1, {b: \"c d\"}]}}",
+       "{scale: 3, deep: {level: [1, {b: \"c d\"}]}}"},
+  };
+  for (const std::vector<std::string>& c : cases) {
+    SCOPED_TRACE(c[0] + ": " + c[1]);
+    ConfigOverride o = load_one_override(c[0], c[1]);
+    EXPECT_EQ(o.key, c[0]);
+    EXPECT_EQ(o.value, c[2]);
+    if (c[1].find('\n') == std::string::npos) {  // --set takes one line
+      EXPECT_EQ(apply_result(o.key, o.value), apply_result(c[0], c[1]));
+    }
+  }
+  // The block values against their one-line equivalents.
+  EXPECT_EQ(apply_result("types.stop", "[a, \"b c\"]"),
+            apply_result("types.stop", load_one_override("types.stop", cases[18][1]).value));
+  AppConfig cfg;
+  apply_override(cfg, "types.name=" + load_one_override("types.name", cases[9][1]).value);
+  EXPECT_EQ(cfg.types.name, "two\nlines\n");
+}
+
+TEST(ConfigOverridesTest, GridListsAlternatives) {
+  StudyConfig study;
+  load_config_string(R"(grid:
+  spans.logprob_threshold: [-3.0, -5.0]
+  refine.steps: 8
+  draft.stop: [[a, b], [c]]
+  draft.model: "x y"
+)",
+                     "s.yaml", study);
+  ASSERT_EQ(study.grid.size(), 4u);
+  EXPECT_EQ(study.grid[0].key, "spans.logprob_threshold");
+  EXPECT_EQ(study.grid[0].values, (std::vector<std::string>{"-3.0", "-5.0"}));
+  EXPECT_EQ(study.grid[0].where, "s.yaml:2");
+  EXPECT_EQ(study.grid[1].values, (std::vector<std::string>{"8"}));
+  EXPECT_EQ(study.grid[2].values, (std::vector<std::string>{"[a, b]", "[c]"}));
+  EXPECT_EQ(study.grid[3].values, (std::vector<std::string>{"\"x y\""}));
+  EXPECT_EQ(study.grid[3].where, "s.yaml:5");
+}
+
+TEST(ConfigOverridesTest, ErrorsNameFileLineKeyAndReason) {
+  const ErrorCase cases[] = {
+      {"set:\n", {"x.yaml:1: set: expected a mapping of keys to values, got null (write {} "}},
+      {"set: [a]\n", {"x.yaml:1: set: expected a mapping of keys to values, got a sequence"}},
+      {"grid: 3\n", {"x.yaml:1: grid: expected a mapping of keys to values, got '3'"}},
+      {"set:\n  a.b: 1\n  a.b: 2\n", {"x.yaml:3: set.a.b: duplicate key (first at line 2)"}},
+      {"set:\n  \"a.b\": 1\n",
+       {"x.yaml:2: set: keys must be plain names, got the quoted string 'a.b' as a key"}},
+      {"set: {[a]: 1}\n", {"x.yaml:1: set: keys must be plain names, got a sequence as a key"}},
+      {"set:\n  a=b: 1\n", {"x.yaml:2: set.a=b: a key may not contain '='"}},
+      {"set:\n  a.b:\n", {"x.yaml:2: set.a.b: expected a value, got null"}},
+      {"grid:\n  a.b: []\n", {"x.yaml:2: grid.a.b: expected at least one alternative, got []"}},
+      {"grid:\n  a.b: [1, ~]\n", {"x.yaml:2: grid.a.b[1]: expected a value, got null"}},
+      {"grid:\n  a.b:\n    - 1\n    -\n", {"x.yaml:3: grid.a.b[1]: expected a value, got null"}},
+      {"set: {a: &x [*x]}\n", {"x.yaml: YAML aliases (*name) expand this text"}},
+      {"sett: {}\n", {"x.yaml:1: sett: unknown key (did you mean 'set'?)"}},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    std::string message = file_error<StudyConfig>(c.yaml);
+    ASSERT_FALSE(message.empty()) << "no error";
+    for (const char* part : c.expected) EXPECT_THAT(message, HasSubstr(part));
+  }
+}
+
+TEST(ConfigOverridesTest, SetReplacesTheMapping) {
+  StudyConfig study;
+  load_config_string("set: {types.count: 1}\n", "s.yaml", study);
+  apply_override(study, "set={types.count: 8, types.stop: [a, \"b\"]}");
+  ASSERT_EQ(study.set.size(), 2u);
+  EXPECT_EQ(study.set[1].key, "types.stop");
+  EXPECT_EQ(study.set[1].value, "[a, b]");
+  EXPECT_EQ(study.set[1].where, "--set set={types.count: 8, types.stop: [a, \"b\"]}");
+  apply_override(study, "grid={types.count: [1, 2]}");
+  ASSERT_EQ(study.grid.size(), 1u);
+  EXPECT_EQ(study.grid[0].values, (std::vector<std::string>{"1", "2"}));
+
+  const std::pair<const char*, const char*> cases[] = {
+      {"set={a: 1, a: 2}", "--set set={a: 1, a: 2}: set.a: duplicate key (first at line 1)"},
+      {"grid={a: []}", "--set grid={a: []}: grid.a: expected at least one alternative, got []"},
+      {"set=", "--set set=: expected a mapping of keys to values, got null (write {} for none)"},
+  };
+  for (const auto& [assignment_, expected] : cases) {
+    const char* assignment = assignment_;
+    SCOPED_TRACE(assignment);
+    EXPECT_THAT(error_of([&] { apply_override(study, assignment); }), HasSubstr(expected));
+  }
+}
+
+TEST(ConfigOverridesTest, DumpRoundTripsAndDescribes) {
+  StudyConfig study;
+  load_config_string(R"(set:
+  types.count: 8
+  types.stop: ["a, b", c]
+  types.name: "10"
+grid:
+  types.weight: [-3.0, -5.0]
+  types.ids: [[1, 2]]
+  types.count: 4
+)",
+                     "s.yaml", study);
+  const std::string text = dump_config(study);
+  EXPECT_EQ(text,
+            "base: \"base.yaml\"  # the config the changes apply to\n"
+            "set:               # changes for every run\n"
+            "  types.count: 8\n"
+            "  types.stop: [\"a, b\", c]\n"
+            "  types.name: \"10\"\n"
+            "grid:              # alternatives; every combination runs\n"
+            "  types.weight: [-3.0, -5.0]\n"
+            "  types.ids: [[1, 2]]\n"
+            "  types.count: 4\n");
+  StudyConfig loaded;
+  load_config_string(text, "dump", loaded);
+  EXPECT_EQ(dump_config(loaded), text);
+  EXPECT_EQ(loaded.grid[1].values, (std::vector<std::string>{"[1, 2]"}));
+  EXPECT_EQ(loaded.set[2].where, "dump:5");
+
+  EXPECT_THAT(dump_config(StudyConfig{}), HasSubstr("set: {}"));
+  EXPECT_THAT(dump_config(StudyConfig{}), HasSubstr("grid: {}"));
+  std::vector<ConfigField> fields = config_fields(study);
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[1].path, "set");
+  EXPECT_EQ(fields[1].type, ConfigType::kOverrides);
+  EXPECT_EQ(fields[1].type_name, "map<key, value>");
+  EXPECT_EQ(fields[1].value, "{types.count: 8, types.stop: [\"a, b\", c], types.name: \"10\"}");
+  EXPECT_EQ(fields[2].type_name, "map<key, values>");
+  EXPECT_EQ(fields[2].value, "{types.weight: [-3.0, -5.0], types.ids: [[1, 2]], types.count: 4}");
+  EXPECT_THAT(describe_config(StudyConfig{}), HasSubstr("grid  map<key, values>  {}"));
+}
+
 struct TwiceDeclared {
   int a = 0;
   template <class V>
