@@ -228,6 +228,8 @@ std::vector<std::pair<std::string, std::string>> override_texts(const SchemaNode
   return out;
 }
 
+std::string render_flow(const SchemaNode& node);
+
 std::string render_value(const SchemaNode& node) {
   switch (node.type) {
     case ConfigType::kSection:
@@ -266,10 +268,28 @@ std::string render_value(const SchemaNode& node) {
         out += (out.size() > 1 ? ", " : "") + key + ": " + value;
       return out + "}";
     }
+    case ConfigType::kSectionList: {
+      std::vector<std::string> elements(node.list_size());
+      for (std::size_t i = 0; i < elements.size(); ++i)
+        node.with_element(i, [&](const SchemaNode& e) { elements[i] = render_flow(e); });
+      return render_list(elements, [](const std::string& element) { return element; });
+    }
     case ConfigType::kRemoved:
       return "";
   }
   return "";
+}
+
+// A field or a whole section as one line of flow YAML, for the value of a list of sections in
+// the help table (the dump writes sections in block style).
+std::string render_flow(const SchemaNode& node) {
+  if (!node.is_section()) return render_value(node);
+  std::string out;
+  for (const SchemaNode& child : node.children) {
+    if (is_listed(child))
+      out += (out.empty() ? "" : ", ") + render_name(child.name) + ": " + render_flow(child);
+  }
+  return "{" + out + "}";
 }
 
 const char* type_name(ConfigType type) {
@@ -302,6 +322,8 @@ const char* type_name(ConfigType type) {
       return "map<key, value>";
     case ConfigType::kOverrideChoices:
       return "map<key, values>";
+    case ConfigType::kSectionList:
+      return "list<section>";
     case ConfigType::kRemoved:
       return "removed";
   }
@@ -614,6 +636,31 @@ std::vector<ConfigOverrideChoices> read_override_choices(const Origin& origin,
   fail_at(origin, mark, node.path, "not a key any more; use " + node.replacement);
 }
 
+void load_section(const SchemaNode& section, const YAML::Node& map, const Origin& origin);
+
+// A list of sections replaces the whole list. Each element starts from S{} and is loaded like a
+// section, so a key absent from an element keeps the element type's default.
+void load_section_list(const SchemaNode& node, const YAML::Node& value, const Origin& origin,
+                       const YAML::Mark& mark) {
+  if (!value.IsSequence()) {
+    std::string hint = value.IsNull() ? " (write [] for an empty list)" : "";
+    fail_at(origin, mark, node.path,
+            str_cat("expected a list of sections, got ", got(value), hint));
+  }
+  node.list_reset(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const YAML::Node item = value[i];
+    node.with_element(i, [&](const SchemaNode& element) {
+      if (!item.IsMap()) {
+        std::string hint = item.IsNull() ? " (write {} for an element with default values)" : "";
+        fail_at(origin, value_mark(item, mark), element.path,
+                str_cat("expected a section (a mapping of keys), got ", got(item), hint));
+      }
+      load_section(element, item, origin);
+    });
+  }
+}
+
 // Stores `value` into the field `node`; `mark` is where the value (or its key) is.
 void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& origin,
                const YAML::Mark& mark) {
@@ -687,6 +734,9 @@ void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& or
     case ConfigType::kOverrideChoices:
       *static_cast<std::vector<ConfigOverrideChoices>*>(node.target) =
           read_override_choices(origin, mark, key, value);
+      return;
+    case ConfigType::kSectionList:
+      load_section_list(node, value, origin, mark);
       return;
     case ConfigType::kRemoved:
       fail_removed(origin, mark, node);
@@ -958,6 +1008,28 @@ void dump_overrides(const SchemaNode& node, const std::string& key, int depth,
     lines.push_back({indent_of(depth + 1) + name + ": " + value, ""});
 }
 
+void dump_section(const SchemaNode& section, int depth, std::vector<DumpLine>& lines);
+
+// A list of sections as a block sequence: each element is dumped as a section two levels in,
+// and "- " takes the place of its first line's indent.
+void dump_section_list(const SchemaNode& node, const std::string& key, int depth,
+                       std::vector<DumpLine>& lines) {
+  const std::size_t n = node.list_size();
+  lines.push_back({key + (n == 0 ? " []" : ""), one_line(node.doc)});
+  const std::size_t dash = static_cast<std::size_t>(depth + 1) * 2;
+  for (std::size_t i = 0; i < n; ++i) {
+    node.with_element(i, [&](const SchemaNode& element) {
+      if (!has_listed_keys(element)) {
+        lines.push_back({indent_of(depth + 1) + "- {}", ""});
+        return;
+      }
+      const std::size_t first = lines.size();
+      dump_section(element, depth + 2, lines);
+      lines[first].text.replace(dash, 2, "- ");
+    });
+  }
+}
+
 void dump_section(const SchemaNode& section, int depth, std::vector<DumpLine>& lines) {
   for (const SchemaNode& child : section.children) {
     if (!is_listed(child)) continue;
@@ -967,6 +1039,8 @@ void dump_section(const SchemaNode& section, int depth, std::vector<DumpLine>& l
       dump_section(child, depth + 1, lines);
     } else if (child.type == ConfigType::kOverrides || child.type == ConfigType::kOverrideChoices) {
       dump_overrides(child, key, depth, lines);
+    } else if (child.type == ConfigType::kSectionList) {
+      dump_section_list(child, key, depth, lines);
     } else {
       std::string comment = one_line(child.doc);
       std::string constraint = constraint_of(child);
@@ -1087,8 +1161,12 @@ void apply_assignment(const SchemaNode& root, const std::string& assignment) {
 }
 
 void validate_all(const SchemaNode& root, const std::string& where) {
-  for (const SchemaNode& child : root.children)
+  for (const SchemaNode& child : root.children) {
     if (child.is_section()) validate_all(child, where);
+    if (child.type != ConfigType::kSectionList) continue;
+    for (std::size_t i = 0; i < child.list_size(); ++i)
+      child.with_element(i, [&](const SchemaNode& element) { validate_all(element, where); });
+  }
   if (!root.validate) return;
   try {
     root.validate();
@@ -1117,16 +1195,20 @@ std::string dump_yaml(const SchemaNode& root) {
   return out;
 }
 
+// A list of sections is followed by its elements' fields ("variants[].name") with the values of
+// a default element, to document them.
 std::vector<ConfigField> list_fields(const SchemaNode& root) {
   std::vector<ConfigField> out;
+  auto append = [&out](const SchemaNode& section) {
+    std::vector<ConfigField> inner = list_fields(section);
+    out.insert(out.end(), inner.begin(), inner.end());
+  };
   for (const SchemaNode& child : root.children) {
     if (!is_listed(child)) continue;
     out.push_back({child.path, child.type, type_name(child.type), render_value(child), child.doc,
                    constraint_of(child)});
-    if (child.is_section()) {
-      std::vector<ConfigField> inner = list_fields(child);
-      out.insert(out.end(), inner.begin(), inner.end());
-    }
+    if (child.is_section()) append(child);
+    if (child.type == ConfigType::kSectionList) child.with_element(kDefaultElement, append);
   }
   return out;
 }

@@ -9,7 +9,7 @@
 // A params struct describes itself like this (field types: bool, int, int64_t, uint64_t,
 // float, double, std::string, enums with a Choices table, std::vector<std::string|int|double>,
 // changes to another config (std::vector<ConfigOverride>, a grid of them as
-// std::vector<ConfigOverrideChoices>), and nested sections to any depth):
+// std::vector<ConfigOverrideChoices>), nested sections to any depth and lists of sections):
 //
 //   struct DraftParams {
 //     int max_tokens = 128;              // new tokens to draft
@@ -24,7 +24,11 @@
 //   };
 //   struct AppConfig {
 //     DraftParams draft;
-//     template <class V> void visit(V& v) { v.section("draft", draft, "drafting"); }
+//     std::vector<VariantParams> variants;  // VariantParams has its own visit()
+//     template <class V> void visit(V& v) {
+//       v.section("draft", draft, "drafting");
+//       v.section_list("variants", variants, "named runs");
+//     }
 //   };
 //
 // YAML rules (strict on purpose, so a typo never silently becomes a default):
@@ -49,8 +53,14 @@
 //     same value (a quoted "10" stays a string); in a grid (`grid: {refine.steps: [8, 16]}`) a
 //     sequence lists the alternatives and [] is an error; any other value is the only
 //     alternative (write [[a, b]] for one list);
+//   - a list of sections (v.section_list) is a sequence of mappings that replaces the whole list;
+//     each element starts from S{} and is loaded like a section, with paths such as
+//     variants[1].name in messages; write [] for an empty list and {} for a default element;
+//   - --set key=value takes the same YAML, on one line, for every key but a section's own:
+//     `--set set={refine.steps: 8}` and `--set variants=[{name: a}]` replace the whole field;
 //   - after loading, the validate() of every section that has one runs (inner sections first),
-//     and its sculpt::Error is rethrown prefixed with the file name and the section's path.
+//     also of each element of a list of sections, and its sculpt::Error is rethrown prefixed
+//     with the file name and the section's path ("variants[1]").
 // All functions throw sculpt::Error; the target struct is left unchanged when they do.
 #pragma once
 
@@ -118,6 +128,7 @@ enum class ConfigType {
   kDoubleList,
   kOverrides,        // std::vector<ConfigOverride>
   kOverrideChoices,  // std::vector<ConfigOverrideChoices>
+  kSectionList,      // std::vector<S> of structs with their own visit()
   kRemoved,          // a key that no longer exists; in the schema only, never in config_fields()
 };
 
@@ -138,7 +149,8 @@ struct ConfigOverrideChoices {
 
 // One row of the configuration's description, for CLI help and tools.
 struct ConfigField {
-  std::string path;  // dotted key: "draft.max_tokens"; a section's own path for sections
+  std::string path;  // dotted key: "draft.max_tokens"; a section's own path for sections;
+                     // "variants[].name" for the fields of a list's elements, with S{}'s values
   ConfigType type = ConfigType::kSection;
   std::string type_name;  // "int", "float", "enum", "list<string>", "section", ...
   std::string value;      // current value as YAML text ("" for sections)
@@ -147,6 +159,12 @@ struct ConfigField {
 };
 
 namespace config_detail {
+
+struct SchemaNode;
+using SchemaNodeFn = std::function<void(const SchemaNode&)>;
+
+// with_element's index for a default-constructed element, described in the help.
+inline constexpr std::size_t kDefaultElement = static_cast<std::size_t>(-1);
 
 // The type-erased schema: a tree of sections whose leaves point at the members of one struct
 // instance. Built by SchemaBuilder from T::visit; read and written by config.cpp.
@@ -164,6 +182,13 @@ struct SchemaNode {
   std::function<std::size_t()> get_choice;      // enums: index of the current value, or npos
   std::string replacement;                      // removed keys: what to write instead
 
+  // Lists of sections. The elements' schemas are made on demand, as the list changes size:
+  // with_element calls fn with the schema of element i (path "variants[1]"), or of an S{} that
+  // lives for the call when i is kDefaultElement (path "variants[]").
+  std::function<std::size_t()> list_size;
+  std::function<void(std::size_t)> list_reset;  // the list becomes n elements, each S{}
+  std::function<void(std::size_t, const SchemaNodeFn&)> with_element;
+
   // Sections.
   std::vector<SchemaNode> children;  // in declaration order
   std::function<void()> validate;    // the struct's validate(), if it has one
@@ -175,6 +200,10 @@ template <class T, class = void>
 struct HasValidate : std::false_type {};
 template <class T>
 struct HasValidate<T, std::void_t<decltype(std::declval<T&>().validate())>> : std::true_type {};
+
+// The schema of `section` as a root whose path is `path` ("" for a whole config).
+template <class S>
+SchemaNode make_section_schema(S& section, std::string path);
 
 // The visitor handed to T::visit; records each field into a SchemaNode tree.
 class SchemaBuilder {
@@ -228,6 +257,22 @@ class SchemaBuilder {
     sub.visit(child);
   }
 
+  // A list of sections: a YAML sequence of mappings, each loaded like a section into an S{}.
+  template <class S>
+  void section_list(std::string_view name, std::vector<S>& list, std::string_view doc) {
+    SchemaNode& node = add(name, doc, ConfigType::kSectionList, &list);
+    node.list_size = [&list] { return list.size(); };
+    node.list_reset = [&list](std::size_t n) { list.assign(n, S{}); };
+    node.with_element = [&list, path = node.path](std::size_t i, const SchemaNodeFn& fn) {
+      if (i != kDefaultElement) {
+        fn(make_section_schema(list.at(i), path + "[" + std::to_string(i) + "]"));
+        return;
+      }
+      S defaults{};
+      fn(make_section_schema(defaults, path + "[]"));
+    };
+  }
+
  private:
   // Appends a child to the current section; checks the name (non-empty, no '.', unique).
   SchemaNode& add(std::string_view name, std::string_view doc, ConfigType type, void* target,
@@ -236,14 +281,20 @@ class SchemaBuilder {
   SchemaNode& section_;
 };
 
+template <class S>
+SchemaNode make_section_schema(S& section, std::string path) {
+  SchemaNode root;
+  root.path = std::move(path);
+  if constexpr (HasValidate<S>::value) root.validate = [&section] { section.validate(); };
+  SchemaBuilder builder(root);
+  section.visit(builder);
+  return root;
+}
+
 // The schema of `cfg`; it points into `cfg`, which must outlive it.
 template <class T>
 SchemaNode make_schema(T& cfg) {
-  SchemaNode root;
-  if constexpr (HasValidate<T>::value) root.validate = [&cfg] { cfg.validate(); };
-  SchemaBuilder builder(root);
-  cfg.visit(builder);
-  return root;
+  return make_section_schema(cfg, "");
 }
 
 // The non-template work, in config.cpp. None of them validate; validate_all does.

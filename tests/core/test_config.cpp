@@ -778,6 +778,208 @@ grid:
   EXPECT_THAT(describe_config(StudyConfig{}), HasSubstr("grid  map<key, values>  {}"));
 }
 
+// --- Lists of sections -------------------------------------------------------------------------
+
+struct VariantParams {
+  std::string name;                 // folder of the variant's outputs
+  int repeats = 1;                  // runs of the variant
+  DeepParams deep;                  // a nested section
+  std::vector<ConfigOverride> set;  // changes to the base config
+  template <class V>
+  void visit(V& v) {
+    v.field("name", name, "folder of the variant's outputs");
+    v.field("repeats", repeats, "runs of the variant", Range{1, 10});
+    v.section("deep", deep, "a section in each element");
+    v.field("set", set, "changes to the base config");
+  }
+  void validate() const {
+    if (name.empty()) fail("VariantParams", "name is empty; every variant needs one");
+  }
+};
+
+struct GroupParams {
+  std::string title = "group";
+  std::vector<VariantParams> variants;
+  template <class V>
+  void visit(V& v) {
+    v.field("title", title, "group title");
+    v.section_list("variants", variants, "the group's runs");
+  }
+};
+
+struct AblationConfig {
+  std::string base = "base.yaml";
+  std::vector<VariantParams> variants;
+  std::vector<GroupParams> groups;
+  template <class V>
+  void visit(V& v) {
+    v.field("base", base, "the config the changes apply to");
+    v.section_list("variants", variants, "named runs");
+    v.section_list("groups", groups, "lists in a list");
+  }
+};
+
+TEST(ConfigSectionListTest, LoadsEachElementFromDefaults) {
+  AblationConfig cfg;
+  cfg.variants.resize(3);
+  load_config_string(R"(variants:
+  - name: short
+    set: {refine.steps: 8}
+  - name: long
+    repeats: 3
+    deep: {level: 9}
+groups:
+  - variants: [{name: a}, {name: b, repeats: 2}]
+)",
+                     "s.yaml", cfg);
+  ASSERT_EQ(cfg.variants.size(), 2u);  // the whole list is replaced
+  EXPECT_EQ(cfg.variants[0].name, "short");
+  EXPECT_EQ(cfg.variants[0].repeats, 1);
+  ASSERT_EQ(cfg.variants[0].set.size(), 1u);
+  EXPECT_EQ(cfg.variants[0].set[0].value, "8");
+  EXPECT_EQ(cfg.variants[0].set[0].where, "s.yaml:3");
+  EXPECT_EQ(cfg.variants[1].repeats, 3);
+  EXPECT_EQ(cfg.variants[1].deep.level, 9);
+  EXPECT_TRUE(cfg.variants[1].set.empty());
+  ASSERT_EQ(cfg.groups.size(), 1u);
+  EXPECT_EQ(cfg.groups[0].title, "group");
+  ASSERT_EQ(cfg.groups[0].variants.size(), 2u);
+  EXPECT_EQ(cfg.groups[0].variants[1].repeats, 2);
+
+  load_config_string("base: other.yaml\n", "s.yaml", cfg);
+  EXPECT_EQ(cfg.variants.size(), 2u);  // absent: unchanged
+  load_config_string("variants: []\n", "s.yaml", cfg);
+  EXPECT_TRUE(cfg.variants.empty());
+}
+
+TEST(ConfigSectionListTest, ErrorsNameTheElement) {
+  const ErrorCase cases[] = {
+      {"variants:\n",
+       {"x.yaml:1: variants: expected a list of sections, got null (write [] for an empty list)"}},
+      {"variants: {name: a}\n", {"x.yaml:1: variants: expected a list of sections, got a mapping"}},
+      {"variants: short\n", {"x.yaml:1: variants: expected a list of sections, got 'short'"}},
+      {"variants:\n  - name: a\n  - short\n",
+       {"x.yaml:3: variants[1]: expected a section (a mapping of keys), got 'short'"}},
+      {"variants:\n  - name: a\n  - ~\n",
+       {"variants[1]: expected a section (a mapping of keys), got null (write {} for an element"}},
+      {"variants:\n  - name: a\n    nmae: b\n",
+       {"x.yaml:3: variants[0].nmae: unknown key (did you mean 'name'?)"}},
+      {"variants:\n  - name: a\n    name: b\n",
+       {"x.yaml:3: variants[0].name: duplicate key (first at line 2)"}},
+      {"variants:\n  - name: a\n  - name: b\n    set:\n      k: 1\n      k: 2\n",
+       {"x.yaml:6: variants[1].set.k: duplicate key (first at line 5)"}},
+      {"variants:\n  - name: a\n    repeats: 0\n",
+       {"x.yaml:3: variants[0].repeats: must be in [1, 10], got 0"}},
+      {"variants:\n  - name: a\n    set:\n",
+       {"x.yaml:3: variants[0].set: expected a mapping of keys to values, got null"}},
+      {"variants:\n  - {name: a, deep: {level: -1}}\n",
+       {"x.yaml:2: variants[0].deep.level: must be >= 0"}},
+      {"variants:\n  - name: a\n  - repeats: 2\n",
+       {"x.yaml: variants[1]: VariantParams: name is empty; every variant needs one"}},
+      {"groups:\n  - title: g\n    variants:\n      - name: a\n      - nam: b\n",
+       {"x.yaml:5: groups[0].variants[1].nam: unknown key (did you mean 'name'?)"}},
+      {"groups:\n  - variants: [{name: \"\"}]\n",
+       {"x.yaml: groups[0].variants[0]: VariantParams: name is empty"}},
+      {"variants: [&v {name: a}, *v, *v]\nvariant: 1\n",
+       {"x.yaml:2: variant: unknown key (did you mean 'variants'?)"}},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    std::string message = file_error<AblationConfig>(c.yaml);
+    ASSERT_FALSE(message.empty()) << "no error";
+    for (const char* part : c.expected) EXPECT_THAT(message, HasSubstr(part));
+  }
+}
+
+TEST(ConfigSectionListTest, SetReplacesTheList) {
+  AblationConfig cfg;
+  const std::string assignment = "variants=[{name: a, set: {refine.steps: 8}}, {name: b}]";
+  apply_override(cfg, assignment);
+  ASSERT_EQ(cfg.variants.size(), 2u);
+  EXPECT_EQ(cfg.variants[1].name, "b");
+  ASSERT_EQ(cfg.variants[0].set.size(), 1u);
+  EXPECT_EQ(cfg.variants[0].set[0].where, "--set " + assignment);
+
+  const std::pair<const char*, const char*> cases[] = {
+      {"variants=[{nam: a}]",
+       "--set variants=[{nam: a}]: variants[0].nam: unknown key (did you mean 'name'?)"},
+      {"variants=[{repeats: 2}]",
+       "--set variants=[{repeats: 2}]: variants[0]: VariantParams: name is empty"},
+      {"variants=", "--set variants=: expected a list of sections, got null (write [] for an "},
+      {"variants[0].name=x", "--set variants[0].name=x: unknown key 'variants[0].name'"},
+  };
+  for (const auto& [assignment_, expected] : cases) {
+    const char* assignment = assignment_;
+    SCOPED_TRACE(assignment);
+    AblationConfig other;
+    EXPECT_THAT(error_of([&] { apply_override(other, assignment); }), HasSubstr(expected));
+    EXPECT_TRUE(other.variants.empty());
+  }
+}
+
+TEST(ConfigSectionListTest, DumpRoundTripsAndDescribes) {
+  AblationConfig cfg;
+  load_config_string(R"(variants:
+  - name: short
+    set: {refine.steps: 8, draft.stop: ["a", "b c"]}
+  - {name: long, deep: {level: 0}}
+groups:
+  - title: g
+    variants: [{name: a}]
+  - variants: []
+)",
+                     "s.yaml", cfg);
+  const std::string text = dump_config(cfg);
+  EXPECT_EQ(text,
+            "base: \"base.yaml\"   # the config the changes apply to\n"
+            "variants:           # named runs\n"
+            "  - name: \"short\"   # folder of the variant's outputs\n"
+            "    repeats: 1      # runs of the variant; in [1, 10]\n"
+            "    deep:           # a section in each element\n"
+            "      level: 3      # how deep; >= 0\n"
+            "    set:            # changes to the base config\n"
+            "      refine.steps: 8\n"
+            "      draft.stop: [a, \"b c\"]\n"
+            "  - name: \"long\"    # folder of the variant's outputs\n"
+            "    repeats: 1      # runs of the variant; in [1, 10]\n"
+            "    deep:           # a section in each element\n"
+            "      level: 0      # how deep; >= 0\n"
+            "    set: {}         # changes to the base config\n"
+            "groups:             # lists in a list\n"
+            "  - title: \"g\"      # group title\n"
+            "    variants:       # the group's runs\n"
+            "      - name: \"a\"   # folder of the variant's outputs\n"
+            "        repeats: 1  # runs of the variant; in [1, 10]\n"
+            "        deep:       # a section in each element\n"
+            "          level: 3  # how deep; >= 0\n"
+            "        set: {}     # changes to the base config\n"
+            "  - title: \"group\"  # group title\n"
+            "    variants: []    # the group's runs\n");
+  AblationConfig loaded;
+  load_config_string(text, "dump", loaded);
+  EXPECT_EQ(dump_config(loaded), text);
+  EXPECT_THAT(dump_config(AblationConfig{}), HasSubstr("variants: []"));
+
+  std::vector<std::string> paths, values;
+  for (const ConfigField& f : config_fields(cfg)) {
+    paths.push_back(f.path);
+    values.push_back(f.value);
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "base", "variants", "variants[].name", "variants[].repeats",
+                       "variants[].deep", "variants[].deep.level", "variants[].set", "groups",
+                       "groups[].title", "groups[].variants", "groups[].variants[].name",
+                       "groups[].variants[].repeats", "groups[].variants[].deep",
+                       "groups[].variants[].deep.level", "groups[].variants[].set"}));
+  EXPECT_EQ(values[1],
+            "[{name: \"short\", repeats: 1, deep: {level: 3}, set: {refine.steps: 8, draft.stop: "
+            "[a, \"b c\"]}}, {name: \"long\", repeats: 1, deep: {level: 0}, set: {}}]");
+  EXPECT_EQ(values[3], "1");  // an element's default
+  std::string table = describe_config(AblationConfig{});
+  EXPECT_THAT(table, HasSubstr("variants                        list<section>"));
+  EXPECT_THAT(table, HasSubstr("variants[].repeats              int"));
+}
+
 struct TwiceDeclared {
   int a = 0;
   template <class V>
