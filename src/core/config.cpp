@@ -530,15 +530,17 @@ bool is_plain_safe(const std::string& text) {
          text.rfind("--", 0) != 0 && text.rfind("...", 0) != 0;
 }
 
-// A scalar as YAML text that reads back the same. Plain when that is safe; quoted when the text
-// needs it, or when it was quoted and would read as a number, bool or null without the quotes.
+// A scalar as YAML text that reads back the same. A plain scalar stays plain where that is safe;
+// a quoted one loses its quotes only when the text could not read as a number, bool or null.
 std::string render_scalar(const YAML::Node& node) {
   const std::string& text = node.Scalar();
+  if (!is_plain_safe(text)) return quote(text);
+  if (!is_quoted(node)) return text;
   double number;
-  bool reads_as_other =
-      is_reserved_word(text) || parse_floating(text, number) != Parsed::kNotANumber;
-  if (!is_plain_safe(text) || (is_quoted(node) && reads_as_other)) return quote(text);
-  return text;
+  const bool word = std::isalpha(static_cast<unsigned char>(text[0])) || text[0] == '_';
+  const bool only_a_string =
+      word && !is_reserved_word(text) && parse_floating(text, number) == Parsed::kNotANumber;
+  return only_a_string ? text : quote(text);
 }
 
 // A YAML value as one line of flow YAML that the loader reads back as the same value. The
