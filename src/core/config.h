@@ -152,7 +152,7 @@ struct ConfigField {
   std::string path;  // dotted key: "draft.max_tokens"; a section's own path for sections;
                      // "variants[].name" for the fields of a list's elements, with S{}'s values
   ConfigType type = ConfigType::kSection;
-  std::string type_name;  // "int", "float", "enum", "list<string>", "section", ...
+  std::string type_name;  // "int", "enum", "list<string>", "map<key, value>", "list<section>", ...
   std::string value;      // current value as YAML text ("" for sections)
   std::string doc;
   std::string constraint;  // "in [1, 1048576]", "one of: greedy, top_p", or ""
