@@ -12,38 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "ar_draft/reference_copy.h"
-#include "ar_draft/sampler.h"
+#include "ar_draft/draft_params.h"
+#include "core/token_id.h"
 #include "core/tokenizer.h"
 #include "core/transformer.h"
 
 namespace sculpt {
 
-struct DraftParams {
-  bool enabled = true;              // pipeline: false = no draft, the refiner writes from an all-mask canvas
-  int max_tokens = 128;             // new tokens per prompt; clamped (with a warning) to the context
-  bool use_cache = true;            // false = recompute the whole sequence every step (for comparison)
-  bool stop_at_eos = true;          // stop a row when it draws EOS
-  std::vector<std::string> stop;    // stop strings; the text is cut before the first one found
-  SamplerParams sampler;
-  CopyParams copy;                  // quoting the references (retrieved passages) draft_ids is given
-
-  template <class V>
-  void visit(V& v) {
-    v.field("enabled", enabled, "pipeline: draft first; false = diffusion only (all-mask canvas)");
-    v.field("max_tokens", max_tokens, "new tokens per prompt", Range{1, 1 << 20});
-    v.field("use_cache", use_cache, "decode against the KV cache; false = recompute every step");
-    v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");
-    v.field("stop", stop, "stop strings");
-    v.section("sampler", sampler, "token sampling");
-    v.section("copy", copy, "copying from retrieved passages (kNN-LM mixture over n-gram matches)");
-  }
-};
-
 // One drafted token, with the drafter's confidence in it (natural log units), under the
 // drafter's distribution: the model's, mixed with the copy distribution where copying matched.
 struct DraftToken {
-  int64_t id = 0;
+  TokenId id = 0;
   float logprob = 0.0f;  // log p(id | prefix)
   float entropy = 0.0f;  // entropy of p(. | prefix)
 };
@@ -52,7 +31,7 @@ enum class StopReason { kMaxTokens, kEos, kStopString, kContext };
 const char* stop_reason_name(StopReason reason);
 
 struct DraftResult {
-  std::vector<int64_t> prompt_ids;  // BOS + the encoded prompt
+  std::vector<TokenId> prompt_ids;  // BOS + the encoded prompt
   std::vector<DraftToken> tokens;   // drafted tokens (EOS and tokens past a stop string excluded)
   std::string text;                 // decoded drafted tokens, cut at a stop string
   StopReason stop_reason = StopReason::kMaxTokens;
@@ -75,7 +54,7 @@ class Drafter {
   // Throws Error if the model's vocabulary and the tokenizer's differ (naming both sizes).
   Drafter(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and tokenizer.model, with the LoRA adapter in
-  // adapter_dir (PEFT layout, core/lora.h) merged into the weights; "" = none.
+  // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.
   static Drafter load(const std::string& model_dir, const std::string& adapter_dir = "");
 
   // Drafts a continuation for every prompt (one batch; prompts of different lengths are
@@ -88,9 +67,9 @@ class Drafter {
   // sequence per row that params.copy may quote (the pipeline passes the retrieved passages).
   // An empty row, an id outside the vocabulary or a reference count that is neither 0 nor the
   // number of rows is an Error.
-  std::vector<DraftResult> draft_ids(const std::vector<std::vector<int64_t>>& prompt_ids, const DraftParams& params,
+  std::vector<DraftResult> draft_ids(const std::vector<std::vector<TokenId>>& prompt_ids, const DraftParams& params,
                                      const TokenCallback& on_token = {}, DraftStats* stats = nullptr,
-                                     const std::vector<std::vector<int64_t>>& references = {});
+                                     const std::vector<std::vector<TokenId>>& references = {});
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
   Transformer& model() { return model_; }

@@ -17,21 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/config.h"
+#include "ar_draft/draft_params.h"  // CopyParams
 
 namespace sculpt {
-
-struct CopyParams {
-  double weight = 0.0;  // mass moved to the copy distribution when a match is found; 0 = off
-  int min_match = 4;    // the draft's last tokens that must occur in a passage before it copies
-
-  template <class V>
-  void visit(V& v) {
-    v.field("weight", weight, "share of the next-token distribution copied from matched passages; 0 = off",
-            Range{0.0, 1.0});
-    v.field("min_match", min_match, "tokens of the draft's end a passage must repeat before copying", Range{1, 1024});
-  }
-};
 
 // The longest suffix of `context` (at least min_match tokens, at most 64) that occurs in
 // `reference` followed by a token, and the distribution of the tokens that follow its

@@ -51,8 +51,8 @@ ScoreResult score_sequence(TransformerImpl& model, const std::vector<int64_t>& s
 
 ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& text) {
   check_scorable(model, tokenizer);
-  std::vector<int64_t> seq{tokenizer.bos_id()};
-  for (int32_t id : tokenizer.encode(text)) seq.push_back(id);
+  std::vector<TokenId> seq{tokenizer.bos_id()};
+  for (TokenId id : tokenizer.encode(text)) seq.push_back(id);
   if (seq.size() == 1) fail("score", "the text is empty: nothing to score");
   return score_sequence(model, seq, 1);
 }
@@ -60,10 +60,10 @@ ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const
 ScoreResult score_continuation(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& context,
                                const std::string& continuation) {
   check_scorable(model, tokenizer);
-  std::vector<int64_t> seq{tokenizer.bos_id()};
-  for (int32_t id : tokenizer.encode(context)) seq.push_back(id);
+  std::vector<TokenId> seq{tokenizer.bos_id()};
+  for (TokenId id : tokenizer.encode(context)) seq.push_back(id);
   const int64_t first = int64_t(seq.size());
-  for (int32_t id : tokenizer.encode(continuation)) seq.push_back(id);
+  for (TokenId id : tokenizer.encode(continuation)) seq.push_back(id);
   if (int64_t(seq.size()) == first) fail("score", "the continuation is empty: nothing to score");
   return score_sequence(model, seq, first);
 }

@@ -7,7 +7,7 @@
 
 namespace sculpt {
 
-Canvas Canvas::from_parts(const std::vector<int64_t>& context, const std::vector<int64_t>& draft) {
+Canvas Canvas::from_parts(const std::vector<TokenId>& context, const std::vector<TokenId>& draft) {
   Canvas c;
   c.tokens = context;
   c.tokens.insert(c.tokens.end(), draft.begin(), draft.end());

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/token_id.h"
+
 namespace sculpt {
 
 enum class CanvasRole : uint8_t {
@@ -25,12 +27,12 @@ struct Span {
 };
 
 struct Canvas {
-  std::vector<int64_t> tokens;   // the context then the draft; a masked position keeps its draft token
+  std::vector<TokenId> tokens;   // the context then the draft; a masked position keeps its draft token
   std::vector<CanvasRole> roles;  // one per token
   int64_t n_context = 0;         // tokens before the draft (all kFrozen)
 
   // Context (frozen) followed by the draft (kDraft).
-  static Canvas from_parts(const std::vector<int64_t>& context, const std::vector<int64_t>& draft);
+  static Canvas from_parts(const std::vector<TokenId>& context, const std::vector<TokenId>& draft);
 
   int64_t size() const { return int64_t(tokens.size()); }
   int64_t n_draft() const { return size() - n_context; }

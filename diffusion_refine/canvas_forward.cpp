@@ -12,19 +12,19 @@ at::Tensor long_tensor(const std::vector<int64_t>& v) { return at::tensor(v, at:
 
 }  // namespace
 
-CanvasForward::CanvasForward(TransformerImpl& model, int64_t n, CanvasCache mode) : model_(model), mode_(mode), n_(n) {
+CanvasForward::CanvasForward(TransformerImpl& model, int64_t n, RefineCache mode) : model_(model), mode_(mode), n_(n) {
   const ModelConfig& c = model.config();
   shift_ = c.logits_alignment == LogitsAlignment::kShifted ? 1 : 0;
-  if (mode == CanvasCache::kSpans && c.attention != AttentionMode::kBidirectional)
-    fail("refine.span_cache", "needs a bidirectional refiner: under causal or block-causal attention use the prefix cache");
-  if (mode != CanvasCache::kNone)
+  if (mode == RefineCache::kSpans && c.attention != AttentionMode::kBidirectional)
+    fail("refine.cache", "spans needs a bidirectional refiner: under causal or block-causal attention use prefix");
+  if (mode != RefineCache::kNone)
     cache_ = std::make_unique<KvCache>(c.num_hidden_layers, /*batch=*/1, c.n_kv_heads(), n, c.n_head_dim());
 }
 
 void CanvasForward::begin_block(int64_t prefix, const std::vector<int64_t>& changing) {
-  prefix_ = mode_ == CanvasCache::kPrefix ? prefix : 0;
+  prefix_ = mode_ == RefineCache::kPrefix ? prefix : 0;
   refresh_ = true;
-  if (mode_ != CanvasCache::kSpans) return;
+  if (mode_ != RefineCache::kSpans) return;
   std::vector<uint8_t> computed(size_t(n_), 0);
   for (int64_t i : changing) {
     if (i < 0 || i >= n_) fail("refine", "changing position ", i, " is outside the canvas of ", n_);
@@ -47,7 +47,7 @@ void CanvasForward::begin_block(int64_t prefix, const std::vector<int64_t>& chan
 }
 
 int64_t CanvasForward::n_recomputed() const {
-  if (mode_ == CanvasCache::kSpans) return computed_.defined() ? computed_.numel() : n_;
+  if (mode_ == RefineCache::kSpans) return computed_.defined() ? computed_.numel() : n_;
   return n_ - prefix_;
 }
 
@@ -59,7 +59,7 @@ at::Tensor CanvasForward::logits_at(const at::Tensor& tokens, const std::vector<
   args.cache = cache_.get();
   const bool full = refresh_ || !cache_;
   refresh_ = false;
-  if (mode_ == CanvasCache::kSpans) {
+  if (mode_ == RefineCache::kSpans) {
     // A full pass runs the canvas reordered, cached positions first: under bidirectional
     // attention with explicit positions (RoPE) the order of the slots does not matter.
     if (!computed_.defined()) fail("refine", "the span cache needs begin_block first (internal error)");

@@ -1,7 +1,7 @@
 // The forward passes of one refinement and what they cache between steps (internal to the
 // refiner; its own file so that the caches can be tested against recomputation).
 //
-//   CanvasForward forward(model, n, CanvasCache::kSpans);
+//   CanvasForward forward(model, n, RefineCache::kSpans);
 //   forward.begin_block(prefix, writable_positions);      // next pass: the whole canvas
 //   at::Tensor logits = forward.logits_at(tokens, positions);  // later passes: only what changes
 #pragma once
@@ -14,16 +14,15 @@
 
 #include "core/kv_cache.h"
 #include "core/transformer.h"
+#include "diffusion_refine/refine_params.h"
 
 namespace sculpt {
 
-enum class CanvasCache {
-  kNone,    // every pass runs the whole canvas
-  kPrefix,  // the first pass of a block caches positions [0, prefix); later passes run [prefix, n)
-  kSpans,   // the first pass caches every position that cannot change (nor predicts one that
-            // can); later passes run only the changing positions against them. Bidirectional only.
-};
-
+// The modes (RefineCache, refine_params.h): kNone runs the whole canvas every pass; kPrefix's
+// first pass of a block caches positions [0, prefix) and later passes run [prefix, n); kSpans's
+// first pass caches every position that cannot change (nor predicts one that can), and later
+// passes run only the changing positions against them (bidirectional only).
+//
 // Under block-causal attention a block-aligned prefix cache is exact: its keys and values are
 // what a full pass computes. Under bidirectional attention every cached position would also
 // have seen the tokens written since, so both caches are approximations (Fast-dLLM's prefix and
@@ -32,7 +31,7 @@ class CanvasForward {
  public:
   // A canvas of n positions. Throws Error for kSpans under attention that is not bidirectional
   // (the cached keys are stored out of canvas order, which only an unmasked pattern allows).
-  CanvasForward(TransformerImpl& model, int64_t n, CanvasCache mode);
+  CanvasForward(TransformerImpl& model, int64_t n, RefineCache mode);
 
   // Starts a block: the next pass runs the whole canvas. `prefix` bounds kPrefix's cache;
   // `changing` (ascending canvas positions) is what kSpans recomputes, together with the
@@ -51,7 +50,7 @@ class CanvasForward {
 
  private:
   TransformerImpl& model_;
-  CanvasCache mode_;
+  RefineCache mode_;
   int64_t n_ = 0;
   int64_t shift_ = 0;
   int64_t prefix_ = 0;

@@ -9,12 +9,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace sculpt {
+#include "diffusion_refine/refine_params.h"  // RemaskSchedule
 
-enum class RemaskSchedule {
-  kLinear,  // the same number every step (LLaDA's get_num_transfer_tokens)
-  kCosine,  // few early, more later: masked share after step s is cos(pi/2 * s / N) (MaskGIT)
-};
+namespace sculpt {
 
 // Tokens to commit at each of the steps that write n_masked positions in at most n_steps steps.
 // Linear: n_masked / n_steps each, the remainder one each to the earliest steps (LLaDA,

@@ -1,7 +1,8 @@
-// How the refiner denoises a canvas: the commit rule, step budget, semi-autoregressive blocks,
-// confidence-gated editing, prefix cache and prediction sampling, with their defaults.
+// How the refiner denoises a canvas (`refine:` section of a pipeline config): the commit rule,
+// step budget, semi-autoregressive blocks, confidence-gated editing, the cache and how
+// predictions are drawn, with their defaults.
 //
-//   RefineParams params;                 // low-confidence remasking, 16 steps, prefix cache on
+//   RefineParams params;                   // low-confidence remasking, 16 steps, prefix cache
 //   params.rule = DecodeRule::kThreshold;  params.threshold = 0.9;
 //   params.validate();
 #pragma once
@@ -9,7 +10,7 @@
 #include <cstdint>
 
 #include "core/config.h"
-#include "diffusion_refine/denoise_schedule.h"
+#include "core/sampler_params.h"
 
 namespace sculpt {
 
@@ -18,13 +19,32 @@ enum class DecodeRule {
   kThreshold,      // commit every masked position with confidence >= threshold, at least one (Fast-dLLM)
 };
 
+enum class RemaskSchedule {
+  kLinear,  // the same number every step (LLaDA's get_num_transfer_tokens)
+  kCosine,  // few early, more later: masked share after step s is cos(pi/2 * s / N) (MaskGIT)
+};
+
 enum class EditScope {
   kSpans,  // editing may revise only what the refiner wrote (the re-masked spans)
   kDraft,  // ... and every visible draft token too
 };
 
+// Which keys and values a denoising step reuses instead of recomputing (canvas_forward.h).
+enum class RefineCache {
+  kNone,    // every step runs the whole canvas
+  kPrefix,  // the frozen prefix is encoded once (exact only for block-causal refiners)
+  kSpans,   // everything outside the spans is encoded once and steps run only the spans
+            // (bidirectional refiners; approximate, refreshed by cache_refresh)
+};
+
+// A sampler that takes the most likely token: the refiner's default prediction rule.
+inline SamplerParams argmax_sampler() {
+  SamplerParams p;
+  p.temperature = 0.0;
+  return p;
+}
+
 struct RefineParams {
-  bool enabled = true;                 // pipeline: false = the draft is the output (AR-only baseline)
   DecodeRule rule = DecodeRule::kLowConfidence;
   int steps = 16;                      // low_confidence: denoising steps over all blocks (>= 1)
   RemaskSchedule schedule = RemaskSchedule::kLinear;  // low_confidence: tokens per step
@@ -33,19 +53,20 @@ struct RefineParams {
   double edit_threshold = 0.0;         // eta: a written token whose probability falls below it is re-masked; 0 = off
   int max_edits = 1;                   // re-maskings allowed per position
   EditScope edit_scope = EditScope::kSpans;
-  bool prefix_cache = true;            // reuse the frozen prefix's keys/values (exact only if block_causal)
-  bool span_cache = false;             // reuse every unchanging position's keys/values: steps run only the
-                                       // spans (bidirectional only; approximate; overrides prefix_cache)
+  RefineCache cache = RefineCache::kPrefix;
   int cache_refresh = 0;               // recompute the whole canvas every k steps; 0 = once per block
-  double temperature = 0.0;            // prediction sampling; 0 = argmax
-  int top_k = 0;                       // 0 = off
-  double top_p = 1.0;                  // 1 = off
-  int64_t seed = 0;                    // seed of the prediction sampler
+  // How each masked position's prediction is drawn; temperature 0 = argmax. The repetition
+  // penalty is a drafter's filter: the refiner refuses one (validate).
+  SamplerParams sampler = argmax_sampler();
   int no_repeat_ngram = 0;             // never write a token that repeats an n-gram of the section; 0 = off
 
   template <class V>
   void visit(V& v) {
-    v.field("enabled", enabled, "pipeline: refine the draft; false = AR-only baseline");
+    v.removed("enabled", "pipeline.mode (hybrid, ar_only or diffusion_only)");
+    v.removed("prefix_cache", "refine.cache (none, prefix or spans)");
+    v.removed("span_cache", "refine.cache (none, prefix or spans)");
+    for (const char* key : {"temperature", "top_k", "top_p", "seed"})
+      v.removed(key, std::string("refine.sampler.") + key);
     v.field("rule", rule, "which masked positions a step commits",
             Choices<DecodeRule>{{"low_confidence", DecodeRule::kLowConfidence}, {"threshold", DecodeRule::kThreshold}});
     v.field("steps", steps, "low_confidence: denoising steps", Range{1, 1 << 20});
@@ -59,19 +80,17 @@ struct RefineParams {
     v.field("max_edits", max_edits, "re-maskings allowed per position", Range{0, 1000});
     v.field("edit_scope", edit_scope, "what editing may revise",
             Choices<EditScope>{{"spans", EditScope::kSpans}, {"draft", EditScope::kDraft}});
-    v.field("prefix_cache", prefix_cache, "encode the frozen prefix once (approximate under bidirectional attention)");
-    v.field("span_cache", span_cache,
-            "encode everything outside the spans once; steps run only the spans (bidirectional refiners; approximate)");
+    v.field("cache", cache,
+            "keys/values reused across steps: none; prefix (the frozen context, approximate unless block-causal); "
+            "spans (all but the spans, bidirectional refiners, approximate)",
+            Choices<RefineCache>{{"none", RefineCache::kNone}, {"prefix", RefineCache::kPrefix}, {"spans", RefineCache::kSpans}});
     v.field("cache_refresh", cache_refresh, "re-encode the whole canvas every k steps; 0 = once per block",
             Range{0, 1 << 20});
-    v.field("temperature", temperature, "prediction temperature; 0 = argmax", Range{0.0, 100.0});
-    v.field("top_k", top_k, "keep the k most likely predictions; 0 = off", Range::at_least(0));
-    v.field("top_p", top_p, "nucleus mass, in (0, 1]; 1 = off", Range{0.0, 1.0});
-    v.field("seed", seed, "prediction sampling seed", Range::at_least(0));
+    v.section("sampler", sampler, "how predictions are drawn (temperature 0 = argmax)");
     v.field("no_repeat_ngram", no_repeat_ngram,
             "n: a written token may not repeat an n-gram of the draft section; 0 = off", Range{0, 64});
   }
-  // Open bounds the Ranges cannot say (top_p > 0); throws Error.
+  // Open bounds the Ranges cannot say (sampler.top_p > 0), a repetition penalty; throws Error.
   void validate() const;
 };
 

@@ -1,95 +1,14 @@
-// Span selectors: drafter log-prob, drafter entropy, refiner confidence, random, user ranges.
+// Span selection shared by every selector: repeats first, the cap, dilation, merging.
 #include "diffusion_refine/span_selector.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
-#include <random>
 
 #include "core/error.h"
 #include "diffusion_refine/ngram_repeats.h"
-#include "diffusion_refine/refiner.h"
 
 namespace sculpt {
-namespace {
-
-// Marks tokens whose score is beyond a threshold: weakness = sign * score, chosen when
-// weakness > sign * threshold.
-SpanSelector::Marks threshold_marks(const std::vector<float>& scores, size_t n, double threshold, float sign,
-                                    const char* what) {
-  if (scores.size() != n)
-    fail("span selection", "needs the drafter's ", what, " of every draft token (", n, " tokens, got ", scores.size(),
-         ")");
-  SpanSelector::Marks m;
-  m.weakness.resize(n);
-  m.chosen.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    m.weakness[i] = sign * scores[i];
-    m.chosen[i] = double(m.weakness[i]) > double(sign) * threshold;
-  }
-  return m;
-}
-
-class LogprobSelector : public SpanSelector {
- public:
-  using SpanSelector::SpanSelector;
-  Marks mark(const DraftView& d) override {
-    return threshold_marks(d.logprobs, d.tokens.size(), params_.logprob_threshold, -1.0f, "log-probabilities");
-  }
-};
-
-class EntropySelector : public SpanSelector {
- public:
-  using SpanSelector::SpanSelector;
-  Marks mark(const DraftView& d) override {
-    return threshold_marks(d.entropies, d.tokens.size(), params_.entropy_threshold, 1.0f, "entropies");
-  }
-};
-
-class RefinerConfidenceSelector : public SpanSelector {
- public:
-  RefinerConfidenceSelector(const SpanParams& params, Refiner& refiner) : SpanSelector(params), refiner_(refiner) {}
-  Marks mark(const DraftView& d) override {
-    const Canvas canvas = Canvas::from_parts(d.context, d.tokens);
-    const std::vector<float> all = refiner_.token_probabilities(canvas);
-    const std::vector<float> probs(all.begin() + canvas.n_context, all.end());
-    return threshold_marks(probs, d.tokens.size(), params_.confidence_threshold, -1.0f, "refiner probabilities");
-  }
-
- private:
-  Refiner& refiner_;
-};
-
-class RandomSelector : public SpanSelector {
- public:
-  using SpanSelector::SpanSelector;
-  Marks mark(const DraftView& d) override {
-    std::mt19937_64 rng(uint64_t(params_.seed));
-    std::uniform_real_distribution<float> u(0.0f, 1.0f);
-    Marks m;
-    for (size_t i = 0; i < d.tokens.size(); ++i) {
-      m.weakness.push_back(u(rng));
-      m.chosen.push_back(double(m.weakness.back()) < params_.random_fraction);
-    }
-    return m;
-  }
-};
-
-class RangesSelector : public SpanSelector {
- public:
-  using SpanSelector::SpanSelector;
-  Marks mark(const DraftView& d) override {
-    Marks m;
-    m.weakness.assign(d.tokens.size(), 1.0f);
-    m.chosen.assign(d.tokens.size(), 0);
-    for (const Span& s : parse_token_ranges(params_.ranges, int64_t(d.tokens.size())))
-      std::fill(m.chosen.begin() + s.begin, m.chosen.begin() + s.end, 1);
-    return m;
-  }
-};
-
-}  // namespace
 
 std::vector<Span> spans_from_marks(const SpanSelector::Marks& marks, double max_fraction, int dilate) {
   const size_t n = marks.chosen.size();
@@ -138,7 +57,7 @@ std::vector<Span> parse_token_ranges(const std::vector<std::string>& ranges, int
   return out;
 }
 
-std::vector<Span> SpanSelector::select(const DraftView& draft) {
+std::vector<Span> SpanSelector::select(const DraftView& draft, Marks* marks_out) {
   Marks marks = mark(draft);
   if (params_.repeat_ngram > 0) {
     // A repeat loop is the draft's surest error: first in line under the max_fraction cap.
@@ -149,20 +68,20 @@ std::vector<Span> SpanSelector::select(const DraftView& draft) {
         marks.weakness[i] = std::numeric_limits<float>::infinity();
       }
   }
-  return spans_from_marks(marks, params_.max_fraction, params_.dilate);
+  std::vector<Span> spans = spans_from_marks(marks, params_.max_fraction, params_.dilate);
+  if (marks_out) *marks_out = std::move(marks);
+  return spans;
 }
 
-std::unique_ptr<SpanSelector> make_span_selector(const SpanParams& params, Refiner* refiner) {
-  switch (params.strategy) {
-    case SpanStrategy::kLogprob: return std::make_unique<LogprobSelector>(params);
-    case SpanStrategy::kEntropy: return std::make_unique<EntropySelector>(params);
-    case SpanStrategy::kRefinerConfidence:
-      if (!refiner) fail("span selection", "refiner_confidence needs a refiner");
-      return std::make_unique<RefinerConfidenceSelector>(params, *refiner);
-    case SpanStrategy::kRandom: return std::make_unique<RandomSelector>(params);
-    case SpanStrategy::kRanges: return std::make_unique<RangesSelector>(params);
+const char* span_strategy_name(SpanStrategy strategy) {
+  switch (strategy) {
+    case SpanStrategy::kLogprob: return "logprob";
+    case SpanStrategy::kEntropy: return "entropy";
+    case SpanStrategy::kRefinerConfidence: return "refiner_confidence";
+    case SpanStrategy::kRandom: return "random";
+    case SpanStrategy::kRanges: return "ranges";
   }
-  fail("span selection", "unknown strategy");
+  return "?";
 }
 
 }  // namespace sculpt

@@ -1,17 +1,17 @@
-// libFuzzer target: YAML config loading (core/config.h) into the torch-free sections of the
-// root config (model, tokenizer, data, distributed; the train section's header pulls in
-// LibTorch): any text must load (then validate) or throw sculpt::Error, and an accepted
-// config must dump to YAML that loads back to the same dump.
+// libFuzzer target: YAML config loading (core/config.h) into sections of a training config
+// whose checks need no other library (model, tokenizer, data, distributed): any text must load
+// (then validate) or throw sculpt::Error, and an accepted config must dump to YAML that loads
+// back to the same dump.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "core/config.h"
-#include "core/distributed.h"
+#include "core/distributed_params.h"
 #include "core/error.h"
 #include "core/model_config.h"
-#include "core/token_shards.h"
-#include "core/tokenizer.h"
+#include "train/data_params.h"
+#include "train/tokenizer_training.h"
 
 namespace {
 

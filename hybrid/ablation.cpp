@@ -1,15 +1,11 @@
 // The ablation runner: the file, the evaluation set, variants run or reused, the metrics.
 #include "hybrid/ablation.h"
 
-#include <unistd.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -20,14 +16,11 @@
 #include "ar_draft/scorer.h"
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
-#include "core/config.h"
 #include "core/content_hash.h"
 #include "core/error.h"
 #include "core/progress.h"
-#include "core/trainer.h"
 #include "hybrid/ablation_report.h"
 #include "hybrid/pipeline.h"
-#include "hybrid/prompt_file.h"
 #include "hybrid/text_metrics.h"
 
 namespace sculpt {
@@ -40,213 +33,164 @@ constexpr const char* kDrafterTrainPrefix = "drafter_train.";
 constexpr const char* kRefinerTrainPrefix = "refiner_train.";
 
 // ---------------------------------------------------------------------------------------------
-// Reading the ablation file.
+// The ablation file, read by the typed config loader.
 
-class AblationFile {
- public:
-  explicit AblationFile(std::string path) : path_(std::move(path)) {}
+std::string must_exist(const std::string& path) { return file_exists(path) ? "" : "'" + path + "' not found"; }
 
-  std::string at(const YAML::Node& node) const { return str_cat(path_, ":", node.Mark().line + 1); }
-  [[noreturn]] void fail_at(const YAML::Node& node, const std::string& key, const std::string& message) const {
-    fail(at(node), key, ": ", message);
-  }
+std::string must_be_model_dir(const std::string& dir) {
+  return file_exists(dir + "/config.json") ? "" : "'" + dir + "' is not a model directory (no config.json)";
+}
 
-  // Refuses keys outside `known`, naming them.
-  void check_keys(const YAML::Node& map, const std::string& section, const std::set<std::string>& known) const {
-    for (const auto& entry : map) {
-      const std::string key = entry.first.as<std::string>();
-      if (known.count(key)) continue;
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail_at(entry.first, section.empty() ? key : section + "." + key, "unknown key (expected one of: " + list + ")");
-    }
-  }
+struct TrainConfigFiles {
+  std::string drafter;  // training config of variants that retrain the drafter (drafter_train.*)
+  std::string refiner;  // ... the refiner (refiner_train.*)
 
-  std::string string(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) fail_at(node, key, "expected a string");
-    return node.Scalar();
+  template <class V>
+  void visit(V& v) {
+    v.field("drafter", drafter, "training config for variants with drafter_train.* keys", must_exist);
+    v.field("refiner", refiner, "training config for variants with refiner_train.* keys", must_exist);
   }
-  int integer(const YAML::Node& node, const std::string& key, int lo, int hi) const {
-    int v = 0;
-    if (!node.IsScalar() || !YAML::convert<int>::decode(node, v)) fail_at(node, key, "expected an integer, got '" + text(node) + "'");
-    if (v < lo || v > hi) fail_at(node, key, str_cat(v, " is outside [", lo, ", ", hi, "]"));
-    return v;
-  }
-  double number(const YAML::Node& node, const std::string& key, double lo, double hi) const {
-    double v = 0;
-    if (!node.IsScalar() || !YAML::convert<double>::decode(node, v)) fail_at(node, key, "expected a number, got '" + text(node) + "'");
-    if (!(v >= lo && v <= hi)) fail_at(node, key, str_cat(v, " is outside [", lo, ", ", hi, "]"));
-    return v;
-  }
-  bool boolean(const YAML::Node& node, const std::string& key) const {
-    const std::string s = node.IsScalar() ? node.Scalar() : "";
-    if (s == "true") return true;
-    if (s == "false") return false;
-    fail_at(node, key, "expected true or false, got '" + text(node) + "'");
-  }
-
-  // A YAML value as the right-hand side of a "key=value" override.
-  static std::string text(const YAML::Node& node) {
-    if (node.IsScalar()) {
-      // A quoted scalar ("10") must stay a string when the override is parsed again.
-      if (node.Tag() == "!") return json(node.Scalar()).dump();
-      return node.Scalar();
-    }
-    YAML::Emitter out;
-    out << YAML::Flow << node;
-    return out.c_str();
-  }
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
-// One override from the file: "key=value", and where it was written.
-struct Assignment {
-  std::string text;
-  std::string where;  // file:line
+struct NamedVariant {
+  std::string name;
+  std::vector<ConfigOverride> set;  // keys of the base config, or drafter_train.* / refiner_train.*
+
+  template <class V>
+  void visit(V& v) {
+    v.field("name", name, "the variant's name: its row in the report and its folder");
+    v.field("set", set, "overrides on the base config (drafter_train.* / refiner_train.*: on a training config)");
+  }
+  void validate() const {
+    if (name.empty()) fail("name", "missing: every variant needs a name");
+  }
 };
 
+struct AblationFile {
+  std::string base;       // base pipeline config
+  std::string out_dir;    // "" = build/ablations/<name>
+  std::string evaluator;  // "" = the base config's pipeline.evaluator
+  TrainConfigFiles train;
+  EvalSetParams eval;
+  std::vector<ConfigOverrideChoices> grid;
+  std::vector<NamedVariant> variants;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("base", base, "the base pipeline config", must_exist);
+    v.field("out_dir", out_dir, "where results go; empty = build/ablations/<file stem>");
+    v.field("evaluator", evaluator, "causal model that scores every output; empty = the base's pipeline.evaluator",
+            must_be_model_dir);
+    v.section("train", train, "training configs for variants that retrain a model");
+    v.section("eval", eval, "the evaluation set");
+    v.field("grid", grid, "every combination of these values, on top of the base");
+    v.section_list("variants", variants, "named variants");
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Variants.
+
+// A variant and where each of its overrides was written.
 struct ParsedVariant {
   AblationVariant variant;
-  std::vector<Assignment> assignments;
+  std::vector<ConfigOverride> assignments;
   std::string where;
 };
 
 // Sorts an override into the pipeline's or a training config's list.
-void add_assignment(ParsedVariant& v, const std::string& key, const std::string& value, const std::string& where) {
-  v.assignments.push_back({key + "=" + value, where});
-  auto strip = [&](const char* prefix) { return key.substr(std::string(prefix).size()) + "=" + value; };
-  if (key.rfind(kDrafterTrainPrefix, 0) == 0) v.variant.drafter_train.push_back(strip(kDrafterTrainPrefix));
-  else if (key.rfind(kRefinerTrainPrefix, 0) == 0) v.variant.refiner_train.push_back(strip(kRefinerTrainPrefix));
-  else v.variant.overrides.push_back(key + "=" + value);
+void add_assignment(ParsedVariant& v, const ConfigOverride& o) {
+  v.assignments.push_back(o);
+  auto strip = [&](const char* prefix) { return o.key.substr(std::string(prefix).size()) + "=" + o.value; };
+  if (o.key.rfind(kDrafterTrainPrefix, 0) == 0) v.variant.drafter_train.push_back(strip(kDrafterTrainPrefix));
+  else if (o.key.rfind(kRefinerTrainPrefix, 0) == 0) v.variant.refiner_train.push_back(strip(kRefinerTrainPrefix));
+  else v.variant.overrides.push_back(o.key + "=" + o.value);
 }
 
-CorpusSplit parse_split(const AblationFile& file, const YAML::Node& node) {
-  const std::string s = file.string(node, "eval.split");
-  if (s == "validation") return CorpusSplit::kValidation;
-  if (s == "train") return CorpusSplit::kTrain;
-  if (s == "all") return CorpusSplit::kAll;
-  file.fail_at(node, "eval.split", "expected validation, train or all, got '" + s + "'");
-}
-
-void parse_eval(const AblationFile& file, const YAML::Node& node, EvalSetParams& e) {
-  if (!node.IsMap()) file.fail_at(node, "eval", "expected a section (a mapping of keys)");
-  file.check_keys(node, "eval", {"corpus", "prompts", "split", "validation_fraction", "n_prompts", "prompt_tokens",
-                                 "reference_tokens", "max_tokens", "warmup"});
-  for (const auto& entry : node) {
-    const std::string key = entry.first.as<std::string>(), path = "eval." + key;
-    const YAML::Node& v = entry.second;
-    if (key == "corpus") e.corpus = file.string(v, path);
-    else if (key == "prompts") e.prompts = file.string(v, path);
-    else if (key == "split") e.split = parse_split(file, v);
-    else if (key == "validation_fraction") e.validation_fraction = file.number(v, path, 0.0, 1.0);
-    else if (key == "n_prompts") e.n_prompts = file.integer(v, path, 1, 1 << 20);
-    else if (key == "prompt_tokens") e.prompt_tokens = file.integer(v, path, 1, 1 << 20);
-    else if (key == "reference_tokens") e.reference_tokens = file.integer(v, path, 0, 1 << 20);
-    else if (key == "max_tokens") e.max_tokens = file.integer(v, path, 1, 1 << 24);
-    else if (key == "warmup") e.warmup = file.boolean(v, path);
-  }
-  if (e.corpus.empty() == e.prompts.empty())
-    file.fail_at(node, "eval", "give exactly one of eval.corpus (prompts cut from its documents) and eval.prompts (a JSONL file)");
+// The three baselines, named for what they run.
+std::vector<ParsedVariant> baselines(const std::string& path) {
+  std::vector<ParsedVariant> out(3);
+  out[0].variant = {"ar_only", {}, {}, {}, true};
+  out[1].variant = {"diffusion_only", {}, {}, {}, true};
+  out[2].variant = {"hybrid", {}, {}, {}, true};
+  add_assignment(out[0], {"pipeline.mode", "ar_only", path});
+  add_assignment(out[1], {"pipeline.mode", "diffusion_only", path});
+  for (ParsedVariant& p : out) p.where = path;
+  return out;
 }
 
 // grid: {key: [v1, v2], key2: [...]} -> every combination, the first key varying slowest.
-std::vector<ParsedVariant> parse_grid(const AblationFile& file, const YAML::Node& grid) {
-  if (!grid.IsMap()) file.fail_at(grid, "grid", "expected a mapping of keys to lists of values");
+std::vector<ParsedVariant> expand_grid(const std::vector<ConfigOverrideChoices>& grid) {
+  if (grid.empty()) return {};
   std::vector<ParsedVariant> out(1);
-  for (const auto& entry : grid) {
-    const std::string key = entry.first.as<std::string>();
-    std::vector<YAML::Node> values;
-    if (entry.second.IsSequence()) {
-      for (const YAML::Node& v : entry.second) values.push_back(v);
-    } else {
-      values.push_back(entry.second);
-    }
-    if (values.empty()) file.fail_at(entry.second, "grid." + key, "expected at least one value");
+  out[0].where = grid.front().where;
+  for (const ConfigOverrideChoices& key : grid) {
     std::vector<ParsedVariant> next;
     for (const ParsedVariant& partial : out) {
-      for (const YAML::Node& v : values) {
+      for (const std::string& value : key.values) {
         ParsedVariant p = partial;
-        const std::string value = AblationFile::text(v);
-        p.variant.name += (p.variant.name.empty() ? "" : ",") + key + "=" + value;
-        add_assignment(p, key, value, file.at(entry.first));
-        p.where = file.at(grid);
+        p.variant.name += (p.variant.name.empty() ? "" : ",") + key.key + "=" + value;
+        add_assignment(p, {key.key, value, key.where});
         next.push_back(std::move(p));
       }
     }
     out = std::move(next);
   }
-  if (out.size() == 1 && out[0].variant.name.empty()) out.clear();
   return out;
 }
 
-std::vector<ParsedVariant> parse_variants(const AblationFile& file, const YAML::Node& list) {
-  if (!list.IsSequence()) file.fail_at(list, "variants", "expected a list of {name, set}");
+std::vector<ParsedVariant> named_variants(const std::vector<NamedVariant>& variants, const std::string& path) {
   std::vector<ParsedVariant> out;
-  for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node item = list[i];
-    const std::string key = str_cat("variants[", i, "]");
-    if (!item.IsMap()) file.fail_at(item, key, "expected {name: ..., set: {key: value, ...}}");
-    file.check_keys(item, key, {"name", "set"});
-    if (!item["name"]) file.fail_at(item, key + ".name", "missing: every variant needs a name");
+  for (size_t i = 0; i < variants.size(); ++i) {
     ParsedVariant p;
-    p.variant.name = file.string(item["name"], key + ".name");
-    if (p.variant.name.empty()) file.fail_at(item["name"], key + ".name", "must not be empty");
-    p.where = file.at(item);
-    if (const YAML::Node set = item["set"]) {
-      if (!set.IsMap()) file.fail_at(set, key + ".set", "expected a mapping of keys to values");
-      for (const auto& entry : set)
-        add_assignment(p, entry.first.as<std::string>(), AblationFile::text(entry.second), file.at(entry.first));
-    }
+    p.variant.name = variants[i].name;
+    p.where = str_cat(path, ": variants[", i, "]");
+    for (const ConfigOverride& o : variants[i].set) add_assignment(p, o);
     out.push_back(std::move(p));
   }
   return out;
 }
 
 // Loads a pipeline config with a variant's overrides (what run and check both need).
-SculptConfig variant_config(const AblationSpec& spec, const AblationVariant& v) {
+PipelineConfig variant_config(const AblationSpec& spec, const AblationVariant& v) {
   std::vector<std::string> overrides = v.overrides;
   overrides.push_back("pipeline.max_tokens=" + std::to_string(spec.eval.max_tokens));
-  SculptConfig cfg;
+  PipelineConfig cfg;
   load_config(spec.base, overrides, cfg);
   return cfg;
 }
 
-SculptConfig train_config(const std::string& path, const std::vector<std::string>& overrides) {
-  SculptConfig cfg;
-  load_config(path, overrides, cfg);
-  return cfg;
+// The training config a variant retrains with (its overrides on train.drafter / train.refiner).
+const std::string& train_config_of(const AblationSpec& spec, bool drafter, const std::string& key) {
+  const std::string& config = drafter ? spec.drafter_train_config : spec.refiner_train_config;
+  if (config.empty())
+    fail(key, "this variant retrains the ", drafter ? "drafter" : "refiner", " but the file names no train.",
+         drafter ? "drafter" : "refiner", " config");
+  return config;
 }
 
 // Checks every override of a parsed variant against the config it targets, one at a time, so
-// the error names the line that is wrong.
-void check_variant(const AblationSpec& spec, const ParsedVariant& p) {
-  for (const Assignment& a : p.assignments) {
-    const std::string key = a.text.substr(0, a.text.find('='));
+// the error names the line that is wrong; then all together (one may need another).
+void check_variant(const AblationSpec& spec, const ParsedVariant& p, const ModelTrainer* trainer) {
+  for (const ConfigOverride& a : p.assignments) {
     try {
-      if (key.rfind(kDrafterTrainPrefix, 0) == 0 || key.rfind(kRefinerTrainPrefix, 0) == 0) {
-        const bool drafter = key.rfind(kDrafterTrainPrefix, 0) == 0;
-        const std::string& config = drafter ? spec.drafter_train_config : spec.refiner_train_config;
-        if (config.empty())
-          fail(key, "this variant retrains the ", drafter ? "drafter" : "refiner", " but the file names no train.",
-               drafter ? "drafter" : "refiner", " config");
-        SculptConfig cfg;
-        load_config(config, {a.text.substr(std::string(drafter ? kDrafterTrainPrefix : kRefinerTrainPrefix).size())}, cfg);
+      const bool drafter = a.key.rfind(kDrafterTrainPrefix, 0) == 0, refiner = a.key.rfind(kRefinerTrainPrefix, 0) == 0;
+      if (drafter || refiner) {
+        const std::string& config = train_config_of(spec, drafter, a.key);
+        if (!trainer) fail(a.key, "this variant retrains a model, but this program cannot train (run it with `sculpt ablate`)");
+        trainer->resolve(config, {a.key.substr(std::string(drafter ? kDrafterTrainPrefix : kRefinerTrainPrefix).size()) + "=" + a.value});
       } else {
-        SculptConfig cfg;
-        load_config(spec.base, {a.text}, cfg);
+        PipelineConfig cfg;
+        load_config(spec.base, {a.key + "=" + a.value}, cfg);
       }
     } catch (const Error& e) {
       fail(a.where, "variant '", p.variant.name, "': ", e.what());
     }
   }
-  try {  // and all together (one may need another)
+  try {
     variant_config(spec, p.variant);
-    if (!p.variant.drafter_train.empty()) train_config(spec.drafter_train_config, p.variant.drafter_train);
-    if (!p.variant.refiner_train.empty()) train_config(spec.refiner_train_config, p.variant.refiner_train);
+    if (!p.variant.drafter_train.empty()) trainer->resolve(spec.drafter_train_config, p.variant.drafter_train);
+    if (!p.variant.refiner_train.empty()) trainer->resolve(spec.refiner_train_config, p.variant.refiner_train);
   } catch (const Error& e) {
     fail(p.where, "variant '", p.variant.name, "': ", e.what());
   }
@@ -323,108 +267,199 @@ std::string eval_set_jsonl(const std::vector<EvalPrompt>& prompts) {
 // Progress: one line per prompt, rewritten in place on a terminal.
 class ProgressLine {
  public:
-  ProgressLine(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
+  ProgressLine(std::ostream& out, bool rewrite) : out_(out), rewrite_(rewrite) {}
   void update(const std::string& line) {
-    if (tty_) out_ << "\r" << line << "\x1b[K" << std::flush;
+    if (rewrite_) out_ << "\r" << line << "\x1b[K" << std::flush;
     else out_ << line << std::endl;
   }
   void finish(const std::string& line) {
-    if (tty_) out_ << "\r" << line << "\x1b[K" << std::endl;
+    if (rewrite_) out_ << "\r" << line << "\x1b[K" << std::endl;
     else out_ << line << std::endl;
   }
 
  private:
   std::ostream& out_;
-  bool tty_;
+  bool rewrite_;
 };
 
-// Trains one of a variant's own models into `model_dir` (resuming a half-done run of the same
-// config), unless a finished one is already there. Returns the seconds spent training.
-double train_variant_model(const std::string& config_path, const std::vector<std::string>& overrides,
-                           const std::string& model_dir, std::ostream& log) {
-  SculptConfig cfg = train_config(config_path, overrides);
-  cfg.train.out_dir = model_dir;
-  const std::string done_marker = model_dir + ".trained";
-  const std::string hash = fnv1a_hex(dump_config(cfg));
-  if (file_exists(done_marker) && read_file(done_marker) == hash) return 0.0;
+// Everything that determines a variant's result: its config, the prompts, the evaluator and
+// the models it trains. A kept result whose hash matches is reused.
+std::string variant_identity(const AblationSpec& spec, const PipelineConfig& cfg, const AblationVariant& v,
+                             const std::string& eval_text, const ModelTrainer* trainer) {
+  std::string identity = dump_config(cfg) + "\n--eval--\n" + eval_text + "\n--evaluator--\n" + spec.evaluator +
+                         (spec.eval.warmup ? "\nwarmup" : "");
+  if (!v.drafter_train.empty()) identity += "\n--drafter--\n" + trainer->resolve(spec.drafter_train_config, v.drafter_train);
+  if (!v.refiner_train.empty()) identity += "\n--refiner--\n" + trainer->resolve(spec.refiner_train_config, v.refiner_train);
+  return fnv1a_hex(identity);
+}
+
+// A folder left by another configuration of this name is cleared; one left half-done by this
+// configuration keeps its training state, so training resumes.
+void prepare_variant_dir(const VariantResult& vr, const std::string& hash) {
+  const std::string variant_file = vr.dir + "/variant.json";
+  if (file_exists(variant_file)) {
+    std::string old_hash;
+    try {
+      old_hash = json::parse(read_file(variant_file)).value("hash", "");
+    } catch (const std::exception&) {
+    }
+    if (old_hash != hash) fs::remove_all(vr.dir);
+  }
+  make_directories(vr.dir);
+  const AblationVariant& v = vr.variant;
+  write_file_atomic(variant_file, json{{"name", v.name}, {"hash", hash}, {"overrides", v.overrides},
+                                       {"drafter_train", v.drafter_train}, {"refiner_train", v.refiner_train}}.dump(2) + "\n");
+}
+
+// Generates every prompt's output with the variant's pipeline (after one untimed warm-up).
+std::vector<PipelineResult> generate_outputs(const PipelineConfig& cfg, const AblationSpec& spec,
+                                             const std::vector<EvalPrompt>& prompts, const std::string& tag,
+                                             ProgressLine& progress) {
+  Pipeline pipeline(cfg, spec.base);
+  if (spec.eval.warmup) pipeline.generate(prompts[0].prompt);
+  std::vector<PipelineResult> outputs;
   const auto start = std::chrono::steady_clock::now();
-  TrainOptions options;
-  options.resume = file_exists(model_dir + "/trainer_state") || file_exists(model_dir + "/trainer_state.old");
-  options.log = &log;
-  log << "[ablate] training " << model_dir << " (" << config_path << (options.resume ? ", resuming" : "") << ")\n";
-  train(cfg, options);
-  write_file_atomic(done_marker, hash);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    outputs.push_back(pipeline.generate(prompts[i].prompt));
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = double(i + 1) / elapsed;
+    progress.update(str_cat(tag, ": prompt ", i + 1, "/", prompts.size(), ", ", format_rate(rate * spec.eval.max_tokens),
+                            " tok/s, ETA ", format_duration(double(prompts.size() - i - 1) / rate)));
+  }
+  progress.finish(str_cat(tag, ": generated ", prompts.size(), " outputs"));
+  return outputs;
+}
+
+// Time, tokens, passes and edits summed over the outputs; the outputs saved as JSONL.
+void count_outputs(const std::vector<EvalPrompt>& prompts, const std::vector<PipelineResult>& outputs,
+                   const std::string& path, VariantMetrics& m) {
+  std::string jsonl;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const PipelineResult& r = outputs[i];
+    m.seconds += r.trace.seconds;
+    m.n_tokens += r.trace.n_generated;
+    for (const StageTiming& s : r.trace.stages) m.forward_passes += s.n_forward;
+    m.edits += int64_t(r.trace.edits.size());
+    jsonl += json{{"id", prompts[i].id}, {"prompt", prompts[i].prompt}, {"text", r.text}, {"draft", r.draft_text},
+                  {"seconds", r.trace.seconds}, {"tokens", r.trace.n_generated}}.dump() + "\n";
+  }
+  m.n_prompts = int64_t(prompts.size());
+  m.tokens_per_second = m.seconds > 0 ? double(m.n_tokens) / m.seconds : 0.0;
+  write_file_atomic(path, jsonl);
+}
+
+// The evaluator's NLL of each output given its prompt (mean and standard error over prompts),
+// and the text metrics: rep-4, distinct-2, token F1 against the references.
+void score_outputs(Drafter& evaluator, const std::vector<EvalPrompt>& prompts,
+                   const std::vector<PipelineResult>& outputs, VariantMetrics& m) {
+  double nll_sum = 0, f1_sum = 0;
+  int64_t nll_tokens = 0, n_references = 0;
+  std::vector<double> per_prompt_nll;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::string& text = outputs[i].text;
+    const std::vector<std::string> words = text_words(text);
+    m.repeated_4gram += repeated_ngram_rate(words, 4) / double(prompts.size());
+    m.distinct_2 += distinct_ngrams(words, 2) / double(prompts.size());
+    if (!prompts[i].reference.empty()) {
+      f1_sum += token_f1(words, text_words(prompts[i].reference));
+      ++n_references;
+    }
+    if (text.empty()) continue;  // stopped at once (EOS): nothing to score
+    const ScoreResult s = score_continuation(*evaluator.model(), evaluator.tokenizer(), prompts[i].prompt, text);
+    nll_sum += s.nll;
+    nll_tokens += int64_t(s.ids.size());
+    per_prompt_nll.push_back(s.nll / double(s.ids.size()));
+  }
+  m.nll_per_token = nll_tokens > 0 ? nll_sum / double(nll_tokens) : 0.0;
+  if (per_prompt_nll.size() > 1) {
+    double mean = 0, var = 0;
+    for (double x : per_prompt_nll) mean += x / double(per_prompt_nll.size());
+    for (double x : per_prompt_nll) var += (x - mean) * (x - mean) / double(per_prompt_nll.size() - 1);
+    m.nll_stderr = std::sqrt(var / double(per_prompt_nll.size()));
+  }
+  m.token_f1 = n_references > 0 ? f1_sum / double(n_references) : -1.0;
+}
+
+// What one run of the ablation shares: the spec, the prompts, the evaluator, where to log.
+struct AblationRun {
+  const AblationSpec& spec;
+  const AblationOptions& options;
+  std::ostream& log;
+  std::vector<EvalPrompt> prompts;
+  std::string eval_text;
+  std::unique_ptr<Drafter> evaluator;  // loaded when the first variant needs scoring
+};
+
+// Trains the variant's own models (if any), generates, scores, and writes result.json.
+void run_variant(AblationRun& run, VariantResult& vr, PipelineConfig cfg, const std::string& hash, const std::string& tag) {
+  const AblationSpec& spec = run.spec;
+  const AblationVariant& variant = vr.variant;
+  prepare_variant_dir(vr, hash);
+  VariantMetrics& m = vr.metrics;
+  if (!variant.drafter_train.empty()) {
+    m.train_seconds += run.options.trainer->train(spec.drafter_train_config, variant.drafter_train, vr.dir + "/drafter", run.log);
+    cfg.pipeline.drafter = vr.dir + "/drafter";
+  }
+  if (!variant.refiner_train.empty()) {
+    m.train_seconds += run.options.trainer->train(spec.refiner_train_config, variant.refiner_train, vr.dir + "/refiner", run.log);
+    cfg.pipeline.refiner = vr.dir + "/refiner";
+  }
+  ProgressLine progress(run.log, run.options.rewrite_line);
+  const std::vector<PipelineResult> outputs = generate_outputs(cfg, spec, run.prompts, tag, progress);
+  count_outputs(run.prompts, outputs, vr.dir + "/outputs.jsonl", m);
+  if (!run.evaluator) run.evaluator = std::make_unique<Drafter>(Drafter::load(spec.evaluator));
+  score_outputs(*run.evaluator, run.prompts, outputs, m);
+  write_file_atomic(vr.dir + "/result.json", json{{"name", variant.name}, {"hash", hash}, {"metrics", metrics_json(m)}}.dump(2) + "\n");
+  run.log << tag << ": NLL/token " << m.nll_per_token << ", rep-4 " << m.repeated_4gram << ", "
+          << format_rate(m.tokens_per_second) << " tok/s\n";
+}
+
+void write_reports(const std::string& name, const AblationResult& result) {
+  write_file_atomic(result.csv_path, ablation_csv(result.variants));
+  write_file_atomic(result.plot_path, ablation_svg(result.variants));
+  write_file_atomic(result.markdown_path, ablation_markdown(name, result.variants, "plot.svg"));
+  write_file_atomic(result.html_path, ablation_html(name, result.variants));
 }
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 
-AblationSpec load_ablation(const std::string& path) {
-  const AblationFile file(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(read_file(path, size_t(1) << 24));
-  } catch (const YAML::Exception& e) {
-    fail(e.mark.is_null() ? path : str_cat(path, ":", e.mark.line + 1), "invalid YAML: ", e.msg);
-  }
-  if (!root.IsMap()) fail(path, "expected a mapping with base, eval and grid or variants (and evaluator)");
-  file.check_keys(root, "", {"base", "out_dir", "evaluator", "train", "eval", "grid", "variants"});
+void EvalSetParams::validate() const {
+  if (corpus.empty() == prompts.empty())
+    fail("eval", "give exactly one of eval.corpus (prompts cut from its documents) and eval.prompts (a JSONL file)");
+}
 
+AblationSpec load_ablation(const std::string& path, const ModelTrainer* trainer) {
+  AblationFile file;
+  load_config_file(path, file);
   AblationSpec spec;
   spec.path = path;
   spec.name = fs::path(path).stem().string();
-  for (const char* key : {"base", "eval"})
-    if (!root[key]) fail(path, key, ": missing (an ablation needs base and eval)");
-  spec.base = file.string(root["base"], "base");
-  if (!file_exists(spec.base)) file.fail_at(root["base"], "base", "'" + spec.base + "' not found");
-  if (root["evaluator"]) {
-    spec.evaluator = file.string(root["evaluator"], "evaluator");
-  } else {  // the base config's pipeline.evaluator
-    SculptConfig base;
+  if (file.base.empty()) fail(path, "base: missing (an ablation needs base and eval)");
+  spec.base = file.base;
+  spec.out_dir = file.out_dir.empty() ? "build/ablations/" + spec.name : file.out_dir;
+  spec.evaluator = file.evaluator;
+  if (spec.evaluator.empty()) {  // the base config's pipeline.evaluator
+    PipelineConfig base;
     load_config(spec.base, {}, base);
     spec.evaluator = base.pipeline.evaluator;
-    if (spec.evaluator.empty())
-      fail(path, "evaluator: missing, and the base config ", spec.base, " names no pipeline.evaluator");
+    if (spec.evaluator.empty()) fail(path, "evaluator: missing, and the base config ", spec.base, " names no pipeline.evaluator");
+    if (const std::string why = must_be_model_dir(spec.evaluator); !why.empty())
+      fail(spec.base, "pipeline.evaluator: ", why, " (scripts/train_defaults.sh evaluator builds models/evaluator)");
   }
-  spec.out_dir = root["out_dir"] ? file.string(root["out_dir"], "out_dir") : "build/ablations/" + spec.name;
-  if (const YAML::Node train = root["train"]) {
-    if (!train.IsMap()) file.fail_at(train, "train", "expected {drafter: CONFIG, refiner: CONFIG}");
-    file.check_keys(train, "train", {"drafter", "refiner"});
-    if (train["drafter"]) spec.drafter_train_config = file.string(train["drafter"], "train.drafter");
-    if (train["refiner"]) spec.refiner_train_config = file.string(train["refiner"], "train.refiner");
-  }
-  parse_eval(file, root["eval"], spec.eval);
+  spec.drafter_train_config = file.train.drafter;
+  spec.refiner_train_config = file.train.refiner;
+  spec.eval = file.eval;
 
-  // The models it names must load, before any variant is looked at.
-  if (!file_exists(spec.evaluator + "/config.json")) {
-    const std::string why = "'" + spec.evaluator + "' is not a model directory (no config.json)";
-    if (root["evaluator"]) file.fail_at(root["evaluator"], "evaluator", why);
-    fail(spec.base, "pipeline.evaluator: ", why, " (scripts/train_defaults.sh evaluator builds models/evaluator)");
-  }
-  for (const std::string* config : {&spec.drafter_train_config, &spec.refiner_train_config})
-    if (!config->empty() && !file_exists(*config))
-      file.fail_at(root["train"], "train", "'" + *config + "' not found");
-
-  std::vector<ParsedVariant> parsed(3);
-  parsed[0].variant = {"ar_only", {"refine.enabled=false"}, {}, {}, true};
-  parsed[1].variant = {"diffusion_only", {"draft.enabled=false"}, {}, {}, true};
-  parsed[2].variant = {"hybrid", {}, {}, {}, true};
-  for (ParsedVariant& p : parsed) {
-    p.where = path;
-    for (const std::string& o : p.variant.overrides) p.assignments.push_back({o, path});
-  }
-  if (const YAML::Node grid = root["grid"])
-    for (ParsedVariant& p : parse_grid(file, grid)) parsed.push_back(std::move(p));
-  if (const YAML::Node variants = root["variants"])
-    for (ParsedVariant& p : parse_variants(file, variants)) parsed.push_back(std::move(p));
-
+  std::vector<ParsedVariant> parsed = baselines(path);
+  for (ParsedVariant& p : expand_grid(file.grid)) parsed.push_back(std::move(p));
+  for (ParsedVariant& p : named_variants(file.variants, path)) parsed.push_back(std::move(p));
   std::map<std::string, std::string> seen;  // name -> where
   for (const ParsedVariant& p : parsed) {
     if (auto [it, inserted] = seen.emplace(p.variant.name, p.where); !inserted)
       fail(p.where, "variant '", p.variant.name, "' is defined twice (also at ", it->second, ")");
-    check_variant(spec, p);
+    check_variant(spec, p, trainer);
     spec.variants.push_back(p.variant);
   }
   return spec;
@@ -433,14 +468,10 @@ AblationSpec load_ablation(const std::string& path) {
 std::vector<EvalPrompt> make_eval_set(const EvalSetParams& params, const Tokenizer& tokenizer) {
   std::vector<EvalPrompt> out;
   if (!params.prompts.empty()) return read_prompt_file(params.prompts, params.n_prompts);
-
-  DataParams data;
-  data.corpus = params.corpus;
-  data.validation_fraction = params.validation_fraction;
-  const std::vector<SplitDocument> docs = read_split(data, params.split);
+  const std::vector<Document> docs = read_corpus_split(params.corpus, params.validation_fraction, params.split);
   const int64_t window = int64_t(params.prompt_tokens) + params.reference_tokens;
-  std::vector<std::vector<int32_t>> ids;
-  for (const SplitDocument& d : docs) ids.push_back(tokenizer.encode(d.text));
+  std::vector<std::vector<TokenId>> ids;
+  for (const Document& d : docs) ids.push_back(tokenizer.encode(d.text));
   for (int64_t round = 0; int64_t(out.size()) < params.n_prompts; ++round) {
     bool any = false;
     for (size_t d = 0; d < docs.size() && int64_t(out.size()) < params.n_prompts; ++d) {
@@ -450,8 +481,8 @@ std::vector<EvalPrompt> make_eval_set(const EvalSetParams& params, const Tokeniz
       auto at = ids[d].begin() + begin;
       EvalPrompt p;
       p.id = str_cat(docs[d].id, "@", begin);
-      p.prompt = tokenizer.decode(std::vector<int32_t>(at, at + params.prompt_tokens));
-      p.reference = tokenizer.decode(std::vector<int32_t>(at + params.prompt_tokens, at + window));
+      p.prompt = tokenizer.decode(std::vector<TokenId>(at, at + params.prompt_tokens));
+      p.reference = tokenizer.decode(std::vector<TokenId>(at + params.prompt_tokens, at + window));
       out.push_back(std::move(p));
     }
     if (!any) break;
@@ -463,140 +494,41 @@ std::vector<EvalPrompt> make_eval_set(const EvalSetParams& params, const Tokeniz
 }
 
 AblationResult run_ablation(const AblationSpec& spec, const AblationOptions& options) {
-  std::ostream& log = options.log ? *options.log : std::cerr;
-  const bool tty = !options.log && ::isatty(STDERR_FILENO);
+  AblationRun run{spec, options, options.log ? *options.log : std::cerr, {}, {}, nullptr};
+  for (const AblationVariant& v : spec.variants)
+    if ((!v.drafter_train.empty() || !v.refiner_train.empty()) && !options.trainer)
+      fail(spec.path, "variant '", v.name, "' retrains a model, but this program cannot train (run it with `sculpt ablate`)");
   make_directories(spec.out_dir + "/variants");
-
   // The prompts are cut in the base pipeline's tokens (every variant sees the same text).
-  const SculptConfig base = variant_config(spec, spec.variants.at(2));
+  const PipelineConfig base = variant_config(spec, spec.variants.at(2));
   const std::string tokenizer_dir = base.pipeline.drafter.empty() ? base.pipeline.refiner : base.pipeline.drafter;
-  const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir + "/tokenizer.model");
-  const std::vector<EvalPrompt> prompts = make_eval_set(spec.eval, tokenizer);
-  const std::string eval_text = eval_set_jsonl(prompts);
-  write_file_atomic(spec.out_dir + "/eval_set.jsonl", eval_text);
-  log << "[ablate] " << spec.name << ": " << spec.variants.size() << " variants x " << prompts.size()
-      << " prompts, " << spec.eval.max_tokens << " new tokens each -> " << spec.out_dir << "\n";
+  run.prompts = make_eval_set(spec.eval, Tokenizer::load(tokenizer_dir + "/tokenizer.model"));
+  run.eval_text = eval_set_jsonl(run.prompts);
+  write_file_atomic(spec.out_dir + "/eval_set.jsonl", run.eval_text);
+  run.log << "[ablate] " << spec.name << ": " << spec.variants.size() << " variants x " << run.prompts.size()
+          << " prompts, " << spec.eval.max_tokens << " new tokens each -> " << spec.out_dir << "\n";
 
-  std::unique_ptr<Drafter> evaluator;  // loaded when the first variant needs scoring
   AblationResult result;
   result.csv_path = spec.out_dir + "/results.csv";
   result.markdown_path = spec.out_dir + "/results.md";
   result.html_path = spec.out_dir + "/report.html";
   result.plot_path = spec.out_dir + "/plot.svg";
   const std::vector<std::string> folders = folder_names(spec.variants);
-
   for (size_t vi = 0; vi < spec.variants.size(); ++vi) {
-    const AblationVariant& variant = spec.variants[vi];
     VariantResult vr;
-    vr.variant = variant;
+    vr.variant = spec.variants[vi];
     vr.dir = spec.out_dir + "/variants/" + folders[vi];
-    const std::string tag = str_cat("[ablate] ", vi + 1, "/", spec.variants.size(), " ", variant.name);
-
-    SculptConfig cfg = variant_config(spec, variant);
-    std::string identity = dump_config(cfg) + "\n--eval--\n" + eval_text + "\n--evaluator--\n" + spec.evaluator +
-                           (spec.eval.warmup ? "\nwarmup" : "");
-    if (!variant.drafter_train.empty()) identity += "\n--drafter--\n" + dump_config(train_config(spec.drafter_train_config, variant.drafter_train));
-    if (!variant.refiner_train.empty()) identity += "\n--refiner--\n" + dump_config(train_config(spec.refiner_train_config, variant.refiner_train));
-    const std::string hash = fnv1a_hex(identity);
-    const std::string result_path = vr.dir + "/result.json";
-
-    if (!options.rerun && read_kept_result(result_path, hash, vr.metrics)) {
+    const std::string tag = str_cat("[ablate] ", vi + 1, "/", spec.variants.size(), " ", vr.variant.name);
+    const PipelineConfig cfg = variant_config(spec, vr.variant);
+    const std::string hash = variant_identity(spec, cfg, vr.variant, run.eval_text, options.trainer);
+    if (!options.rerun && read_kept_result(vr.dir + "/result.json", hash, vr.metrics)) {
       vr.reused = true;
-      log << tag << ": kept from an earlier run (" << result_path << ")\n";
+      run.log << tag << ": kept from an earlier run (" << vr.dir << "/result.json)\n";
     } else {
-      // A folder left by another configuration of this name is cleared; one left half-done by
-      // this configuration keeps its training state, so training resumes.
-      const std::string variant_file = vr.dir + "/variant.json";
-      if (file_exists(variant_file)) {
-        std::string old_hash;
-        try {
-          old_hash = json::parse(read_file(variant_file)).value("hash", "");
-        } catch (const std::exception&) {
-        }
-        if (old_hash != hash) fs::remove_all(vr.dir);
-      }
-      make_directories(vr.dir);
-      write_file_atomic(variant_file, json{{"name", variant.name}, {"hash", hash}, {"overrides", variant.overrides},
-                                           {"drafter_train", variant.drafter_train},
-                                           {"refiner_train", variant.refiner_train}}.dump(2) + "\n");
-      VariantMetrics& m = vr.metrics;
-      if (!variant.drafter_train.empty()) {
-        m.train_seconds += train_variant_model(spec.drafter_train_config, variant.drafter_train, vr.dir + "/drafter", log);
-        cfg.pipeline.drafter = vr.dir + "/drafter";
-      }
-      if (!variant.refiner_train.empty()) {
-        m.train_seconds += train_variant_model(spec.refiner_train_config, variant.refiner_train, vr.dir + "/refiner", log);
-        cfg.pipeline.refiner = vr.dir + "/refiner";
-      }
-
-      // Generate.
-      std::vector<PipelineResult> outputs;
-      {
-        Pipeline pipeline(cfg, spec.base);
-        if (spec.eval.warmup) pipeline.generate(prompts[0].prompt);
-        ProgressLine progress(log, tty);
-        const auto start = std::chrono::steady_clock::now();
-        for (size_t i = 0; i < prompts.size(); ++i) {
-          outputs.push_back(pipeline.generate(prompts[i].prompt));
-          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          const double rate = double(i + 1) / elapsed;
-          progress.update(str_cat(tag, ": prompt ", i + 1, "/", prompts.size(), ", ", format_rate(rate * spec.eval.max_tokens),
-                                  " tok/s, ETA ", format_duration(double(prompts.size() - i - 1) / rate)));
-        }
-        progress.finish(str_cat(tag, ": generated ", prompts.size(), " outputs"));
-      }
-      std::string outputs_jsonl;
-      for (size_t i = 0; i < prompts.size(); ++i) {
-        const PipelineResult& r = outputs[i];
-        m.seconds += r.trace.seconds;
-        m.n_tokens += r.trace.n_generated;
-        for (const StageTiming& s : r.trace.stages) m.forward_passes += s.n_forward;
-        m.edits += int64_t(r.trace.edits.size());
-        outputs_jsonl += json{{"id", prompts[i].id}, {"prompt", prompts[i].prompt}, {"text", r.text},
-                              {"draft", r.draft_text}, {"seconds", r.trace.seconds}, {"tokens", r.trace.n_generated}}
-                             .dump() + "\n";
-      }
-      write_file_atomic(vr.dir + "/outputs.jsonl", outputs_jsonl);
-
-      // Score.
-      if (!evaluator) evaluator = std::make_unique<Drafter>(Drafter::load(spec.evaluator));
-      double nll_sum = 0, f1_sum = 0;
-      int64_t nll_tokens = 0, n_references = 0;
-      std::vector<double> per_prompt_nll;
-      for (size_t i = 0; i < prompts.size(); ++i) {
-        const std::string& text = outputs[i].text;
-        const std::vector<std::string> words = text_words(text);
-        m.repeated_4gram += repeated_ngram_rate(words, 4) / double(prompts.size());
-        m.distinct_2 += distinct_ngrams(words, 2) / double(prompts.size());
-        if (!prompts[i].reference.empty()) {
-          f1_sum += token_f1(words, text_words(prompts[i].reference));
-          ++n_references;
-        }
-        if (text.empty()) continue;  // stopped at once (EOS): nothing to score
-        const ScoreResult s = score_continuation(*evaluator->model(), evaluator->tokenizer(), prompts[i].prompt, text);
-        nll_sum += s.nll;
-        nll_tokens += int64_t(s.ids.size());
-        per_prompt_nll.push_back(s.nll / double(s.ids.size()));
-      }
-      m.n_prompts = int64_t(prompts.size());
-      m.tokens_per_second = m.seconds > 0 ? double(m.n_tokens) / m.seconds : 0.0;
-      m.nll_per_token = nll_tokens > 0 ? nll_sum / double(nll_tokens) : 0.0;
-      if (per_prompt_nll.size() > 1) {
-        double mean = 0, var = 0;
-        for (double x : per_prompt_nll) mean += x / double(per_prompt_nll.size());
-        for (double x : per_prompt_nll) var += (x - mean) * (x - mean) / double(per_prompt_nll.size() - 1);
-        m.nll_stderr = std::sqrt(var / double(per_prompt_nll.size()));
-      }
-      m.token_f1 = n_references > 0 ? f1_sum / double(n_references) : -1.0;
-      write_file_atomic(result_path, json{{"name", variant.name}, {"hash", hash}, {"metrics", metrics_json(m)}}.dump(2) + "\n");
-      log << tag << ": NLL/token " << m.nll_per_token << ", rep-4 " << m.repeated_4gram << ", "
-          << format_rate(m.tokens_per_second) << " tok/s\n";
+      run_variant(run, vr, cfg, hash, tag);
     }
     result.variants.push_back(vr);
-    write_file_atomic(result.csv_path, ablation_csv(result.variants));
-    write_file_atomic(result.plot_path, ablation_svg(result.variants));
-    write_file_atomic(result.markdown_path, ablation_markdown(spec.name, result.variants, "plot.svg"));
-    write_file_atomic(result.html_path, ablation_html(spec.name, result.variants));
+    write_reports(spec.name, result);
     if (options.on_variant_done) options.on_variant_done(vr);
   }
   return result;

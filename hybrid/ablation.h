@@ -41,13 +41,15 @@
 #include <string>
 #include <vector>
 
-#include "core/token_shards.h"
+#include "core/config.h"
+#include "core/corpus.h"
+#include "core/model_trainer.h"
 #include "core/tokenizer.h"
 #include "hybrid/prompt_file.h"
 
 namespace sculpt {
 
-// Where the prompts come from and how long the outputs are.
+// Where the prompts come from and how long the outputs are (the ablation file's `eval:`).
 struct EvalSetParams {
   std::string corpus;                           // prompts cut from this corpus's documents, or
   std::string prompts;                          // a JSONL file of {"prompt", "reference"?, "id"?}
@@ -58,6 +60,24 @@ struct EvalSetParams {
   int reference_tokens = 0;                     // reference continuation kept after each prompt
   int max_tokens = 128;                         // new tokens per prompt (pipeline.max_tokens)
   bool warmup = true;                           // one untimed generation before timing a variant
+
+  template <class V>
+  void visit(V& v) {
+    v.field("corpus", corpus, "prompts cut from the documents of this corpus (folder or .jsonl)");
+    v.field("prompts", prompts, "or a JSONL file of {\"prompt\", \"reference\"?, \"id\"?} lines");
+    v.field("split", split, "which documents of the corpus",
+            Choices<CorpusSplit>{{"validation", CorpusSplit::kValidation}, {"train", CorpusSplit::kTrain},
+                                 {"all", CorpusSplit::kAll}});
+    v.field("validation_fraction", validation_fraction, "the corpus's validation share, as the models were trained",
+            Range{0.0, 1.0});
+    v.field("n_prompts", n_prompts, "prompts at most", Range{1, 1 << 20});
+    v.field("prompt_tokens", prompt_tokens, "prompt length in the base drafter's tokens", Range{1, 1 << 20});
+    v.field("reference_tokens", reference_tokens, "reference continuation kept after each prompt (token F1)",
+            Range{0, 1 << 20});
+    v.field("max_tokens", max_tokens, "new tokens per prompt", Range{1, 1 << 24});
+    v.field("warmup", warmup, "one untimed generation before timing each variant");
+  }
+  void validate() const;  // exactly one of corpus and prompts
 };
 
 // One prompt of the evaluation set; id "ca01@0" (document @ token offset) or the JSONL id / line.
@@ -85,9 +105,10 @@ struct AblationSpec {
 };
 
 // Reads and checks an ablation file: every override is applied to the base config (and every
-// training override to its train config) here, so a typo fails before any work, naming the
-// file, the line and the key. Throws Error.
-AblationSpec load_ablation(const std::string& path);
+// training override, through `trainer`, to its training config) here, so a typo fails before
+// any work, naming the file, the line and the key. A variant that retrains a model needs a
+// trainer (programs that link training pass one, train/config_trainer.h). Throws Error.
+AblationSpec load_ablation(const std::string& path, const ModelTrainer* trainer = nullptr);
 
 // The evaluation set. From a corpus: the documents of eval.split in corpus order, cut into
 // windows of prompt_tokens + reference_tokens tokens taken round-robin (every document's first
@@ -120,7 +141,9 @@ struct VariantResult {
 
 struct AblationOptions {
   std::ostream* log = nullptr;  // progress lines; nullptr = std::cerr
+  bool rewrite_line = false;    // log is a terminal: the progress line is rewritten in place
   bool rerun = false;           // run every variant even when a matching result exists
+  ModelTrainer* trainer = nullptr;  // trains the variants that retrain a model (else they are an Error)
   // Called after each variant (run or reused), after the reports were rewritten.
   std::function<void(const VariantResult&)> on_variant_done;
 };

@@ -1,13 +1,17 @@
-// The hybrid pipeline: loading, the section loop (draft -> spans -> retrieve -> refine), editing mode.
+// The hybrid pipeline: loading, the section loop (draft -> spans -> retrieve -> refine), editing
+// mode. Every stage reports through the observer; the trace is recorded from the same events.
 #include "hybrid/pipeline.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <climits>
 
 #include "ar_draft/drafter.h"
 #include "core/checkpoint.h"
-#include "core/error.h"
+#include "diffusion_refine/refiner.h"
+#include "diffusion_refine/span_selectors.h"
+#include "hybrid/trace_recorder.h"
+#include "retrieval/context_injector.h"
 #include "retrieval/retriever_registry.h"
 
 namespace sculpt {
@@ -15,16 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// The refiner's denoising loop as the default refinement stage.
-class RefinerDenoiser : public Denoiser {
- public:
-  explicit RefinerDenoiser(Refiner& refiner) : refiner_(refiner) {}
-  RefineResult denoise(const Canvas& canvas, const RefineParams& params) override { return refiner_.refine(canvas, params); }
-
- private:
-  Refiner& refiner_;
-};
 
 // Runs `load` and re-throws its Error as "<config file>: <key>: <message>".
 template <class F>
@@ -36,33 +30,51 @@ auto loading(const std::string& config_path, const std::string& key, F&& load) -
   }
 }
 
-std::vector<int64_t> to_ids(const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); }
-
 // The last n elements of v (all of it when shorter).
-std::vector<int64_t> tail(const std::vector<int64_t>& v, int64_t n) {
+std::vector<TokenId> tail(const std::vector<TokenId>& v, int64_t n) {
   n = std::clamp<int64_t>(n, 0, int64_t(v.size()));
-  return std::vector<int64_t>(v.end() - n, v.end());
+  return std::vector<TokenId>(v.end() - n, v.end());
 }
 
-StageTiming& stage(PipelineTrace& trace, const std::string& name) {
-  for (StageTiming& s : trace.stages) if (s.name == name) return s;
-  trace.stages.push_back({name});
-  return trace.stages.back();
+// The SpansEvent of a selection: each span with the weakest mark inside it.
+SpansEvent spans_event(int64_t section, SpanStrategy strategy, const std::vector<Span>& spans,
+                       const SpanSelector::Marks& marks, int64_t n_draft) {
+  SpansEvent e{section, span_strategy_name(strategy), n_draft, {}};
+  for (const Span& s : spans) {
+    SpanChoice c{s, -std::numeric_limits<float>::infinity(), false};
+    for (int64_t i = s.begin; i < s.end && i < int64_t(marks.weakness.size()); ++i) {
+      if (!marks.chosen[size_t(i)]) continue;  // a neighbour the span was widened by
+      c.weakness = std::max(c.weakness, marks.weakness[size_t(i)]);
+      c.repeat = c.repeat || marks.weakness[size_t(i)] == std::numeric_limits<float>::infinity();
+    }
+    e.spans.push_back(c);
+  }
+  return e;
 }
 
 }  // namespace
 
+const char* pipeline_mode_name(PipelineMode mode) {
+  switch (mode) {
+    case PipelineMode::kHybrid: return "hybrid";
+    case PipelineMode::kArOnly: return "ar_only";
+    case PipelineMode::kDiffusionOnly: return "diffusion_only";
+  }
+  return "?";
+}
+
 struct Pipeline::Impl {
-  SculptConfig cfg;
+  PipelineConfig cfg;
   std::string config_path;
-  std::unique_ptr<Drafter> drafter;     // null when draft.enabled is false
-  std::unique_ptr<Refiner> refiner;     // null when neither refinement nor diffusion-only runs
+  std::unique_ptr<Drafter> drafter;      // null in diffusion-only mode
+  std::unique_ptr<Refiner> refiner;      // null in AR-only mode
   std::unique_ptr<Retriever> retriever;  // null without an index
   std::unique_ptr<SpanSelector> selector;
-  std::unique_ptr<Denoiser> denoiser;
+  std::unique_ptr<Denoiser> custom_denoiser;  // set_denoiser's; else the refiner denoises
   std::unique_ptr<Tokenizer> tokenizer;
 
-  bool refining() const { return cfg.refine.enabled || !cfg.draft.enabled; }
+  Denoiser& denoiser() { return custom_denoiser ? *custom_denoiser : *refiner; }
+
   int64_t min_context() const {
     int64_t c = INT64_MAX;
     if (drafter) c = std::min<int64_t>(c, drafter->model()->config().max_position_embeddings);
@@ -70,77 +82,166 @@ struct Pipeline::Impl {
     return c;
   }
 
-  // Passages for `query`, rendered under the injection budget, as token ids; records what was used.
-  std::vector<int64_t> passages_for(const std::string& query, PipelineTrace& trace, const char* stage_name) {
+  // `new_ids` decoded after `prefix`, the leading space kept (sentencepiece drops the leading
+  // space of a first piece, which would glue the new text to what precedes it).
+  std::string text_after(const std::vector<TokenId>& prefix, const std::vector<TokenId>& new_ids) const {
+    std::vector<TokenId> all = prefix;
+    all.insert(all.end(), new_ids.begin(), new_ids.end());
+    const std::string before = tokenizer->decode(prefix), full = tokenizer->decode(all);
+    return full.compare(0, before.size(), before) == 0 ? full.substr(before.size()) : full;
+  }
+
+  // Passages for `query`, rendered under the injection budget, as token ids.
+  std::vector<TokenId> passages_for(const std::string& query, int64_t section, const char* stage,
+                                    PipelineObserver& events) {
     if (!retriever) return {};
     const auto start = Clock::now();
     ContextInjector injector(cfg.retrieval.inject, [&](std::string_view s) { return int(tokenizer->encode(s).size()); });
     const Injection inj = injector.render(retriever->search(query, size_t(cfg.retrieval.k)));
-    trace.passages.insert(trace.passages.end(), inj.used.begin(), inj.used.end());
-    stage(trace, stage_name).seconds += seconds_since(start);
-    return to_ids(tokenizer->encode(inj.text));
+    events.on_passages({section, stage, inj.used});
+    events.on_stage({stage, seconds_since(start), 0, 0}, section);
+    return tokenizer->encode(inj.text);
   }
 
   // Frozen context for a model of `context` positions that must also hold n_new tokens:
   // BOS, then passages if they leave room, then as much of the document's end as fits.
-  std::vector<int64_t> frozen_context(const std::vector<int64_t>& passages, const std::vector<int64_t>& document,
+  std::vector<TokenId> frozen_context(const std::vector<TokenId>& passages, const std::vector<TokenId>& document,
                                       int64_t context, int64_t n_new) const {
-    std::vector<int64_t> out;
+    std::vector<TokenId> out;
     if (tokenizer->bos_id() >= 0) out.push_back(tokenizer->bos_id());
     const int64_t room = context - n_new - int64_t(out.size());
     // Passages never crowd out the text itself: they take at most half the room.
     if (int64_t(passages.size()) <= room / 2) out.insert(out.end(), passages.begin(), passages.end());
-    const std::vector<int64_t> text = tail(document, context - n_new - int64_t(out.size()));
+    const std::vector<TokenId> text = tail(document, context - n_new - int64_t(out.size()));
     out.insert(out.end(), text.begin(), text.end());
     return out;
   }
 
-  // Refines `draft` after the frozen `context` (spans given) and records the edits.
-  std::vector<int64_t> refine_section(const std::vector<int64_t>& context, const std::vector<int64_t>& draft,
-                                      const std::vector<Span>& spans, int64_t section, PipelineTrace& trace) {
+  // Drafts n_new tokens after the document (the passages before it, and quotable); *ended is
+  // set when the draft stopped at EOS or a stop string.
+  DraftView draft_section(const std::vector<TokenId>& passages, const std::vector<TokenId>& document, int64_t n_new,
+                          int64_t section, PipelineObserver& events, bool* ended) {
+    const auto start = Clock::now();
+    const int64_t ctx = drafter->model()->config().max_position_embeddings;
+    DraftParams dp = cfg.draft;
+    dp.max_tokens = int(n_new);
+    DraftStats stats;
+    int64_t index = 0;
+    const TokenCallback on_token = [&](int64_t, const DraftToken& t, const std::string& text) {
+      events.on_draft_token({section, index++, t.id, text, t.logprob, t.entropy});
+    };
+    const DraftResult d = drafter->draft_ids({frozen_context(passages, document, ctx, n_new)}, dp, on_token, &stats,
+                                             {passages})[0];
+    DraftView view;
+    for (const DraftToken& t : d.tokens) {
+      view.tokens.push_back(t.id);
+      view.logprobs.push_back(t.logprob);
+      view.entropies.push_back(t.entropy);
+    }
+    *ended = d.stop_reason == StopReason::kEos || d.stop_reason == StopReason::kStopString;
+    events.on_stage({"draft", seconds_since(start), stats.n_forward, stats.n_generated}, section);
+    return view;
+  }
+
+  std::vector<Span> choose_spans(const DraftView& view, SpanSelector& by, SpanStrategy strategy, int64_t section,
+                                 PipelineObserver& events) {
+    const auto start = Clock::now();
+    SpanSelector::Marks marks;
+    std::vector<Span> spans = by.select(view, &marks);
+    events.on_stage({"select_spans", seconds_since(start), 0, 0}, section);
+    events.on_spans(spans_event(section, strategy, spans, marks, int64_t(view.tokens.size())));
+    return spans;
+  }
+
+  // Refines `draft` after the frozen `context` with `spans` re-masked; reports each step and
+  // each edit. Returns the section's tokens.
+  std::vector<TokenId> refine_section(const std::vector<TokenId>& context, const std::vector<TokenId>& draft,
+                                      const std::vector<Span>& spans, int64_t section, PipelineObserver& events) {
     const auto start = Clock::now();
     Canvas canvas = Canvas::from_parts(context, draft);
     canvas.mark(spans, CanvasRole::kMasked);
-    StageTiming& st = stage(trace, "refine");
     const bool edits_draft = cfg.refine.edit_threshold > 0 && cfg.refine.edit_scope == EditScope::kDraft;
-    if (canvas.count(CanvasRole::kMasked) == 0 && !edits_draft) return draft;  // nothing weak enough
-    const RefineResult r = denoiser->denoise(canvas, cfg.refine);
-    if (int64_t(r.tokens.size()) != canvas.size()) fail("pipeline", "the denoiser returned ", r.tokens.size(), " tokens for a canvas of ", canvas.size());
-    for (int64_t i = 0; i < canvas.n_context; ++i)
-      if (r.tokens[size_t(i)] != canvas.tokens[size_t(i)]) fail("pipeline", "the denoiser changed frozen position ", i);
-    std::vector<int64_t> out(r.tokens.begin() + canvas.n_context, r.tokens.end());
+    if (canvas.count(CanvasRole::kMasked) == 0 && !edits_draft) {  // nothing weak enough
+      events.on_stage({"refine", seconds_since(start), 0, 0}, section);
+      return draft;
+    }
+    const RefineResult r = denoiser().denoise(canvas, cfg.refine, [&](const RefineStep& step) {
+      events.on_refine_step(step_event(step, canvas.n_context, section));
+    });
+    check_denoised(canvas, r);
+    std::vector<TokenId> out(r.tokens.begin() + canvas.n_context, r.tokens.end());
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i] != draft[i] && draft[i] != refiner->mask_id())
-        trace.edits.push_back({section, int64_t(i), tokenizer->id_to_piece(int32_t(draft[i])),
-                               tokenizer->id_to_piece(int32_t(out[i]))});
-    st.seconds += seconds_since(start);
-    st.n_forward += r.trace.n_forward;
-    st.n_tokens += canvas.count(CanvasRole::kMasked);
+        events.on_edit({section, int64_t(i), draft[i], out[i], tokenizer->id_to_piece(draft[i]), tokenizer->id_to_piece(out[i])});
+    events.on_stage({"refine", seconds_since(start), r.trace.n_forward, canvas.count(CanvasRole::kMasked)}, section);
     return out;
+  }
+
+  // The refiner's half of a section: passages for prompt + draft, the frozen context, the spans
+  // (chosen here when the drafter wrote the draft, else `spans` as given), the refinement.
+  std::vector<TokenId> refine_after(const std::string& prompt, const std::vector<TokenId>& prompt_ids,
+                                    const std::vector<TokenId>& document, DraftView& view, std::vector<Span> spans,
+                                    int64_t section, PipelineObserver& events) {
+    std::vector<TokenId> passages;
+    if (cfg.pipeline.retrieve_for_refine) {
+      const std::string query = prompt + (drafter ? text_after(prompt_ids, view.tokens) : "");
+      passages = passages_for(query, section, "retrieve_draft", events);
+    }
+    view.context = frozen_context(passages, document, refiner->model()->config().max_position_embeddings,
+                                  int64_t(view.tokens.size()));
+    if (drafter) spans = choose_spans(view, *selector, cfg.spans.strategy, section, events);
+    return refine_section(view.context, view.tokens, spans, section, events);
+  }
+
+  // A refiner step in section coordinates, with the text of what it wrote.
+  RefineStepEvent step_event(RefineStep step, int64_t n_context, int64_t section) const {
+    RefineStepEvent e{section, std::move(step), {}};
+    for (int64_t& i : e.step.committed) i -= n_context;
+    for (int64_t& i : e.step.remasked) i -= n_context;
+    for (TokenId id : e.step.tokens) e.texts.push_back(tokenizer->piece_text(id));
+    return e;
+  }
+
+  // The Denoiser contract, checked: the canvas's length, frozen positions unchanged.
+  static void check_denoised(const Canvas& canvas, const RefineResult& r) {
+    if (int64_t(r.tokens.size()) != canvas.size())
+      fail("pipeline", "the denoiser returned ", r.tokens.size(), " tokens for a canvas of ", canvas.size());
+    for (int64_t i = 0; i < canvas.n_context; ++i)
+      if (r.tokens[size_t(i)] != canvas.tokens[size_t(i)]) fail("pipeline", "the denoiser changed frozen position ", i);
+  }
+
+  // Tokens per section: as asked, or, when 0 and the whole output does not fit, half the
+  // smaller context.
+  int64_t section_length(int64_t n_prompt) const {
+    const PipelineParams& p = cfg.pipeline;
+    const int64_t context = min_context();
+    int64_t section = p.section_tokens > 0 ? p.section_tokens : p.max_tokens;
+    if (p.section_tokens == 0 && n_prompt + 1 + section > context) section = context / 2;
+    if (section >= context)
+      fail("pipeline.section_tokens", section, " new tokens per section do not fit the models' context of ", context);
+    return section;
   }
 };
 
 Pipeline Pipeline::from_file(const std::string& config_path, const std::vector<std::string>& overrides) {
-  SculptConfig cfg;
+  PipelineConfig cfg;
   load_config(config_path, overrides, cfg);
   return Pipeline(cfg, config_path);
 }
 
-Pipeline::Pipeline(const SculptConfig& config, const std::string& config_path) : impl_(std::make_unique<Impl>()) {
+Pipeline::Pipeline(const PipelineConfig& config, const std::string& config_path) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.cfg = config;
   m.config_path = config_path;
   const PipelineParams& p = m.cfg.pipeline;
-  if (!m.cfg.draft.enabled && !m.cfg.refine.enabled)
-    fail(config_path.empty() ? "pipeline" : config_path, "draft.enabled and refine.enabled are both false: nothing would write");
-  if (m.cfg.draft.enabled) {
-    if (p.drafter.empty()) fail(config_path + ": pipeline.drafter", "is empty; name the drafter's model directory");
+  const std::string where = config_path.empty() ? "" : config_path + ": ";
+  if (p.drafts()) {
+    if (p.drafter.empty()) fail(where + "pipeline.drafter", "is empty; name the drafter's model directory");
     m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter, p.drafter_adapter)); });
   }
-  if (m.refining()) {
-    if (p.refiner.empty()) fail(config_path + ": pipeline.refiner", "is empty; name the refiner's model directory");
+  if (p.refines()) {
+    if (p.refiner.empty()) fail(where + "pipeline.refiner", "is empty; name the refiner's model directory");
     m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter)); });
-    m.denoiser = std::make_unique<RefinerDenoiser>(*m.refiner);
   }
   if (m.drafter && m.refiner)
     loading(config_path, "pipeline.refiner", [&] { m.refiner->check_draft_tokenizer(m.drafter->tokenizer()); return 0; });
@@ -149,14 +250,13 @@ Pipeline::Pipeline(const SculptConfig& config, const std::string& config_path) :
   if (std::find(known.begin(), known.end(), m.cfg.retrieval.backend) == known.end()) {
     std::string names;
     for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
-    fail(config_path + ": retrieval.backend", "unknown backend '", m.cfg.retrieval.backend, "' (known: ", names, ")");
+    fail(where + "retrieval.backend", "unknown backend '", m.cfg.retrieval.backend, "' (known: ", names, ")");
   }
   if (!p.index.empty())
     m.retriever = loading(config_path, "pipeline.index", [&] { return load_retriever(p.index, m.cfg.retrieval); });
-  SpanParams spans = m.cfg.spans;
-  if (spans.strategy == SpanStrategy::kRefinerConfidence && !m.refiner)
-    fail(config_path + ": spans.strategy", "refiner_confidence needs a refiner (refine.enabled is false)");
-  m.selector = make_span_selector(spans, m.refiner.get());
+  if (m.cfg.spans.strategy == SpanStrategy::kRefinerConfidence && !m.refiner)
+    fail(where + "spans.strategy", "refiner_confidence needs a refiner (pipeline.mode is ar_only)");
+  m.selector = make_span_selector(m.cfg.spans, m.refiner.get());
 }
 
 Pipeline::Pipeline(Pipeline&&) noexcept = default;
@@ -166,113 +266,68 @@ Pipeline::~Pipeline() = default;
 void Pipeline::set_retriever(std::unique_ptr<Retriever> retriever) { impl_->retriever = std::move(retriever); }
 void Pipeline::set_span_selector(std::unique_ptr<SpanSelector> selector) { impl_->selector = std::move(selector); }
 void Pipeline::set_denoiser(std::unique_ptr<Denoiser> denoiser) {
-  if (!impl_->refiner) fail("pipeline", "a denoiser needs the refiner's vocabulary: refinement is off");
-  impl_->denoiser = std::move(denoiser);
+  if (!impl_->refiner) fail("pipeline", "a denoiser needs the refiner's vocabulary: pipeline.mode is ar_only");
+  impl_->custom_denoiser = std::move(denoiser);
 }
-const SculptConfig& Pipeline::config() const { return impl_->cfg; }
+const PipelineConfig& Pipeline::config() const { return impl_->cfg; }
 const Tokenizer& Pipeline::tokenizer() const { return *impl_->tokenizer; }
 
-PipelineResult Pipeline::generate(const std::string& prompt, const SectionCallback& on_section) {
+PipelineResult Pipeline::generate(const std::string& prompt, PipelineObserver* observer) {
   Impl& m = *impl_;
   const auto start = Clock::now();
   const PipelineParams& p = m.cfg.pipeline;
   PipelineResult result;
-  PipelineTrace& trace = result.trace;
-  const std::vector<int64_t> prompt_ids = to_ids(m.tokenizer->encode(prompt));
-  // Sections: as asked, or, when 0 and the whole output does not fit, half the smaller context.
-  const int64_t context = m.min_context();
-  int64_t section = p.section_tokens > 0 ? p.section_tokens : p.max_tokens;
-  if (p.section_tokens == 0 && int64_t(prompt_ids.size()) + 1 + section > context) section = context / 2;
-  if (section >= context)
-    fail("pipeline.section_tokens", section, " new tokens per section do not fit the models' context of ", context);
-
-  std::vector<int64_t> prompt_passages;
-  if (p.retrieve_for_prompt && m.drafter) prompt_passages = m.passages_for(prompt, trace, "retrieve_prompt");
-  std::vector<int64_t> document = prompt_ids;  // everything so far, without BOS
+  TraceRecorder events(result.trace, observer);
+  const std::vector<TokenId> prompt_ids = m.tokenizer->encode(prompt);
+  const int64_t section = m.section_length(int64_t(prompt_ids.size()));
+  std::vector<TokenId> prompt_passages;
+  if (p.retrieve_for_prompt && m.drafter) prompt_passages = m.passages_for(prompt, 0, "retrieve_prompt", events);
+  std::vector<TokenId> document = prompt_ids;  // everything so far, without BOS
   std::string emitted;                         // decoded output so far
-  const std::string prompt_text = m.tokenizer->decode(std::vector<int32_t>(prompt_ids.begin(), prompt_ids.end()));
-  auto text_of = [&](const std::vector<int64_t>& new_ids) {  // decoded after the prompt, leading space kept
-    std::vector<int32_t> all(prompt_ids.begin(), prompt_ids.end());
-    all.insert(all.end(), new_ids.begin(), new_ids.end());
-    const std::string full = m.tokenizer->decode(all);
-    return full.compare(0, prompt_text.size(), prompt_text) == 0 ? full.substr(prompt_text.size()) : full;
-  };
-
   bool ended = false;
   for (int64_t s = 0; !ended && int64_t(result.ids.size()) < p.max_tokens; ++s) {
     const int64_t n_new = std::min<int64_t>(section, p.max_tokens - int64_t(result.ids.size()));
     DraftView view;
     std::vector<Span> spans;
     if (m.drafter) {
-      const auto t0 = Clock::now();
-      const int64_t ctx = m.drafter->model()->config().max_position_embeddings;
-      DraftParams dp = m.cfg.draft;
-      dp.max_tokens = int(n_new);
-      DraftStats stats;
-      // The passages go into the context and, for draft.copy, are what the draft may quote.
-      const DraftResult d = m.drafter->draft_ids({m.frozen_context(prompt_passages, document, ctx, n_new)}, dp, {},
-                                                 &stats, {prompt_passages})[0];
-      for (const DraftToken& t : d.tokens) {
-        view.tokens.push_back(t.id);
-        view.logprobs.push_back(t.logprob);
-        view.entropies.push_back(t.entropy);
-      }
-      ended = d.stop_reason == StopReason::kEos || d.stop_reason == StopReason::kStopString;
-      StageTiming& st = stage(trace, "draft");
-      st.seconds += seconds_since(t0);
-      st.n_forward += stats.n_forward;
-      st.n_tokens += stats.n_generated;
+      view = m.draft_section(prompt_passages, document, n_new, s, events, &ended);
       if (view.tokens.empty()) break;
     } else {
       view.tokens.assign(size_t(n_new), m.refiner->mask_id());  // diffusion only: an all-mask canvas
       spans.push_back({0, n_new});
+      events.on_spans({s, "all", n_new, {{spans[0], 0.0f, false}}});
     }
-    std::vector<int64_t> out = view.tokens;
-    if (m.cfg.refine.enabled || !m.drafter) {
-      const int64_t ctx = m.refiner->model()->config().max_position_embeddings;
-      std::vector<int64_t> passages;
-      if (p.retrieve_for_refine)
-        passages = m.passages_for(prompt + (m.drafter ? text_of(view.tokens) : ""), trace, "retrieve_draft");
-      view.context = m.frozen_context(passages, document, ctx, int64_t(view.tokens.size()));
-      if (m.drafter) {
-        const auto t0 = Clock::now();
-        spans = m.selector->select(view);
-        stage(trace, "select_spans").seconds += seconds_since(t0);
-      }
-      out = m.refine_section(view.context, view.tokens, spans, s, trace);
-    }
+    const std::vector<TokenId> out =
+        m.refiner ? m.refine_after(prompt, prompt_ids, document, view, spans, s, events) : view.tokens;
+    SectionEvent done{s, "", m.drafter ? m.text_after(document, view.tokens) : ""};
     document.insert(document.end(), out.begin(), out.end());
     result.ids.insert(result.ids.end(), out.begin(), out.end());
     if (m.drafter) result.draft_ids.insert(result.draft_ids.end(), view.tokens.begin(), view.tokens.end());
-    const std::string text = text_of(result.ids);
-    SectionOutput so;
-    so.index = s;
-    so.text = text.compare(0, emitted.size(), emitted) == 0 ? text.substr(emitted.size()) : text;
-    if (m.drafter) so.draft_text = m.tokenizer->decode(std::vector<int32_t>(view.tokens.begin(), view.tokens.end()));
+    const std::string text = m.text_after(prompt_ids, result.ids);
+    done.text = text.compare(0, emitted.size(), emitted) == 0 ? text.substr(emitted.size()) : text;
     emitted = text;
-    ++trace.n_sections;
-    if (on_section) on_section(so);
+    events.on_section(done);
   }
   result.text = emitted;
-  if (m.drafter) result.draft_text = text_of(result.draft_ids);
-  trace.n_generated = int64_t(result.ids.size());
-  trace.seconds = seconds_since(start);
+  if (m.drafter) result.draft_text = m.text_after(prompt_ids, result.draft_ids);
+  result.trace.n_generated = int64_t(result.ids.size());
+  result.trace.seconds = seconds_since(start);
   return result;
 }
 
-PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans) {
+PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans, PipelineObserver* observer) {
   Impl& m = *impl_;
-  if (!m.refiner) fail("refine", "the pipeline has no refiner (refine.enabled is false and drafting is on)");
+  if (!m.refiner) fail("refine", "the pipeline has no refiner (pipeline.mode is ar_only)");
   const auto start = Clock::now();
   PipelineResult result;
-  PipelineTrace& trace = result.trace;
-  const std::vector<int64_t> ids = to_ids(m.tokenizer->encode(text));
+  TraceRecorder events(result.trace, observer);
+  const std::vector<TokenId> ids = m.tokenizer->encode(text);
   if (ids.empty()) fail("refine", "the text is empty: nothing to refine");
   for (const Span& s : spans)
     if (s.begin < 0 || s.end <= s.begin || s.end > int64_t(ids.size()))
       fail("span", s.begin, ":", s.end, " is outside the text's ", ids.size(), " tokens or empty");
-  std::vector<int64_t> passages;
-  if (m.cfg.pipeline.retrieve_for_refine) passages = m.passages_for(text, trace, "retrieve_draft");
+  std::vector<TokenId> passages;
+  if (m.cfg.pipeline.retrieve_for_refine) passages = m.passages_for(text, 0, "retrieve_draft", events);
   // Windows of the text that fit the refiner, each with the refined text before it as context.
   const int64_t ctx = m.refiner->model()->config().max_position_embeddings;
   const int64_t window = std::max<int64_t>(1, ctx / 2);
@@ -280,34 +335,30 @@ PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<
   if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy)
     sp.strategy = SpanStrategy::kRefinerConfidence;  // a user's text has no drafter scores
   std::unique_ptr<SpanSelector> selector = make_span_selector(sp, m.refiner.get());
-  std::vector<int64_t> done;  // refined text so far
+  std::vector<TokenId> done;  // refined text so far
   for (int64_t begin = 0, s = 0; begin < int64_t(ids.size()); begin += window, ++s) {
     const int64_t end = std::min<int64_t>(int64_t(ids.size()), begin + window);
     DraftView view;
     view.tokens.assign(ids.begin() + begin, ids.begin() + end);
     view.context = m.frozen_context(passages, done, ctx, end - begin);
     std::vector<Span> local;
-    if (!spans.empty()) {
-      for (const Span& sp_ : spans) {
-        const int64_t b = std::max(sp_.begin, begin), e = std::min(sp_.end, end);
-        if (b < e) local.push_back({b - begin, e - begin});
-      }
-    } else {
-      const auto t0 = Clock::now();
-      local = selector->select(view);
-      stage(trace, "select_spans").seconds += seconds_since(t0);
+    for (const Span& given : spans) {
+      const int64_t b = std::max(given.begin, begin), e = std::min(given.end, end);
+      if (b < e) local.push_back({b - begin, e - begin});
     }
-    const std::vector<int64_t> out = m.refine_section(view.context, view.tokens, local, s, trace);
-    for (TextEdit& e : trace.edits) if (e.section == s) e.token += begin;  // text coordinates
+    if (spans.empty()) local = m.choose_spans(view, *selector, sp.strategy, s, events);
+    const std::vector<TokenId> out = m.refine_section(view.context, view.tokens, local, s, events);
+    SectionEvent section{s, m.text_after(done, out), m.text_after(done, view.tokens)};
     done.insert(done.end(), out.begin(), out.end());
-    ++trace.n_sections;
+    events.on_section(section);
   }
+  for (TextEdit& e : result.trace.edits) e.token += e.section * window;  // text coordinates
   result.ids = done;
   result.draft_ids = ids;
-  result.text = m.tokenizer->decode(std::vector<int32_t>(done.begin(), done.end()));
+  result.text = m.tokenizer->decode(done);
   result.draft_text = text;
-  trace.n_generated = int64_t(done.size());
-  trace.seconds = seconds_since(start);
+  result.trace.n_generated = int64_t(done.size());
+  result.trace.seconds = seconds_since(start);
   return result;
 }
 

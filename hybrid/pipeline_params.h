@@ -1,7 +1,9 @@
-// The `pipeline:` section of a Sculpt config: which models and index the pipeline loads, which
-// retrieval stages run, and how long documents are cut into sections.
+// The `pipeline:` section of a pipeline config: what runs (hybrid, AR only, diffusion only),
+// which models and index the pipeline loads, which retrieval stages run, and how long
+// documents are cut into sections.
 //
 //   pipeline:
+//     mode: hybrid                  # ar_only: the draft is the output; diffusion_only: no drafter
 //     drafter: models/drafter
 //     refiner: models/refiner
 //     drafter_adapter: ""           # a LoRA adapter folder (sculpt finetune) merged in at load
@@ -15,7 +17,16 @@
 
 namespace sculpt {
 
+enum class PipelineMode {
+  kHybrid,         // draft, re-mask the weak spans, refine them
+  kArOnly,         // the draft is the output (the refiner is not loaded)
+  kDiffusionOnly,  // the refiner writes each section from an all-mask canvas (no drafter)
+};
+
+const char* pipeline_mode_name(PipelineMode mode);
+
 struct PipelineParams {
+  PipelineMode mode = PipelineMode::kHybrid;
   std::string drafter;               // drafter model directory (with its tokenizer.model)
   std::string refiner;               // refiner model directory; must share the drafter's tokenizer
   // LoRA adapters (PEFT folders, sculpt finetune) merged into the drafter's / refiner's weights at
@@ -34,6 +45,10 @@ struct PipelineParams {
 
   template <class V>
   void visit(V& v) {
+    v.field("mode", mode, "what runs: hybrid (draft, then refine), ar_only (the draft), diffusion_only (the refiner alone)",
+            Choices<PipelineMode>{{"hybrid", PipelineMode::kHybrid},
+                                  {"ar_only", PipelineMode::kArOnly},
+                                  {"diffusion_only", PipelineMode::kDiffusionOnly}});
     v.field("drafter", drafter, "drafter model directory");
     v.field("refiner", refiner, "refiner model directory (same tokenizer as the drafter)");
     v.field("drafter_adapter", drafter_adapter, "LoRA adapter folder merged into the drafter at load; empty = none");
@@ -46,6 +61,9 @@ struct PipelineParams {
             Range{0, 1 << 20});
     v.field("max_tokens", max_tokens, "new tokens in all; may exceed the models' contexts", Range{1, 1 << 24});
   }
+
+  bool drafts() const { return mode != PipelineMode::kDiffusionOnly; }  // loads and runs the drafter
+  bool refines() const { return mode != PipelineMode::kArOnly; }        // loads and runs the refiner
 };
 
 }  // namespace sculpt

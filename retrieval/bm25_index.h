@@ -16,25 +16,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 #include "retrieval/passage_store.h"
 #include "retrieval/retriever.h"
 #include "retrieval/text_analyzer.h"
 
 namespace sculpt {
-
-struct Bm25Params {
-  double k1 = 1.2;  // term-frequency saturation; 0 = presence only
-  double b = 0.75;  // length normalisation; 0 = none, 1 = full
-  AnalyzerParams analyzer;
-
-  template <class V>
-  void visit(V& v) {
-    v.field("k1", k1, "term-frequency saturation; 0 = presence only", Range{0.0, 100.0});
-    v.field("b", b, "length normalisation: 0 = none, 1 = full", Range{0.0, 1.0});
-    v.section("analyzer", analyzer, "how text becomes terms (saved with the index)");
-  }
-};
 
 class Bm25Retriever : public Retriever {
  public:

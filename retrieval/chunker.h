@@ -10,22 +10,10 @@
 
 #include <vector>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 #include "retrieval/passage.h"
 
 namespace sculpt {
-
-struct ChunkParams {
-  int max_tokens = 96;  // words per passage at most
-  int overlap = 16;     // words repeated at the start of the next passage; < max_tokens
-
-  template <class V>
-  void visit(V& v) {
-    v.field("max_tokens", max_tokens, "words per passage at most", Range{1, 1 << 20});
-    v.field("overlap", overlap, "words shared by neighbouring passages; less than max_tokens", Range{0, 1 << 20});
-  }
-  void validate() const;  // overlap < max_tokens
-};
 
 // The passages of `doc` in text order; none for a document without words.
 std::vector<Passage> chunk_document(const Document& doc, const ChunkParams& params);

@@ -13,37 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 #include "retrieval/passage.h"
 
 namespace sculpt {
-
-struct InjectParams {
-  int budget_tokens = 256;         // tokens the whole rendered block may take (separators included)
-  int max_passages = 4;            // passages at most; 0 = as many as fit
-  std::string separator = "\n\n";  // between passages, and after the last one
-  bool cite_source = true;         // prefix each passage with "[doc_id] "
-  bool truncate = true;            // cut a passage that does not fit to the words that do
-
-  template <class V>
-  void visit(V& v) {
-    v.field("budget_tokens", budget_tokens, "tokens the injected passages may take, separators included", Range{0, 1 << 24});
-    v.field("max_passages", max_passages, "passages injected at most; 0 = as many as fit", Range{0, 1 << 20});
-    v.field("separator", separator, "text between passages and after the last one");
-    v.field("cite_source", cite_source, "prefix each passage with [doc_id]");
-    v.field("truncate", truncate, "cut a passage that does not fit the budget to the words that do");
-  }
-};
-
-// A passage that went into the context.
-struct InjectedPassage {
-  uint64_t passage_id = 0;
-  std::string doc_id;
-  size_t start = 0, end = 0;  // the span injected (whitespace trimmed; shorter when truncated)
-  double score = 0;
-  int n_tokens = 0;  // of its rendered block, separator included
-  bool truncated = false;
-};
 
 struct Injection {
   std::string text;                    // the block to put before the prompt ("" if nothing fits)

@@ -10,23 +10,12 @@
 #include <memory>
 #include <string>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 #include "retrieval/embedder.h"
 #include "retrieval/passage_store.h"
 #include "retrieval/retriever.h"
 
 namespace sculpt {
-
-struct DenseParams {
-  std::string model;   // model directory of the embedding transformer; "" = the one saved in the index
-  int max_tokens = 256;  // tokens embedded per passage or query (BOS included); 0 = the model's context
-
-  template <class V>
-  void visit(V& v) {
-    v.field("model", model, "embedding model directory (mean-pooled final hidden states); empty = from the index");
-    v.field("max_tokens", max_tokens, "tokens embedded per passage; 0 = the model's context", Range{0, 1 << 20});
-  }
-};
 
 class DenseRetriever : public Retriever {
  public:

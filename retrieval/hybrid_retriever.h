@@ -7,22 +7,11 @@
 
 #include <memory>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 #include "retrieval/bm25_index.h"
 #include "retrieval/dense_index.h"
 
 namespace sculpt {
-
-struct HybridParams {
-  double rrf_k = 60;  // the k of 1 / (k + rank); larger flattens the rank weighting
-  int depth = 50;     // hits taken from each ranker before fusion (at least the k asked for)
-
-  template <class V>
-  void visit(V& v) {
-    v.field("rrf_k", rrf_k, "reciprocal-rank fusion constant k in 1/(k + rank)", Range{0.0, 1e6});
-    v.field("depth", depth, "hits taken from each ranker before fusion", Range{1, 1 << 20});
-  }
-};
 
 class HybridRetriever : public Retriever {
  public:

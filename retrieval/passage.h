@@ -1,8 +1,8 @@
-// The records retrieval passes around: a source document, a passage cut from it, and a ranked
-// hit. Offsets are byte offsets into the document's UTF-8 text, so
-// `doc.text.substr(p.start, p.end - p.start) == p.text` always holds.
+// The records retrieval passes around: a source document, a passage cut from it, a ranked hit,
+// and a passage as injected into a model's context. Offsets are byte offsets into the
+// document's UTF-8 text, so `doc.text.substr(p.start, p.end - p.start) == p.text` always holds.
 //
-//   Document doc{"ca01", "The jury said ..."};
+//   Document doc{"ca01.txt", "The jury said ..."};
 //   std::vector<Hit> hits = retriever->search("jury election", /*k=*/5);
 #pragma once
 
@@ -10,13 +10,9 @@
 #include <cstdint>
 #include <string>
 
-namespace sculpt {
+#include "core/corpus.h"  // Document: a unique id (a file name, a URL, a primary key) and its text
 
-// A document to index: a unique id (a file stem, a URL, a primary key) and its UTF-8 text.
-struct Document {
-  std::string id;
-  std::string text;
-};
+namespace sculpt {
 
 // A contiguous span of a document, the unit that is indexed and returned.
 struct Passage {
@@ -35,6 +31,16 @@ struct Hit {
   size_t end = 0;
   std::string text;
   double score = 0;
+};
+
+// A passage that went into the context.
+struct InjectedPassage {
+  uint64_t passage_id = 0;
+  std::string doc_id;
+  size_t start = 0, end = 0;  // the span injected (whitespace trimmed; shorter when truncated)
+  double score = 0;
+  int n_tokens = 0;  // of its rendered block, separator included
+  bool truncated = false;
 };
 
 }  // namespace sculpt

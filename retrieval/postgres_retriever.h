@@ -11,35 +11,11 @@
 #include <mutex>
 #include <string>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 #include "retrieval/chunker.h"
 #include "retrieval/retriever.h"
 
 namespace sculpt {
-
-struct PostgresParams {
-  std::string conninfo;                    // libpq connection string or URI; "" = $SCULPT_PG_CONNINFO, else libpq's PG* variables
-  std::string table = "sculpt_passages";   // created if missing
-  std::string text_search_config = "english";  // PostgreSQL text search configuration (stemming, stop words)
-  bool match_all = false;                  // true: every query word must match (websearch default); false: any word
-  int connect_timeout = 5;                 // seconds per connection attempt
-  int connect_attempts = 3;                // attempts before giving up
-  int retry_delay_ms = 500;                // wait between attempts
-  int statement_timeout_ms = 30000;        // server-side limit per statement; 0 = none
-
-  template <class V>
-  void visit(V& v) {
-    v.field("conninfo", conninfo, "libpq connection string or URI; empty = $SCULPT_PG_CONNINFO, else PG* variables");
-    v.field("table", table, "passage table (lower-case identifier), created if missing");
-    v.field("text_search_config", text_search_config, "PostgreSQL text search configuration");
-    v.field("match_all", match_all, "every query word must match; false = any word");
-    v.field("connect_timeout", connect_timeout, "seconds per connection attempt", Range{1, 3600});
-    v.field("connect_attempts", connect_attempts, "connection attempts before giving up", Range{1, 100});
-    v.field("retry_delay_ms", retry_delay_ms, "milliseconds between attempts", Range{0, 600000});
-    v.field("statement_timeout_ms", statement_timeout_ms, "server-side limit per statement; 0 = none", Range{0, 1 << 30});
-  }
-  void validate() const;  // table and config names are plain identifiers
-};
 
 class PostgresRetriever : public Retriever {
  public:

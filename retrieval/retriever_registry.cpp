@@ -5,7 +5,11 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "retrieval/bm25_index.h"
+#include "retrieval/dense_index.h"
+#include "retrieval/hybrid_retriever.h"
 #include "retrieval/index_file.h"
+#include "retrieval/postgres_retriever.h"
 
 namespace sculpt {
 namespace {

@@ -13,23 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
+#include "retrieval/retrieval_params.h"
 
 namespace sculpt {
-
-struct AnalyzerParams {
-  bool stop_words = true;             // drop common English function words ("the", "of", ...)
-  bool stemming = true;               // Snowball stemming of every term
-  std::string language = "english";  // Snowball algorithm name (libstemmer: english, french, ...)
-
-  template <class V>
-  void visit(V& v) {
-    v.field("stop_words", stop_words, "drop common English function words");
-    v.field("stemming", stemming, "Snowball-stem terms (libstemmer)");
-    v.field("language", language, "Snowball language for stemming (english, french, german, ...)");
-  }
-  void validate() const;  // an unknown Snowball language is an error
-};
 
 // A word of the source text: byte offsets [start, end) in the UTF-8 text.
 struct WordSpan {

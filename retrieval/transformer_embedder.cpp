@@ -26,11 +26,11 @@ class TransformerEmbedder : public Embedder {
   std::string model_id() const override { return model_dir_; }
 
   std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) const override {
-    std::vector<std::vector<int64_t>> ids(texts.size());
+    std::vector<std::vector<TokenId>> ids(texts.size());
     for (size_t i = 0; i < texts.size(); ++i) {
-      std::vector<int32_t> pieces = tokenizer_.encode(texts[i]);
+      const std::vector<TokenId> pieces = tokenizer_.encode(texts[i]);
       if (tokenizer_.bos_id() >= 0) ids[i].push_back(tokenizer_.bos_id());
-      for (int32_t p : pieces) {
+      for (TokenId p : pieces) {
         if (int64_t(ids[i].size()) >= max_tokens_) break;
         ids[i].push_back(p);
       }

@@ -4,7 +4,7 @@
 # scripts/prepare_brown.sh has remade the text since. Held-out documents (validation, test)
 # are not in it, so prompts cut from them cannot retrieve their own continuation. Also the index
 # of the private corpus's training half (build/private.bm25, data/brown/private/train) that
-# issue 11's ablations (configs/ablations/private_*.yaml) retrieve from.
+# private-document ablations (configs/ablations/private_*.yaml) retrieve from.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -2,8 +2,8 @@
 # Runs the evidence ablations on the shipped default models and copies each report into docs/
 # (docs/ablations/NAME.md with its plot NAME.svg beside it), ready to commit:
 #   brown_hybrid    AR only, diffusion only, the hybrid over span thresholds x steps, and the
-#                   strong baseline, on held-out Brown prompts (issue 7)
-#   brown_grounded  token F1 of grounded continuations, retrieval on and off (issue 7)
+#                   strong baseline, on held-out Brown prompts
+#   brown_grounded  token F1 of grounded continuations, retrieval on and off
 # Other names (configs/ablations/NAME.yaml) may be given instead. A second run keeps the
 # variants already finished in build/ablations/NAME (add `-- --rerun` to redo them).
 #   bash scripts/evidence.sh [NAME...] [-- SCULPT_ABLATE_OPTIONS...]

@@ -1,6 +1,6 @@
-// A program that embeds Sculpt: builds the pipeline from a YAML config, streams each finished
-// section as it is written, prints where the time went, then refines its own output in
-// editing mode and shows what changed.
+// A program that embeds Sculpt through its public headers: builds the pipeline from a YAML
+// config, streams each finished section as the pipeline's events report it, prints where the
+// time went, then refines its own output in editing mode and shows the words that changed.
 //
 //   sculpt_embed CONFIG PROMPT [key=value ...]     (key=value as `sculpt generate --set`)
 //
@@ -12,6 +12,16 @@
 
 #include "core/error.h"
 #include "hybrid/pipeline.h"
+#include "hybrid/text_diff.h"
+
+// Prints each section as soon as the pipeline has finished it.
+class SectionPrinter : public sculpt::PipelineObserver {
+ public:
+  void on_section(const sculpt::SectionEvent& section) override {
+    std::printf("%s", section.text.c_str());
+    std::fflush(stdout);
+  }
+};
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -23,10 +33,8 @@ int main(int argc, char** argv) {
     sculpt::Pipeline pipeline = sculpt::Pipeline::from_file(argv[1], overrides);
 
     std::printf("%s", argv[2]);
-    const sculpt::PipelineResult result = pipeline.generate(argv[2], [](const sculpt::SectionOutput& section) {
-      std::printf("%s", section.text.c_str());  // streamed: printed as soon as the section is done
-      std::fflush(stdout);
-    });
+    SectionPrinter printer;
+    const sculpt::PipelineResult result = pipeline.generate(argv[2], &printer);
     std::printf("\n\n");
     const sculpt::PipelineTrace& trace = result.trace;
     std::printf("%lld tokens in %.2f s (%.1f tokens/s), %lld sections, %zu passages, %zu edits\n",
@@ -38,8 +46,8 @@ int main(int argc, char** argv) {
     // Editing mode on the pipeline's own output: the span selector picks what to re-mask.
     const sculpt::PipelineResult edited = pipeline.refine_text(result.text);
     std::printf("refined again: %zu tokens changed\n", edited.trace.edits.size());
-    for (const sculpt::TextEdit& e : edited.trace.edits)
-      std::printf("  token %lld: '%s' -> '%s'\n", (long long)e.token, e.old_piece.c_str(), e.new_piece.c_str());
+    for (const sculpt::TextChange& c : sculpt::word_changes(edited.draft_text, edited.text))
+      std::printf("  '%s' -> '%s'\n", c.old_text.c_str(), c.new_text.c_str());
     return 0;
   } catch (const sculpt::Error& e) {
     std::fprintf(stderr, "sculpt_embed: error: %s\n", e.what());

@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "core/config.h"
+#include "core/runtime_params.h"
 #include "core/safetensors.h"
-#include "hybrid/sculpt_config.h"
 
 namespace sculpt::cli {
 
@@ -53,12 +54,18 @@ void apply_runtime(const RuntimeParams& runtime);
 // The process's peak resident memory (VmHWM) in bytes; -1 if /proc does not say.
 int64_t peak_rss_bytes();
 
-// The effective config: defaults, then --config, then --set; its runtime section is applied.
-inline SculptConfig read_config(const po::variables_map& vm) {
-  SculptConfig cfg;
-  std::vector<std::string> overrides;
-  if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
-  load_config(vm["config"].as<std::string>(), overrides, cfg);
+// The --set assignments given (none when the option is absent).
+inline std::vector<std::string> set_overrides(const po::variables_map& vm) {
+  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+// The effective config of a command: defaults, then --config, then --set; its runtime section
+// is applied. Config is PipelineConfig (hybrid/pipeline_config.h) or TrainConfig
+// (train/train_config.h), whichever kind of file the command reads.
+template <class Config>
+Config read_config(const po::variables_map& vm) {
+  Config cfg;
+  load_config(vm["config"].as<std::string>(), set_overrides(vm), cfg);
   apply_runtime(cfg.runtime);
   return cfg;
 }

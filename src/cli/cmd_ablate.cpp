@@ -1,9 +1,13 @@
 // `sculpt ablate`: runs an ablation file (hybrid/ablation.h): every variant over one evaluation
 // set, finished variants kept across interruptions, results.csv / results.md / report.html.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "cli/cli_util.h"
 #include "hybrid/ablation.h"
+#include "hybrid/pipeline_config.h"
+#include "train/config_trainer.h"
 
 namespace sculpt::cli {
 namespace {
@@ -20,14 +24,18 @@ int ablate(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options(args, "sculpt ablate configs/ablations/NAME.yaml [--out DIR] [--rerun]", options, vm, &positional))
     return 0;
-  AblationSpec spec = load_ablation(vm["file"].as<std::string>());
+  ConfigTrainer trainer;  // for variants that retrain a model
+  AblationSpec spec = load_ablation(vm["file"].as<std::string>(), &trainer);
   if (vm.count("out")) spec.out_dir = vm["out"].as<std::string>();
-  SculptConfig base;
+  PipelineConfig base;
   load_config(spec.base, {}, base);
   if (vm.count("threads")) base.runtime.n_threads = vm["threads"].as<int>();
   apply_runtime(base.runtime);
   AblationOptions run_options;
   run_options.rerun = vm["rerun"].as<bool>();
+  run_options.trainer = &trainer;
+  run_options.log = &std::cerr;
+  run_options.rewrite_line = ::isatty(STDERR_FILENO);
   const AblationResult r = run_ablation(spec, run_options);
   int reused = 0;
   for (const VariantResult& v : r.variants) reused += v.reused;

@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/kv_cache.h"
 #include "core/lora_linear.h"
-#include "core/token_shards.h"
+#include "train/train_config.h"
 
 namespace sculpt::cli {
 namespace {
@@ -27,7 +27,7 @@ double seconds(Clock::time_point start) { return std::chrono::duration<double>(C
 // Random-init model of the config's shape (vocab_size must be set) or a model directory.
 Transformer bench_model(const po::variables_map& vm) {
   if (vm.count("model")) return load_transformer(vm["model"].as<std::string>());
-  SculptConfig cfg = read_config(vm);
+  TrainConfig cfg = read_config<TrainConfig>(vm);
   if (cfg.model.vocab_size == 0) throw UsageError{"without --model, the config must set model.vocab_size"};
   Transformer model(cfg.model);
   model->eval();
@@ -80,7 +80,7 @@ int bench_draft(const std::vector<std::string>& args) {
       ("prefill-tokens", po::value<int64_t>()->default_value(512), "prompt length for prefill throughput");
   po::variables_map vm;
   if (!parse_options(args, "sculpt bench draft (--model DIR | --config FILE) [options]", options, vm)) return 0;
-  read_config(vm);  // applies runtime.n_threads
+  read_config<TrainConfig>(vm);  // applies runtime.n_threads
   Transformer model = bench_model(vm);
   const ModelConfig& c = model->config();
   const int64_t n_new = vm["decode-tokens"].as<int64_t>();

@@ -19,9 +19,11 @@
 
 #include "cli/cli_util.h"
 #include "core/error.h"
-#include "core/token_shards.h"
 #include "diffusion_refine/refiner.h"
 #include "diffusion_refine/restoration.h"
+#include "hybrid/pipeline_config.h"
+#include "train/token_shards.h"
+#include "train/train_config.h"
 
 namespace sculpt::cli {
 namespace {
@@ -39,7 +41,7 @@ double refine_seconds(Refiner& refiner, int64_t n_context, int64_t n_span, int s
   canvas.mark({{0, n_span}}, CanvasRole::kMasked);
   RefineParams p;
   p.steps = steps;
-  p.prefix_cache = prefix_cache;
+  p.cache = prefix_cache ? RefineCache::kPrefix : RefineCache::kNone;
   return refiner.refine(canvas, p).trace.seconds;
 }
 
@@ -219,7 +221,15 @@ int bench_refine(const std::vector<std::string>& args) {
       ("span-taus", po::value<std::string>()->default_value("0.9,0.7,0.3,0.1"), "threshold-decoding confidences for the span figures");
   po::variables_map vm;
   if (!parse_options(args, "sculpt bench refine --model DIR [--config TRAIN_CONFIG] [options]", options, vm)) return 0;
-  const SculptConfig cfg = read_config(vm);
+  // --config is a training config (its data section: the validation windows); --set refine.*
+  // sets the denoising the figures use, as in a pipeline config.
+  TrainConfig cfg;
+  PipelineConfig decoding;
+  std::vector<std::string> train_overrides, refine_overrides;
+  for (const std::string& o : set_overrides(vm)) (o.rfind("refine.", 0) == 0 ? refine_overrides : train_overrides).push_back(o);
+  load_config(vm["config"].as<std::string>(), train_overrides, cfg);
+  load_config("", refine_overrides, decoding);
+  apply_runtime(cfg.runtime);
   const std::string model_dir = vm["model"].as<std::string>();
   const int64_t n_context = vm["context-tokens"].as<int64_t>(), n_span = vm["span-tokens"].as<int64_t>();
   const int steps = vm["steps"].as<int>();
@@ -251,10 +261,10 @@ int bench_refine(const std::vector<std::string>& args) {
     const ShardPaths paths = build_shards(cfg.data, refiner.tokenizer(), model_dir + "/tokenizer.model");
     const TokenShard valid = TokenShard::open(paths.valid);
     if (n_windows > 0)
-      out["restoration"] = restoration_figures(refiner, valid, window, n_windows, corrupt, decode_modes(cfg.refine, taus));
+      out["restoration"] = restoration_figures(refiner, valid, window, n_windows, corrupt, decode_modes(decoding.refine, taus));
     if (n_span_windows > 0)
       out["span_writing"] = span_writing_figures(refiner, valid, n_context, n_span, span_block, n_span_windows,
-                                                 decode_modes(cfg.refine, span_taus));
+                                                 decode_modes(decoding.refine, span_taus));
   }
   out["peak_rss_bytes"] = peak_rss_bytes();
   std::cout << out.dump(2) << "\n";

@@ -15,8 +15,8 @@
 #include "cli/launcher.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/lora.h"
-#include "core/trainer.h"
+#include "train/lora_adapter.h"
+#include "train/trainer.h"
 
 namespace sculpt::cli {
 namespace {
@@ -68,7 +68,7 @@ int bench_train(const std::vector<std::string>& args) {
                      options, vm))
     return 0;
   if (vm["config"].as<std::string>().empty()) throw UsageError{"--config is required (the model and data to train)"};
-  const SculptConfig cfg = read_config(vm);
+  const TrainConfig cfg = read_config<TrainConfig>(vm);
   const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
   const int threads = vm["threads"].as<int>();
   if (steps < 2 || warmup < 1 || warmup >= steps) throw UsageError{"need --steps >= 2 and 1 <= --warmup < --steps"};
@@ -135,7 +135,7 @@ int bench_finetune(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options(args, "sculpt bench finetune --config configs/finetune/NAME.yaml [--steps N]", options, vm)) return 0;
   if (vm["config"].as<std::string>().empty()) throw UsageError{"--config is required (a sculpt finetune config)"};
-  SculptConfig cfg = read_config(vm);
+  TrainConfig cfg = read_config<TrainConfig>(vm);
   const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
   if (steps < 2 || warmup < 1 || warmup >= steps) throw UsageError{"need --steps >= 2 and 1 <= --warmup < --steps"};
   if (cfg.train.init_from.empty()) fail(vm["config"].as<std::string>(), "train.init_from: is empty; name the base model");
@@ -159,7 +159,7 @@ int bench_finetune(const std::vector<std::string>& args) {
   nlohmann::json rows = nlohmann::json::object();
   for (const bool lora : {false, true}) {
     const std::string name = lora ? "lora" : "full";
-    SculptConfig run = cfg;
+    TrainConfig run = cfg;
     run.train.out_dir = work + "/" + name;
     fs::remove_all(run.train.out_dir);
     TrainOptions o;

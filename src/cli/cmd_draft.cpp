@@ -106,7 +106,7 @@ int score(const std::vector<std::string>& args) {
     return 0;
   }
   for (size_t i = 0; i < s.ids.size(); ++i)
-    std::printf("%6lld  %-16s %9.4f\n", (long long)s.ids[i], scorer.tokenizer().id_to_piece(int32_t(s.ids[i])).c_str(),
+    std::printf("%6lld  %-16s %9.4f\n", (long long)s.ids[i], scorer.tokenizer().id_to_piece(s.ids[i]).c_str(),
                 s.logprobs[i]);
   std::printf("tokens %zu  nll %.4f  nll/token %.4f  perplexity %.3f\n", s.ids.size(), s.nll,
               s.nll / double(s.ids.size()), s.perplexity);

@@ -9,30 +9,15 @@
 #include "ar_draft/drafter.h"
 #include "ar_draft/scorer.h"
 #include "cli/cli_util.h"
-#include "cli/edit_view.h"
+#include "cli/event_json.h"
+#include "cli/section_printer.h"
 #include "core/atomic_file.h"
-#include "core/error.h"
 #include "core/distributed.h"
+#include "core/error.h"
 #include "hybrid/batch_generation.h"
 #include "hybrid/pipeline.h"
 
 namespace sculpt::cli {
-
-// The trace as JSON (shared with `sculpt refine --config`).
-nlohmann::json pipeline_trace_json(const PipelineTrace& t) {
-  nlohmann::json stages = nlohmann::json::array();
-  for (const StageTiming& s : t.stages)
-    stages.push_back({{"stage", s.name}, {"seconds", s.seconds}, {"forward_passes", s.n_forward}, {"tokens", s.n_tokens}});
-  nlohmann::json passages = nlohmann::json::array();
-  for (const InjectedPassage& p : t.passages)
-    passages.push_back({{"passage_id", p.passage_id}, {"doc_id", p.doc_id}, {"start", p.start}, {"end", p.end},
-                        {"score", p.score}, {"tokens", p.n_tokens}, {"truncated", p.truncated}});
-  nlohmann::json edits = nlohmann::json::array();
-  for (const TextEdit& e : t.edits)
-    edits.push_back({{"section", e.section}, {"token", e.token}, {"old", e.old_piece}, {"new", e.new_piece}});
-  return {{"seconds", t.seconds}, {"tokens", t.n_generated}, {"tokens_per_second", t.tokens_per_second()},
-          {"sections", t.n_sections}, {"stages", stages}, {"passages", passages}, {"edits", edits}};
-}
 
 namespace {
 
@@ -46,8 +31,8 @@ int generate(const std::vector<std::string>& args) {
                                         "the ranks of `sculpt launch`")
       ("max-tokens", po::value<int>(), "new tokens (pipeline.max_tokens); may exceed the models' contexts")
       ("json", po::bool_switch(), "print the text and the trace (stages, passages, edits) as JSON")
-      ("trace", po::value<std::string>(), "also write that JSON to FILE (atomically), whatever is printed")
-      ("show-edits", po::bool_switch(), "print what the refiner changed in the draft (in colour on a terminal)")
+      ("trace", po::value<std::string>(), "also write that JSON, with every event of the run, to FILE (atomically)")
+      ("show-edits", po::bool_switch(), "print the words the refiner changed in the draft (in colour on a terminal)")
       ("score", po::bool_switch(), "score the output with pipeline.evaluator: NLL per token given the prompt");
   po::variables_map vm;
   if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE] [--score]\n"
@@ -68,7 +53,7 @@ int generate(const std::vector<std::string>& args) {
     if (vm["max-tokens"].as<int>() < 1) throw UsageError{"--max-tokens must be at least 1"};
     overrides.push_back("pipeline.max_tokens=" + std::to_string(vm["max-tokens"].as<int>()));
   }
-  SculptConfig cfg;
+  PipelineConfig cfg;
   load_config(config_path, overrides, cfg);
   apply_runtime(cfg.runtime);
   const bool score = vm["score"].as<bool>();
@@ -97,18 +82,19 @@ int generate(const std::vector<std::string>& args) {
   }
   const bool json = vm["json"].as<bool>(), show_edits = vm["show-edits"].as<bool>();
   const std::string prompt = vm["prompt"].as<std::string>();
-  SectionCallback stream;
-  if (!json && !show_edits) {
+  // What is printed and recorded while the pipeline runs comes from its events: each section as
+  // it is finished (with --show-edits, the words the refiner changed), and the event log.
+  SectionPrinter printer(show_edits ? SectionPrinter::kEdits : SectionPrinter::kText, ::isatty(STDOUT_FILENO));
+  EventLog event_log;
+  ObserverList observers;
+  if (!json) observers.add(&printer);
+  if (vm.count("trace")) observers.add(&event_log);
+  if (!json) {
     std::printf("%s", prompt.c_str());
     std::fflush(stdout);
-    stream = [](const SectionOutput& s) {
-      std::fwrite(s.text.data(), 1, s.text.size(), stdout);
-      std::fflush(stdout);
-    };
   }
-  const PipelineResult r = pipeline.generate(prompt, stream);
-  nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text},
-                        {"trace", pipeline_trace_json(r.trace)}};
+  const PipelineResult r = pipeline.generate(prompt, &observers);
+  nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text}, {"trace", trace_json(r.trace)}};
   if (evaluator && !r.text.empty()) {
     const ScoreResult s = score_continuation(*evaluator->model(), evaluator->tokenizer(), prompt, r.text);
     const double nll = s.nll / double(s.ids.size());
@@ -118,19 +104,13 @@ int generate(const std::vector<std::string>& args) {
       std::fprintf(stderr, "evaluator %s: NLL %.3f nats/token (perplexity %.1f) over %zu tokens\n",
                    cfg.pipeline.evaluator.c_str(), nll, s.perplexity, s.ids.size());
   }
-  if (vm.count("trace")) write_file_atomic(vm["trace"].as<std::string>(), out.dump(2) + "\n");
-  if (json) {
-    std::cout << out.dump(2) << "\n";
-  } else if (show_edits) {
-    std::printf("%s", prompt.c_str());
-    if (r.draft_ids.size() == r.ids.size())
-      std::printf("%s", render_edits(pipeline.tokenizer(), r.draft_ids, r.ids, ::isatty(STDOUT_FILENO)).c_str());
-    else
-      std::printf("%s", r.text.c_str());  // diffusion only: there is no draft to compare with
-    std::printf("\n");
-  } else {
-    std::printf("\n");
+  if (vm.count("trace")) {
+    nlohmann::json with_events = out;
+    with_events["events"] = event_log.events();
+    write_file_atomic(vm["trace"].as<std::string>(), with_events.dump(2) + "\n");
   }
+  if (json) std::cout << out.dump(2) << "\n";
+  else std::printf("\n");
   return 0;
 }
 

@@ -1,12 +1,12 @@
 // `sculpt lora info|merge`: describe a LoRA adapter folder (PEFT layout), or fold one into its
-// base model's weights and write the merged model directory (core/lora.h).
+// base model's weights and write the merged model directory (core/lora_merge.h).
 #include <cstdio>
 
 #include "cli/cli_util.h"
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/lora.h"
+#include "core/lora_merge.h"
 
 namespace sculpt::cli {
 namespace {
@@ -21,15 +21,17 @@ int lora_info(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options(args, "sculpt lora info ADAPTER --base MODEL_DIR", options, vm, &positional)) return 0;
   Transformer model = load_transformer(vm["base"].as<std::string>());
-  const LoraAdapter adapter = LoraAdapter::load(*model, vm["adapter"].as<std::string>());
-  const LoraParams& p = adapter.params();
+  const LoraAdapterFile adapter = read_lora_adapter(*model, vm["adapter"].as<std::string>());
+  const LoraParams& p = adapter.params;
+  int64_t n_parameters = 0;
+  for (const auto& [layer, ab] : adapter.layers) n_parameters += ab.first.numel() + ab.second.numel();
   std::string targets;
   for (const std::string& t : p.target_modules) targets += (targets.empty() ? "" : ",") + t;
   std::printf("%s: LoRA rank %lld, alpha %g (scaling %g), dropout %g, %zu layers (%s), %lld parameters "
               "(%.2f%% of the base's %.2f M)\n",
               vm["adapter"].as<std::string>().c_str(), (long long)p.rank, p.alpha, p.scaling(), p.dropout,
-              adapter.layer_names().size(), targets.c_str(), (long long)adapter.n_parameters(),
-              100.0 * double(adapter.n_parameters()) / double(model->config().n_params()), model->config().n_params() / 1e6);
+              adapter.layers.size(), targets.c_str(), (long long)n_parameters,
+              100.0 * double(n_parameters) / double(model->config().n_params()), model->config().n_params() / 1e6);
   return 0;
 }
 
@@ -49,9 +51,9 @@ int lora_merge(const std::vector<std::string>& args) {
   const std::string tok_path = base + "/tokenizer.model";
   if (!file_exists(tok_path)) fail(tok_path, "missing: the merged model carries its base's tokenizer");
   Transformer model = load_transformer(base);
-  LoraAdapter adapter = LoraAdapter::load(*model, vm["adapter"].as<std::string>());
-  const size_t n_layers = adapter.layer_names().size();
-  adapter.merge();
+  const LoraAdapterFile adapter = read_lora_adapter(*model, vm["adapter"].as<std::string>());
+  merge_lora_adapter(*model, adapter);
+  const size_t n_layers = adapter.layers.size();
   save_transformer(*model, out, dtype);
   write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
   std::printf("wrote %s: %s with %zu adapted layers merged, stored as %s\n", out.c_str(), base.c_str(), n_layers,

@@ -10,7 +10,8 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/trainer.h"
+#include "core/tokenizer.h"
+#include "train/trainer.h"
 
 namespace sculpt::cli {
 namespace {
@@ -102,7 +103,7 @@ int model_init(const std::vector<std::string>& args) {
                      options, vm))
     return 0;
   const DType dtype = parse_dtype(vm["dtype"].as<std::string>());
-  SculptConfig cfg = read_config(vm);
+  TrainConfig cfg = read_config<TrainConfig>(vm);
   const std::string tok_path = vm["tokenizer"].as<std::string>();
   Tokenizer tok = Tokenizer::load(tok_path);
   ModelConfig& mc = cfg.model;

@@ -9,35 +9,24 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
-#include "cli/edit_view.h"
+#include "cli/event_json.h"
+#include "cli/section_printer.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "diffusion_refine/refiner.h"
 #include "diffusion_refine/restoration.h"
-#include "diffusion_refine/span_selector.h"
+#include "diffusion_refine/span_selectors.h"
 #include "hybrid/pipeline.h"
+#include "hybrid/text_diff.h"
 
 namespace sculpt::cli {
-
-nlohmann::json pipeline_trace_json(const PipelineTrace& trace);  // cmd_generate.cpp
-
 namespace {
 
-std::vector<int64_t> encode(const Tokenizer& tok, const std::string& text) {
-  std::vector<int64_t> out;
-  for (int32_t id : tok.encode(text)) out.push_back(id);
-  return out;
-}
-
-std::string decode(const Tokenizer& tok, const std::vector<int64_t>& ids) {
-  return tok.decode(std::vector<int32_t>(ids.begin(), ids.end()));
-}
-
 // Character offset where each token's text starts, and the text's length at the end ([n + 1]).
-std::vector<int64_t> token_char_offsets(const Tokenizer& tok, const std::vector<int64_t>& ids) {
+std::vector<int64_t> token_char_offsets(const Tokenizer& tok, const std::vector<TokenId>& ids) {
   std::vector<int64_t> offsets{0};
   for (size_t i = 1; i <= ids.size(); ++i)
-    offsets.push_back(int64_t(decode(tok, std::vector<int64_t>(ids.begin(), ids.begin() + long(i))).size()));
+    offsets.push_back(int64_t(tok.decode(std::vector<TokenId>(ids.begin(), ids.begin() + long(i))).size()));
   return offsets;
 }
 
@@ -68,30 +57,26 @@ std::vector<Span> char_ranges_to_tokens(const std::string& spec, const std::vect
 }
 
 // Editing mode: the pipeline's retrieval and refiner on a user's text (`sculpt refine --config`).
-int refine_with_pipeline(const po::variables_map& vm, SculptConfig cfg, const std::string& text) {
-  cfg.draft.enabled = false;  // the user's text is the draft: the drafter is not loaded
-  cfg.refine.enabled = true;
+int refine_with_pipeline(const po::variables_map& vm, PipelineConfig cfg, const std::string& text) {
+  cfg.pipeline.mode = PipelineMode::kDiffusionOnly;  // the user's text is the draft: the drafter is not loaded
   Pipeline pipeline(cfg, vm["config"].as<std::string>());
   const Tokenizer& tok = pipeline.tokenizer();
-  const std::vector<int64_t> ids = encode(tok, text);
+  const std::vector<TokenId> ids = tok.encode(text);
   if (ids.empty()) fail(vm["input"].as<std::string>(), "is empty: nothing to refine");
   std::vector<Span> spans;
   if (vm.count("spans"))
     spans = char_ranges_to_tokens(vm["spans"].as<std::string>(), token_char_offsets(tok, ids), int64_t(text.size()));
-  const PipelineResult r = pipeline.refine_text(text, spans);
-  if (vm["show-edits"].as<bool>()) {
-    std::printf("%s\n", render_edits(tok, r.draft_ids, r.ids, ::isatty(STDOUT_FILENO)).c_str());
-  } else if (vm["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"text", r.text}, {"trace", pipeline_trace_json(r.trace)}}.dump(2) << "\n";
-  } else {
-    std::printf("%s", r.text.c_str());
-    if (r.text.empty() || r.text.back() != '\n') std::printf("\n");
-  }
+  const bool json = vm["json"].as<bool>(), show_edits = vm["show-edits"].as<bool>();
+  // Printed window by window as the pipeline's events say each is done.
+  SectionPrinter printer(show_edits ? SectionPrinter::kEdits : SectionPrinter::kText, ::isatty(STDOUT_FILENO));
+  const PipelineResult r = pipeline.refine_text(text, spans, json ? nullptr : &printer);
+  if (json) std::cout << nlohmann::json{{"text", r.text}, {"trace", trace_json(r.trace)}}.dump(2) << "\n";
+  else if (r.text.empty() || r.text.back() != '\n') std::printf("\n");
   return 0;
 }
 
 int refine(const std::vector<std::string>& args) {
-  const SculptConfig defaults;
+  const PipelineConfig defaults;
   po::options_description options("options");
   add_config_options(options);
   options.add_options()
@@ -109,7 +94,7 @@ int refine(const std::vector<std::string>& args) {
   if (!parse_options(args, "sculpt refine (--model DIR | --config FILE) --input FILE [--spans B:E,...] [--steps N] [--tau T] "
                            "[--json] [--show-edits]", options, vm))
     return 0;
-  SculptConfig cfg = read_config(vm);
+  PipelineConfig cfg = read_config<PipelineConfig>(vm);
   if (vm.count("steps")) cfg.refine.steps = vm["steps"].as<int>();
   if (vm.count("tau")) {
     cfg.refine.rule = DecodeRule::kThreshold;
@@ -132,8 +117,8 @@ int refine(const std::vector<std::string>& args) {
   const Tokenizer& tok = refiner.tokenizer();
   DraftView draft;
   if (tok.bos_id() >= 0) draft.context.push_back(tok.bos_id());
-  for (int64_t id : encode(tok, context_text)) draft.context.push_back(id);
-  draft.tokens = encode(tok, text);
+  for (TokenId id : tok.encode(context_text)) draft.context.push_back(id);
+  draft.tokens = tok.encode(text);
   if (draft.tokens.empty()) fail(input_path, "is empty: nothing to refine");
 
   std::vector<Span> spans;
@@ -157,10 +142,10 @@ int refine(const std::vector<std::string>& args) {
     return 0;
   }
   const RefineResult r = refiner.refine(canvas, cfg.refine);
-  const std::vector<int64_t> refined(r.tokens.begin() + canvas.n_context, r.tokens.end());
-  const std::string out_text = decode(tok, refined);
+  const std::vector<TokenId> refined(r.tokens.begin() + canvas.n_context, r.tokens.end());
+  const std::string out_text = tok.decode(refined);
   if (vm["show-edits"].as<bool>()) {
-    std::printf("%s\n", render_edits(tok, draft.tokens, refined, ::isatty(STDOUT_FILENO)).c_str());
+    std::printf("%s\n", render_word_diff(tok.decode(draft.tokens), out_text, ::isatty(STDOUT_FILENO)).c_str());
     return 0;
   }
   if (!vm["json"].as<bool>()) {
@@ -176,8 +161,8 @@ int refine(const std::vector<std::string>& args) {
   nlohmann::json changes = nlohmann::json::array();
   for (const TokenChange& c : r.trace.changes)
     changes.push_back({{"token", c.position - canvas.n_context},
-                       {"old", tok.id_to_piece(int32_t(c.old_token))},
-                       {"new", tok.id_to_piece(int32_t(c.new_token))}});
+                       {"old", tok.id_to_piece(c.old_token)},
+                       {"new", tok.id_to_piece(c.new_token)}});
   out["changes"] = changes;
   out["trace"] = {{"forward_passes", r.trace.n_forward},
                   {"committed_per_step", r.trace.committed_per_step},
@@ -187,7 +172,7 @@ int refine(const std::vector<std::string>& args) {
                   {"recomputed_tokens", r.trace.n_recomputed},
                   {"seconds", r.trace.seconds}};
   if (vm.count("reference")) {
-    const EditAccounting a = account_edits(draft.tokens, refined, encode(tok, reference_text));
+    const EditAccounting a = account_edits(draft.tokens, refined, tok.encode(reference_text));
     out["accounting"] = {{"tokens", a.n_tokens}, {"changed", a.n_changed}, {"wrong_before", a.n_wrong_before},
                          {"wrong_after", a.n_wrong_after}, {"fixed", a.n_fixed}, {"broken", a.n_broken}};
   }

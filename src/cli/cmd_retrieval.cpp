@@ -11,7 +11,8 @@
 #include "cli/cli_util.h"
 #include "core/tokenizer.h"
 #include "retrieval/context_injector.h"
-#include "retrieval/corpus.h"
+#include "core/corpus.h"
+#include "hybrid/pipeline_config.h"
 #include "retrieval/evaluation.h"
 #include "retrieval/retriever_registry.h"
 
@@ -28,7 +29,7 @@ int64_t file_bytes(const std::string& path) {
 
 // The retrieval section of --config/--set, with --model (dense) applied on top.
 RetrievalParams retrieval_params(const po::variables_map& vm) {
-  RetrievalParams p = read_config(vm).retrieval;
+  RetrievalParams p = read_config<PipelineConfig>(vm).retrieval;
   if (vm.count("model")) p.dense.model = vm["model"].as<std::string>();
   return p;
 }

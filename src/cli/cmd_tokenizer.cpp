@@ -4,6 +4,9 @@
 #include "cli/cli_util.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/tokenizer.h"
+#include "train/tokenizer_training.h"
+#include "train/train_config.h"
 
 namespace sculpt::cli {
 namespace {
@@ -18,12 +21,12 @@ int tokenizer_train(const std::vector<std::string>& args) {
   if (!parse_options(args, "sculpt tokenizer train --input FILE... --out PREFIX [--config FILE] [--set tokenizer.KEY=V]",
                      options, vm))
     return 0;
-  TokenizerTrainParams params = read_config(vm).tokenizer;
+  TokenizerTrainParams params = read_config<TrainConfig>(vm).tokenizer;
   params.input_files = vm["input"].as<std::vector<std::string>>();
   params.model_prefix = vm["out"].as<std::string>();
   for (const auto& f : params.input_files)
     if (!file_exists(f)) fail(f, "training input does not exist");
-  Tokenizer::train(params);
+  train_tokenizer(params);
   Tokenizer tok = Tokenizer::load(params.model_prefix + ".model");
   std::cout << "wrote " << params.model_prefix << ".model: " << tok.n_vocab() << " pieces, mask id "
             << tok.mask_id() << "\n";
@@ -42,7 +45,7 @@ int tokenizer_encode(const std::vector<std::string>& args) {
   std::string path = vm["model"].as<std::string>();
   if (file_exists(path + "/tokenizer.model")) path += "/tokenizer.model";
   Tokenizer tok = Tokenizer::load(path);
-  for (int32_t id : tok.encode(vm["text"].as<std::string>()))
+  for (TokenId id : tok.encode(vm["text"].as<std::string>()))
     std::cout << id << "\t" << tok.id_to_piece(id) << "\n";
   return 0;
 }

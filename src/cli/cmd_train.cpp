@@ -1,10 +1,12 @@
 // `sculpt train` and `sculpt finetune`: next-token or masked-diffusion training of a model
-// directory, or of LoRA adapters on a frozen one, from a YAML config (core/trainer.h, core/lora.h).
+// directory, or of LoRA adapters on a frozen one, from a training config (train/trainer.h).
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "cli/cli_util.h"
 #include "core/distributed.h"
-#include "core/trainer.h"
+#include "train/trainer.h"
 
 namespace sculpt::cli {
 namespace {
@@ -25,11 +27,13 @@ int run(const std::vector<std::string>& args, bool finetune) {
         "  data-parallel: sculpt launch --nproc N -- sculpt train ... (or torchrun's RANK, WORLD_SIZE,\n"
         "  MASTER_ADDR, MASTER_PORT)";
   if (!parse_options(args, usage, options, vm)) return 0;
-  const SculptConfig cfg = read_config(vm);
+  const TrainConfig cfg = read_config<TrainConfig>(vm);
   TrainOptions train_options;
   train_options.resume = vm["resume"].as<bool>();
   train_options.finetune = finetune;
   train_options.stop_at_step = vm["stop-at-step"].as<int64_t>();
+  train_options.log = &std::cerr;
+  train_options.rewrite_line = ::isatty(STDERR_FILENO);
   if (train_options.stop_at_step < 0) throw UsageError{"--stop-at-step must be at least 0"};
   // Started by `sculpt launch` or torchrun: join the others (core/distributed.h).
   const WorldInfo world = world_from_environment();

@@ -24,13 +24,6 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;  // best effort: some filesystems do not allow opening directories
-  ::fsync(fd);
-  ::close(fd);
-}
-
 // Temporary files of `path` left by writers that were killed (SIGKILL, power loss): named
 // <path>.tmp.<pid> with a pid that no longer runs. A live writer's file is left alone.
 void remove_stale_temp_files(const std::string& path) {
@@ -88,7 +81,17 @@ void AtomicFile::commit() {
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
     fail(path_, "cannot rename ", temp_path_, " over it: ", errno_text(errno));
   committed_ = true;
-  fsync_dir(parent_dir(path_));
+  fsync_directory(parent_dir(path_));
+}
+
+void fsync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail(dir, "cannot open directory to fsync: ", errno_text(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // A filesystem that cannot sync directories (EINVAL) has nothing to flush there.
+  if (rc != 0 && err != EINVAL) fail(dir, "cannot fsync directory: ", errno_text(err));
 }
 
 void write_file_atomic(const std::string& path, const std::string& contents) {

@@ -34,6 +34,11 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Makes the directory's entries (files created, renamed or removed in it) durable: fsync on
+// the directory. Throws Error naming it when it cannot be opened or synced; a filesystem that
+// does not sync directories (EINVAL) is not an error.
+void fsync_directory(const std::string& dir);
+
 // Writes a whole file atomically.
 void write_file_atomic(const std::string& path, const std::string& contents);
 

@@ -691,9 +691,13 @@ void set_field(const SchemaNode& node, const YAML::Node& value, const Origin& or
       *static_cast<double*>(node.target) =
           read_number<double>(origin, mark, key, value, node.range);
       return;
-    case ConfigType::kString:
-      *static_cast<std::string*>(node.target) = read_string(origin, mark, key, value);
+    case ConfigType::kString: {
+      std::string text = read_string(origin, mark, key, value);
+      if (node.check && !text.empty())
+        if (const std::string why = node.check(text); !why.empty()) fail_at(origin, mark, key, why);
+      *static_cast<std::string*>(node.target) = std::move(text);
       return;
+    }
     case ConfigType::kEnum: {
       std::string choices;
       for (std::size_t i = 0; i < node.choice_names.size(); ++i)
@@ -1106,6 +1110,10 @@ void SchemaBuilder::field(std::string_view name, double& value, std::string_view
 void SchemaBuilder::field(std::string_view name, std::string& value, std::string_view doc) {
   add(name, doc, ConfigType::kString, &value);
 }
+void SchemaBuilder::field(std::string_view name, std::string& value, std::string_view doc,
+                          std::function<std::string(const std::string&)> check) {
+  add(name, doc, ConfigType::kString, &value).check = std::move(check);
+}
 void SchemaBuilder::field(std::string_view name, std::vector<std::string>& value,
                           std::string_view doc) {
   add(name, doc, ConfigType::kStringList, &value);
@@ -1239,4 +1247,14 @@ std::string format_field_table(const std::vector<ConfigField>& fields) {
 }
 
 }  // namespace config_detail
+std::vector<std::string> config_file_sections(const std::string& path) {
+  const config_detail::Origin origin{path, /*in_file=*/true, ""};
+  const YAML::Node top = config_detail::load_single_document(read_file(path, config_detail::kMaxConfigBytes), origin);
+  std::vector<std::string> keys;
+  if (top.IsMap())
+    for (const auto& entry : top)
+      if (entry.first.IsScalar()) keys.push_back(entry.first.Scalar());
+  return keys;
+}
+
 }  // namespace sculpt

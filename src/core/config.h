@@ -181,6 +181,7 @@ struct SchemaNode {
   std::function<void(std::size_t)> set_choice;  // enums: stores choice i
   std::function<std::size_t()> get_choice;      // enums: index of the current value, or npos
   std::string replacement;                      // removed keys: what to write instead
+  std::function<std::string(const std::string&)> check;  // strings: why a value is refused, or ""
 
   // Lists of sections. The elements' schemas are made on demand, as the list changes size:
   // with_element calls fn with the schema of element i (path "variants[1]"), or of an S{} that
@@ -217,6 +218,10 @@ class SchemaBuilder {
   void field(std::string_view name, float& value, std::string_view doc, Range range = {});
   void field(std::string_view name, double& value, std::string_view doc, Range range = {});
   void field(std::string_view name, std::string& value, std::string_view doc);
+  // A string checked where it is written (file:line): `check` returns why a value is refused
+  // ("'x.yaml' not found"), or "" to accept it. An empty value is not checked.
+  void field(std::string_view name, std::string& value, std::string_view doc,
+             std::function<std::string(const std::string&)> check);
   void field(std::string_view name, std::vector<std::string>& value, std::string_view doc);
   // For numeric lists the range bounds each element.
   void field(std::string_view name, std::vector<int>& value, std::string_view doc,
@@ -308,6 +313,11 @@ std::vector<ConfigField> list_fields(const SchemaNode& root);
 std::string format_field_table(const std::vector<ConfigField>& fields);
 
 }  // namespace config_detail
+
+// The keys at the top level of a YAML file, in file order, read with the checks load_config
+// makes (bad text fails the same way, naming file and line); for telling which kind of config
+// a file is before loading it. An empty file has none.
+std::vector<std::string> config_file_sections(const std::string& path);
 
 // Loads a YAML file into `out`; keys absent from the file keep their current values. Errors
 // read "configs/x.yaml:3: draft.max_tokens: expected an integer, got 'ten'".

@@ -5,8 +5,7 @@
 //
 //   const WorldInfo world = world_from_environment();  // rank 0 of 1 when the variables are unset
 //   std::unique_ptr<Communicator> comm = Communicator::connect(world, DistributedParams{});
-//   GradientReducer reducer(*comm, model->parameters(), /*bucket_bytes=*/8 << 20);
-//   reducer.begin_step(/*sync=*/true);  loss.backward();  reducer.finish_step();  // grads averaged
+//   comm->all_reduce_sum(tensors);                      // in place, the same on every rank
 //
 // c10d stays behind this header (it needs USE_C10D_GLOO and the gloo headers to compile).
 #pragma once
@@ -19,24 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "core/distributed_params.h"
 
 namespace sculpt {
-
-struct DistributedParams {
-  // Longest wait for the rendezvous and for any one collective. A rank that dies is noticed at
-  // once (its sockets close); this bounds the wait for a rank that hangs or never starts.
-  double timeout_s = 300;
-  // Gradients are all-reduced in buckets of about this many megabytes, each sent as soon as
-  // the backward pass has produced all of its gradients (PyTorch DDP's default is 25 MB).
-  double bucket_mb = 4;
-
-  template <class V>
-  void visit(V& v) {
-    v.field("timeout_s", timeout_s, "longest wait for the rendezvous or one collective, seconds", Range{1.0, 86400.0});
-    v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size, megabytes", Range{0.01, 4096.0});
-  }
-};
 
 // Where this process stands in the job, read from torchrun's variables.
 struct WorldInfo {
@@ -73,38 +57,28 @@ class Communicator {
   // The same double on every rank: min over ranks (used to agree on a resume step, a flag).
   double all_reduce_min(double value);
 
+  // A sum over ranks of one tensor, in place, started in the background: the caller goes on
+  // (a backward pass producing the next gradients) and wait()s before reading the tensor.
+  class PendingSum {
+   public:
+    struct Impl;
+    explicit PendingSum(std::unique_ptr<Impl> impl);
+    PendingSum(PendingSum&&) noexcept;
+    PendingSum& operator=(PendingSum&&) noexcept;
+    ~PendingSum();
+    // Throws Error when a peer is lost or the timeout passes.
+    void wait();
+
+   private:
+    std::unique_ptr<Impl> impl_;
+  };
+  // `what` names the collective in errors ("gradient all-reduce: failed ...").
+  PendingSum all_reduce_sum_async(const at::Tensor& tensor, const std::string& what = "all-reduce");
+
   struct Impl;
 
  private:
-  friend class GradientReducer;
   explicit Communicator(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
-// Averages gradients over ranks the way PyTorch's DistributedDataParallel does: parameters are
-// grouped into buckets in reverse order (the order the backward pass produces their gradients);
-// a bucket is all-reduced asynchronously as soon as all of its gradients exist, while the
-// backward pass goes on, and buckets are sent strictly in order so every rank issues the same
-// collectives in the same sequence. Parameters that get no gradient on a rank (an expert no
-// token was routed to) contribute zeros. With gradient accumulation only the last micro-batch
-// of a step synchronises (begin_step(sync=false) for the others, like DDP's no_sync()).
-class GradientReducer {
- public:
-  GradientReducer(Communicator& comm, std::vector<at::Tensor> params, int64_t bucket_bytes);
-  ~GradientReducer();
-  GradientReducer(const GradientReducer&) = delete;
-  GradientReducer& operator=(const GradientReducer&) = delete;
-
-  // Call before the backward pass of each micro-batch.
-  void begin_step(bool sync);
-  // Call after it: on a sync step, waits for every bucket and writes the mean gradient over
-  // ranks into each parameter's .grad. Throws Error when a peer is lost.
-  void finish_step();
-
-  int64_t n_buckets() const;
-
- private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

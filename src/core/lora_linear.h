@@ -5,8 +5,8 @@
 //   q->attach_adapter({a, b, /*scaling=*/2.0, /*dropout=*/0.05});  // a [r, in], b [out, r]
 //
 // The adapter's tensors are not registered parameters of the layer: named_parameters(),
-// checkpoints and exports stay exactly the base model's, and core/lora.h owns, trains, saves and
-// merges the adapters.
+// checkpoints and exports stay exactly the base model's; train/lora_adapter.h owns, trains and
+// saves the adapters, and core/lora_merge.h folds them into the weights.
 #pragma once
 
 #include <torch/nn/module.h>

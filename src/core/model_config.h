@@ -116,4 +116,8 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 ModelConfig load_model_config(const std::string& path);
 std::string model_config_to_json(const ModelConfig& config);
 
+// Throws Error (naming `where`) unless `config` describes a masked-diffusion model: a mask token
+// and bidirectional or block-causal attention (what the refiner runs and the objective trains).
+void check_masked_diffusion_model(const ModelConfig& config, const std::string& where);
+
 }  // namespace sculpt

@@ -1,9 +1,9 @@
-// The tokenizer: a sentencepiece model (Kudo & Richardson 2018, arXiv:1808.06226), loaded and
-// trained through a shim kept in its own link-map namespace so that sentencepiece's bundled
-// protobuf never meets LibTorch's (see tokenizer.cpp).
+// The tokenizer: a sentencepiece model (Kudo & Richardson 2018, arXiv:1808.06226), loaded
+// through a shim kept in its own link-map namespace so that sentencepiece's bundled protobuf
+// never meets LibTorch's (see tokenizer.cpp). Training one is train/tokenizer_training.h.
 //
 //   auto tok = sculpt::Tokenizer::load("tok.model");
-//   std::vector<int32_t> ids = tok.encode("Hello, world");   // no BOS/EOS
+//   std::vector<TokenId> ids = tok.encode("Hello, world");   // no BOS/EOS
 //   std::string text = tok.decode(ids);                      // == "Hello, world"
 #pragma once
 
@@ -13,87 +13,44 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
+#include "core/token_id.h"
 
 namespace sculpt {
-
-// What Tokenizer::train builds. The settings that decide how text is split but are not listed
-// here are fixed to the Llama convention, so that other runtimes (llama.cpp, Python
-// sentencepiece) tokenize exactly as we do: identity normalisation, spaces kept as they are,
-// a dummy "▁" prefix, digits split, whitespace-only pieces allowed, unk=0 bos=1 eos=2, no pad.
-struct TokenizerTrainParams {
-  enum class ModelType { kBpe, kUnigram };
-
-  std::vector<std::string> input_files;  // plain-text files, one sentence/paragraph per line
-  std::string model_prefix;              // writes <prefix>.model and <prefix>.vocab
-  int vocab_size = 4096;                 // pieces in the model, special and byte pieces included
-  ModelType model_type = ModelType::kBpe;
-  bool byte_fallback = true;             // unknown characters become <0xNN> byte pieces
-  std::string mask_piece = "[MASK]";     // control symbol for the diffusion refiner ("" = none);
-                                         // never produced from text; mask_id() finds only
-                                         // this default (Tokenizer::kMaskPiece)
-  double character_coverage = 0.9995;    // fraction of characters the model must cover, (0, 1]
-  int n_threads = 0;                     // training threads; 0 = hardware concurrency
-  int max_sentence_length = 16384;       // bytes; longer lines are skipped
-  int64_t input_sentence_size = 0;       // sentences sampled for training; 0 = all
-  int64_t seed = 42;                     // seeds the sentence sampling; UINT32_MAX = random
-
-  // Throws Error naming the first bad field and why it is bad.
-  void validate_complete() const;
-
-  // YAML fields of a `tokenizer:` section (input_files and model_prefix come from the command line).
-  template <class V>
-  void visit(V& v) {
-    v.field("vocab_size", vocab_size, "pieces in the model, special and byte pieces included", Range{8, 1 << 20});
-    v.field("model_type", model_type, "sentencepiece algorithm",
-            Choices<ModelType>{{"bpe", ModelType::kBpe}, {"unigram", ModelType::kUnigram}});
-    v.field("byte_fallback", byte_fallback, "unknown characters become <0xNN> byte pieces");
-    v.field("mask_piece", mask_piece, "control symbol reserved for the refiner; empty = none");
-    v.field("character_coverage", character_coverage, "fraction of characters covered", Range{0.98, 1.0});
-    v.field("n_threads", n_threads, "training threads; 0 = all cores", Range{0, 128});
-    v.field("max_sentence_length", max_sentence_length, "bytes; longer lines are skipped", Range{10, 1 << 30});
-    v.field("input_sentence_size", input_sentence_size, "sentences sampled; 0 = all", Range::at_least(0));
-    v.field("seed", seed, "sampling seed; 4294967295 = random", Range{0, 4294967295u});
-  }
-
-  // The smallest vocab_size validate_complete() accepts: the special, mask and byte pieces plus one.
-  int min_vocab_size() const;
-};
 
 // A loaded sentencepiece model. Immutable after load, so copies share one model handle (cheap,
 // and safe to use from several threads at once).
 class Tokenizer {
  public:
-  // The piece mask_id() looks up; TokenizerTrainParams reserves it by default.
+  // The piece mask_id() looks up; tokenizer training reserves it by default.
   static constexpr std::string_view kMaskPiece = "[MASK]";
 
   // Loads <model_path>. Throws Error naming the path if it is missing or not a valid model, or
   // if the sentencepiece shim cannot be opened.
   static Tokenizer load(const std::string& model_path);
 
-  // Trains and writes <model_prefix>.model/.vocab. Throws Error (with sentencepiece's message
-  // when training itself fails). Progress logging is limited to warnings, on stderr.
-  static void train(const TokenizerTrainParams& params);
-
   // UTF-8 text to ids; no BOS/EOS are added.
-  std::vector<int32_t> encode(std::string_view text) const;
+  std::vector<TokenId> encode(std::string_view text) const;
 
   // Ids to UTF-8 text; control pieces (BOS, EOS, mask) decode to nothing. An id outside
   // [0, n_vocab()) throws Error.
-  std::string decode(const std::vector<int32_t>& ids) const;
+  std::string decode(const std::vector<TokenId>& ids) const;
 
   // The vocabulary entry of id (e.g. "▁the", "<0x0A>", "[MASK]"); out of range throws Error.
-  std::string id_to_piece(int32_t id) const;
+  std::string id_to_piece(TokenId id) const;
+
+  // The token's text as it reads inside a sentence: "▁" is a space, a byte piece ("<0x0A>") is
+  // its byte, a control piece (BOS, EOS, mask) is nothing. Out of range throws Error.
+  std::string piece_text(TokenId id) const;
 
   // The id of a vocabulary entry, or -1 if it is not in the vocabulary.
-  int32_t piece_to_id(std::string_view piece) const;
+  TokenId piece_to_id(std::string_view piece) const;
 
-  int32_t n_vocab() const;
-  int32_t unk_id() const;   // -1 if absent (as all the special ids below)
-  int32_t bos_id() const;
-  int32_t eos_id() const;
-  int32_t pad_id() const;
-  int32_t mask_id() const;  // the control piece kMaskPiece
+  int64_t n_vocab() const;
+  TokenId unk_id() const;   // -1 if absent (as all the special ids below)
+  TokenId bos_id() const;
+  TokenId eos_id() const;
+  TokenId pad_id() const;
+  TokenId mask_id() const;  // the control piece kMaskPiece
 
   // The path the model was loaded from.
   const std::string& path() const;

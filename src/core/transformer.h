@@ -3,7 +3,7 @@
 // experts (Mixtral), tied or separate head; attention causal, bidirectional or block-causal. Submodules carry the Hugging Face names, so
 // named_parameters() are exactly the checkpoint's tensor names (model.layers.0.self_attn.q_proj.weight).
 // The attention and MLP projections and lm_head are LoraLinear layers, which can carry LoRA adapters
-// (core/lora.h) without changing those names.
+// (core/lora_merge.h) without changing those names.
 //
 //   Transformer model(config);
 //   at::Tensor logits = model->forward(tokens);  // tokens: int64 [batch, seq] -> [batch, seq, vocab]
@@ -60,8 +60,8 @@ class TransformerImpl : public torch::nn::Module {
   void set_dropout(double p);
 
   // Mixture-of-experts models in training mode: the router logits of the last forward pass,
-  // one [tokens, n_experts] tensor per sparse layer (load_balancing_loss in core/moe.h takes
-  // them). Empty in eval mode and for dense models.
+  // one [tokens, n_experts] tensor per sparse layer (train/moe_balance.h's load_balancing_loss
+  // takes them). Empty in eval mode and for dense models.
   const std::vector<at::Tensor>& router_logits() const { return router_logits_; }
 
  private:

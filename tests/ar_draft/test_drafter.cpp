@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "train/tokenizer_training.h"
 #include "support/test_util.h"
 
 namespace sculpt {
@@ -30,7 +31,7 @@ class DrafterTest : public ::testing::Test {
     p.input_files = {dir_->file("corpus.txt")};
     p.model_prefix = dir_->file("tok");
     p.vocab_size = 300;
-    Tokenizer::train(p);
+    train_tokenizer(p);
   }
   static void TearDownTestSuite() { delete dir_; }
 
@@ -117,8 +118,8 @@ TEST_F(DrafterTest, CopyQuotesTheReferenceAndWeightZeroIgnoresIt) {
   Drafter drafter = make_drafter();
   const Tokenizer& tok = drafter.tokenizer();
   std::vector<int64_t> prompt{tok.bos_id()}, reference;
-  for (int32_t id : tok.encode("The jury said the election")) prompt.push_back(id);
-  for (int32_t id : tok.encode("Reports were heard. The jury said the election was conducted fairly in county 7"))
+  for (TokenId id : tok.encode("The jury said the election")) prompt.push_back(id);
+  for (TokenId id : tok.encode("Reports were heard. The jury said the election was conducted fairly in county 7"))
     reference.push_back(id);
   DraftParams p;
   p.max_tokens = 12;
@@ -170,8 +171,8 @@ TEST_F(DrafterTest, StreamingConcatenatesToTheTextAndStopStringsCut) {
   auto full = drafter.draft({"The jury"}, p, [&](int64_t, const DraftToken&, const std::string& s) { streamed += s; })[0];
   EXPECT_EQ(streamed, full.text);
   // Prompt + draft reads as one text: the draft keeps the space its first piece starts with.
-  std::vector<int32_t> all(full.prompt_ids.begin(), full.prompt_ids.end());
-  for (const DraftToken& t : full.tokens) all.push_back(int32_t(t.id));
+  std::vector<TokenId> all(full.prompt_ids.begin(), full.prompt_ids.end());
+  for (const DraftToken& t : full.tokens) all.push_back(t.id);
   EXPECT_EQ("The jury" + full.text, drafter.tokenizer().decode(all));
   EXPECT_EQ(full.stop_reason, StopReason::kMaxTokens);
   ASSERT_GE(full.text.size(), 6u);
@@ -258,9 +259,9 @@ TEST_F(DrafterTest, ScoreContinuationIsConditionedOnItsContext) {
   const std::string context = "The jury said", continuation = " the election was fair.";
   const ScoreResult s = score_continuation(*drafter.model(), tok, context, continuation);
   std::vector<int64_t> seq{tok.bos_id()};
-  for (int32_t id : tok.encode(context)) seq.push_back(id);
+  for (TokenId id : tok.encode(context)) seq.push_back(id);
   const size_t first = seq.size();
-  for (int32_t id : tok.encode(continuation)) seq.push_back(id);
+  for (TokenId id : tok.encode(continuation)) seq.push_back(id);
   ASSERT_EQ(s.ids, std::vector<int64_t>(seq.begin() + int64_t(first), seq.end()));
   at::NoGradGuard no_grad;
   at::Tensor logp = at::log_softmax(drafter.model()->forward(at::tensor(seq, at::kLong).unsqueeze(0)).squeeze(0), -1);
@@ -282,9 +283,9 @@ TEST_F(DrafterTest, ScoreContinuationAfterALongContextSeesTheLastWindow) {
   const std::string continuation = " The";
   const ScoreResult s = score_continuation(*drafter.model(), tok, context, continuation);
   std::vector<int64_t> seq{tok.bos_id()};
-  for (int32_t id : tok.encode(context)) seq.push_back(id);
+  for (TokenId id : tok.encode(context)) seq.push_back(id);
   const int64_t first = int64_t(seq.size());
-  for (int32_t id : tok.encode(continuation)) seq.push_back(id);
+  for (TokenId id : tok.encode(continuation)) seq.push_back(id);
   ASSERT_GT(first, 16);
   ASSERT_LE(int64_t(seq.size()) - first, 8);
   // A continuation that leaves half a window (8 tokens) of context is predicted by one window

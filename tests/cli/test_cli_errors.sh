@@ -118,7 +118,10 @@ expect_error generate_no_config    "--config is required"         -- "$sculpt" g
 expect_error generate_missing_model "pipeline_missing.yaml: pipeline.drafter" -- "$sculpt" generate --config "$work/pipeline_missing.yaml" --prompt hi
 expect_error generate_bad_backend  "pipeline.yaml: retrieval.backend: unknown backend 'elastic'" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set retrieval.backend=elastic
 expect_error generate_bad_max      "--max-tokens"                 -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --max-tokens 0
-expect_error generate_both_off     "nothing would write"          -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set draft.enabled=false --set refine.enabled=false
+expect_error generate_old_mode_key "--set draft.enabled=false: not a key any more; use pipeline.mode" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set draft.enabled=false
+expect_error generate_bad_mode     "--set pipeline.mode=both: expected one of hybrid, ar_only, diffusion_only" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set pipeline.mode=both
+printf 'pipeline:\n  drafter: %s\n  refiner: %s\nrefine:\n  span_cache: true\n' "$work/causal" "$work/refiner" >"$work/pipeline_old_keys.yaml"
+expect_error generate_old_cache_key "pipeline_old_keys.yaml:5: refine.span_cache: not a key any more; use refine.cache" -- "$sculpt" generate --config "$work/pipeline_old_keys.yaml" --prompt hi
 printf '{"prompt": "The jury"}\n{"prompt": \n' >"$work/bad_prompts.jsonl"
 : >"$work/empty_prompts.jsonl"
 expect_error batch_needs_out      "--prompts and --out go together" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompts "$work/bad_prompts.jsonl"
@@ -203,7 +206,7 @@ expect_error index_empty_corpus    "empty corpus"                 -- "$sculpt" i
 expect_error index_missing_corpus  "does not exist"               -- "$sculpt" index build --corpus "$work/nope" --out "$work/x.idx"
 expect_error index_bad_backend     "unknown retrieval backend 'nope'" -- "$sculpt" index build --corpus "$work/corpus" --out "$work/x.idx" --backend nope
 expect_error index_dense_no_model  "no embedding model"           -- "$sculpt" index build --corpus "$work/corpus" --out "$work/x.idx" --backend dense
-expect_error index_add_duplicate   "'a' is already in the index"  -- "$sculpt" index add --index "$work/good.idx" --corpus "$work/corpus"
+expect_error index_add_duplicate   "'a.txt' is already in the index"  -- "$sculpt" index add --index "$work/good.idx" --corpus "$work/corpus"
 expect_error search_missing_index  "nope.idx"                     -- "$sculpt" search --index "$work/nope.idx" zebra
 expect_error search_truncated      "truncated.idx: truncated"     -- "$sculpt" search --index "$work/truncated.idx" zebra
 expect_error search_corrupt        "corrupt.idx: corrupt index: checksum" -- "$sculpt" search --index "$work/corrupt.idx" zebra
@@ -285,12 +288,14 @@ expect_error lora_other_base      "was trained on other base weights" -- "$sculp
 expect_error lora_missing_adapter "adapter_config.json"          -- "$sculpt" lora info "$work/nope" --base "$work/causal"
 expect_error generate_bad_adapter "pipeline.drafter"             -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set pipeline.drafter_adapter="$work/nope"
 
-# The effective default config, printed, loads back to the same text.
-if "$sculpt" config show >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
-  pass_case
-else
-  fail_case config_defaults_round_trip ""
-fi
+# The effective default config of each kind, printed, loads back to the same text.
+for kind in pipeline training; do
+  if "$sculpt" config show --kind $kind >"$work/defaults.yaml" && "$sculpt" config show "$work/defaults.yaml" | cmp -s - "$work/defaults.yaml"; then
+    pass_case
+  else
+    fail_case "config_defaults_round_trip_$kind" ""
+  fi
+done
 
 echo "$passed passed, $failures failed"
 [ $failures -eq 0 ]

@@ -1011,3 +1011,34 @@ TEST(ConfigSchemaTest, RefusesARemovedKeyWithoutReplacement) {
 
 }  // namespace
 }  // namespace sculpt
+
+// --- Checked strings ----------------------------------------------------------------------------
+
+namespace sculpt {
+namespace {
+
+struct PathsConfig {
+  std::string base;  // must name an existing file
+  template <class V>
+  void visit(V& v) {
+    v.field("base", base, "a file that must exist", [](const std::string& path) {
+      return path == "exists.yaml" ? std::string() : "'" + path + "' not found";
+    });
+  }
+};
+
+TEST(ConfigCheckedStringTest, TheCheckRunsWhereTheValueIsWritten) {
+  PathsConfig cfg;
+  load_config_string("base: exists.yaml\n", "x.yaml", cfg);
+  EXPECT_EQ(cfg.base, "exists.yaml");
+  EXPECT_THAT(error_of([&] { load_config_string("# paths\nbase: nope.yaml\n", "x.yaml", cfg); }),
+              HasSubstr("x.yaml:2: base: 'nope.yaml' not found"));
+  EXPECT_THAT(error_of([&] { apply_override(cfg, "base=nope.yaml"); }),
+              HasSubstr("--set base=nope.yaml: 'nope.yaml' not found"));
+  EXPECT_EQ(cfg.base, "exists.yaml");           // a refused value changes nothing
+  load_config_string("base: \"\"\n", "x.yaml", cfg);  // empty is not checked: "none"
+  EXPECT_EQ(cfg.base, "");
+}
+
+}  // namespace
+}  // namespace sculpt

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/distributed.h"
+#include "train/gradient_reducer.h"
 #include "support/test_util.h"
 
 namespace sculpt {

@@ -25,6 +25,7 @@
 #include "diffusion_refine/refiner.h"
 #include "support/test_util.h"
 #include "support/tiny_models.h"
+#include "train/moe_balance.h"
 
 namespace sculpt {
 namespace {
@@ -235,7 +236,7 @@ TEST(MoeTest, TinyMoeModelsTrainWithEitherObjective) {
   for (AttentionMode mode : {AttentionMode::kCausal, AttentionMode::kBidirectional}) {
     const std::string name = mode == AttentionMode::kCausal ? "drafter" : "refiner";
     const TrainResult r = sculpt::testing::train_tiny_model(dir, name, mode, 120, /*hidden=*/32, /*context=*/64, /*seq_len=*/32,
-                                                            [](CoreConfig& c) {
+                                                            [](TrainConfig& c) {
                                                               c.model.num_local_experts = 4;
                                                               c.model.num_experts_per_tok = 2;
                                                               c.train.log_every = 20;
@@ -262,7 +263,7 @@ TEST(MoeTest, TinyMoeModelsTrainWithEitherObjective) {
     // The MoE refiner denoises a canvas: masked positions written, frozen ones untouched.
     Refiner refiner = Refiner::load(dir.file(name));
     std::vector<int64_t> ids;
-    for (int32_t id : refiner.tokenizer().encode(sculpt::testing::make_document(5, 2))) ids.push_back(id);
+    for (TokenId id : refiner.tokenizer().encode(sculpt::testing::make_document(5, 2))) ids.push_back(id);
     ASSERT_GE(ids.size(), 16u);
     Canvas canvas = Canvas::from_parts(std::vector<int64_t>(ids.begin(), ids.begin() + 8),
                                        std::vector<int64_t>(ids.begin() + 8, ids.begin() + 16));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "train/tokenizer_training.h"
 #include "support/test_util.h"
 
 namespace sculpt {
@@ -134,7 +135,7 @@ class TokenizerTest : public ::testing::Test {
     params.model_prefix = dir_->file("tok");
     params.vocab_size = kVocabSize;
     params.n_threads = 2;
-    Tokenizer::train(params);
+    train_tokenizer(params);
     tok_ = Tokenizer::load(dir_->file("tok.model"));
   }
   static void TearDownTestSuite() {
@@ -143,7 +144,7 @@ class TokenizerTest : public ::testing::Test {
   }
 
   static void expect_round_trip(const std::string& text) {
-    const std::vector<int32_t> ids = tok_->encode(text);
+    const std::vector<TokenId> ids = tok_->encode(text);
     EXPECT_EQ(tok_->decode(ids), text);
   }
 
@@ -162,7 +163,7 @@ TEST_F(TokenizerTest, HasTheRequestedVocabularySize) {
 
 TEST_F(TokenizerTest, RoundTripsAscii) {
   const std::string text = "The quick brown fox jumps over the lazy dog. 12345 + 678 = 13023!";
-  const std::vector<int32_t> ids = tok_->encode(text);
+  const std::vector<TokenId> ids = tok_->encode(text);
   EXPECT_LT(ids.size(), text.size());  // merges learned from the corpus do shorten text
   EXPECT_EQ(tok_->decode(ids), text);
 }
@@ -185,16 +186,16 @@ TEST_F(TokenizerTest, EncodesEmptyTextToNoIds) {
 }
 
 TEST_F(TokenizerTest, AddsNoBosOrEos) {
-  const std::vector<int32_t> ids = tok_->encode("hello");
+  const std::vector<TokenId> ids = tok_->encode("hello");
   ASSERT_FALSE(ids.empty());
   EXPECT_NE(ids.front(), tok_->bos_id());
   EXPECT_NE(ids.back(), tok_->eos_id());
 }
 
 TEST_F(TokenizerTest, FallsBackToBytesForUnseenCharacters) {
-  const std::vector<int32_t> ids = tok_->encode("🚀");  // U+1F680 = F0 9F 9A 80
+  const std::vector<TokenId> ids = tok_->encode("🚀");  // U+1F680 = F0 9F 9A 80
   std::vector<std::string> bytes;
-  for (int32_t id : ids) {
+  for (TokenId id : ids) {
     EXPECT_NE(id, tok_->unk_id());
     const std::string piece = tok_->id_to_piece(id);
     if (is_byte_piece(piece)) bytes.push_back(piece);
@@ -204,7 +205,7 @@ TEST_F(TokenizerTest, FallsBackToBytesForUnseenCharacters) {
 }
 
 TEST_F(TokenizerTest, SplitsDigits) {
-  for (int32_t id : tok_->encode("2024 and 1987")) {
+  for (TokenId id : tok_->encode("2024 and 1987")) {
     const std::string piece = tok_->id_to_piece(id);
     int n_digits = 0;
     for (char c : piece) n_digits += (c >= '0' && c <= '9') ? 1 : 0;
@@ -223,7 +224,7 @@ TEST_F(TokenizerTest, HasLlamaSpecialIds) {
 }
 
 TEST_F(TokenizerTest, ReservesTheMaskPiece) {
-  const int32_t mask = tok_->mask_id();
+  const TokenId mask = tok_->mask_id();
   ASSERT_GE(mask, 0);
   ASSERT_LT(mask, tok_->n_vocab());
   EXPECT_NE(mask, tok_->unk_id());
@@ -236,8 +237,8 @@ TEST_F(TokenizerTest, ReservesTheMaskPiece) {
 
 TEST_F(TokenizerTest, NeverProducesTheMaskFromText) {
   const std::string text = "[MASK] is just text here [MASK]";
-  const std::vector<int32_t> ids = tok_->encode(text);
-  for (int32_t id : ids) EXPECT_NE(id, tok_->mask_id());
+  const std::vector<TokenId> ids = tok_->encode(text);
+  for (TokenId id : ids) EXPECT_NE(id, tok_->mask_id());
   EXPECT_EQ(tok_->decode(ids), text);
 }
 
@@ -278,13 +279,13 @@ TEST_F(TokenizerTest, CopiesShareOneModelAndMovesLeaveAnErrorNotACrash) {
 
 TEST_F(TokenizerTest, EncodesFromSeveralThreadsAtOnce) {
   const std::string text = "The librarian repairs the façade of the museum before breakfast.";
-  const std::vector<int32_t> expected = tok_->encode(text);
+  const std::vector<TokenId> expected = tok_->encode(text);
   std::vector<int> n_good(4, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
-        const std::vector<int32_t> ids = tok_->encode(text);
+        const std::vector<TokenId> ids = tok_->encode(text);
         n_good[t] += (ids == expected && tok_->decode(ids) == text) ? 1 : 0;
       }
     });
@@ -307,7 +308,7 @@ TEST_F(TokenizerTest, StandardLibraryStillWorksAfterLoading) {
   std::ostringstream out;
   out << tok_->n_vocab() << " pieces";
   EXPECT_EQ(out.str(), "400 pieces");
-  std::map<std::string, std::vector<int32_t>> by_text;
+  std::map<std::string, std::vector<TokenId>> by_text;
   for (const std::string& text : sample_texts()) by_text[text] = tok_->encode(text);
   EXPECT_EQ(by_text.size(), sample_texts().size());
   EXPECT_THROW(throw std::runtime_error("still unwinds"), std::runtime_error);
@@ -348,7 +349,7 @@ TEST_F(TokenizerTest, MatchesPythonSentencepiece) {
   for (const std::string& text : sample_texts()) {
     std::string line;
     ASSERT_TRUE(std::getline(lines, line)) << "python printed too few lines:\n" << output;
-    std::vector<int32_t> reference;
+    std::vector<TokenId> reference;
     std::istringstream ids(line);
     for (int32_t id = 0; ids >> id;) reference.push_back(id);
     EXPECT_EQ(tok_->encode(text), reference) << "text: \"" << text << "\"";
@@ -446,7 +447,7 @@ TEST(TokenizerTrainTest, MissingInputFileNamesThePath) {
   TempDir dir;
   TokenizerTrainParams params = params_for(dir);  // corpus.txt never written
   try {
-    Tokenizer::train(params);
+    train_tokenizer(params);
     FAIL() << "trained from a missing file";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(dir.file("corpus.txt")), std::string::npos) << e.what();
@@ -459,7 +460,7 @@ TEST(TokenizerTrainTest, ReportsSentencepieceErrors) {
   TokenizerTrainParams params = params_for(dir);
   params.vocab_size = 100000;  // far more than the corpus can fill
   try {
-    Tokenizer::train(params);
+    train_tokenizer(params);
     FAIL() << "trained an impossible vocabulary";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("Vocabulary size too high"), std::string::npos)
@@ -472,11 +473,11 @@ TEST(TokenizerTrainTest, SameParamsGiveIdenticalModels) {
   write_file(dir.file("corpus.txt"), make_corpus());
   const TokenizerTrainParams params = params_for(dir);
   // The same prefix both times: the model file records its trainer flags, prefix included.
-  Tokenizer::train(params);
+  train_tokenizer(params);
   const std::string first = read_file(dir.file("tok.model"));
   ASSERT_FALSE(first.empty());
   fs::remove(dir.file("tok.model"));
-  Tokenizer::train(params);
+  train_tokenizer(params);
   EXPECT_TRUE(first == read_file(dir.file("tok.model")));
 }
 
@@ -494,7 +495,7 @@ TEST(TokenizerTrainTest, TrainsUnigramWithoutMaskFromPathsWithCommasAndSpaces) {
   params.model_type = TokenizerTrainParams::ModelType::kUnigram;
   params.mask_piece = "";
   params.vocab_size = 350;
-  Tokenizer::train(params);
+  train_tokenizer(params);
   const Tokenizer tok = Tokenizer::load(dir.file("uni gram, model.model"));
   EXPECT_EQ(tok.n_vocab(), 350);
   EXPECT_EQ(tok.mask_id(), -1);

@@ -55,7 +55,7 @@ TEST(CanvasForwardTest, EveryCacheAgreesWithRecomputationWhileTheCanvasIsUnchang
     Transformer model = random_model(AttentionMode::kBidirectional, alignment);
     const at::Tensor tokens = random_tokens(1);
     const at::Tensor expected = full_logits(*model, tokens, kChanging, shift);
-    for (CanvasCache mode : {CanvasCache::kNone, CanvasCache::kPrefix, CanvasCache::kSpans}) {
+    for (RefineCache mode : {RefineCache::kNone, RefineCache::kPrefix, RefineCache::kSpans}) {
       SCOPED_TRACE(int(mode));
       CanvasForward forward(*model, kCanvas, mode);
       forward.begin_block(/*prefix=*/5 - shift, kChanging);
@@ -70,10 +70,10 @@ TEST(CanvasForwardTest, EveryCacheAgreesWithRecomputationWhileTheCanvasIsUnchang
 
 TEST(CanvasForwardTest, SpanCacheRecomputesOnlyTheChangingPositionsAndThoseThatPredictThem) {
   Transformer model = random_model(AttentionMode::kBidirectional, LogitsAlignment::kShifted);
-  CanvasForward spans(*model, kCanvas, CanvasCache::kSpans);
+  CanvasForward spans(*model, kCanvas, RefineCache::kSpans);
   spans.begin_block(4, kChanging);
   EXPECT_EQ(spans.n_recomputed(), 9);  // 4..7, 11..13, 19..20
-  CanvasForward prefix(*model, kCanvas, CanvasCache::kPrefix);
+  CanvasForward prefix(*model, kCanvas, RefineCache::kPrefix);
   prefix.begin_block(4, kChanging);
   EXPECT_EQ(prefix.n_recomputed(), kCanvas - 4);
 }
@@ -91,7 +91,7 @@ TEST(CanvasForwardTest, SpanCacheAfterAnEditMatchesItsDefinition) {
     at::Tensor new_tokens = old_tokens.clone();
     for (int64_t p : kChanging) new_tokens[0][p] = (old_tokens[0][p].item<int64_t>() + 7) % kVocab;
 
-    CanvasForward forward(*model, kCanvas, CanvasCache::kSpans);
+    CanvasForward forward(*model, kCanvas, RefineCache::kSpans);
     forward.begin_block(0, kChanging);
     forward.logits_at(old_tokens, kChanging);
     const at::Tensor got = forward.logits_at(new_tokens, kChanging);
@@ -131,14 +131,14 @@ TEST(CanvasForwardTest, SpanCacheAfterAnEditMatchesItsDefinition) {
 TEST(CanvasForwardTest, SpanCacheRefusesMaskedAttentionAndUndeclaredPositions) {
   Transformer block_causal = random_model(AttentionMode::kBlockCausal, LogitsAlignment::kShifted);
   try {
-    CanvasForward forward(*block_causal, kCanvas, CanvasCache::kSpans);
+    CanvasForward forward(*block_causal, kCanvas, RefineCache::kSpans);
     FAIL() << "accepted a block-causal model";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("span_cache"));
+    EXPECT_THAT(e.what(), HasSubstr("refine.cache"));
     EXPECT_THAT(e.what(), HasSubstr("bidirectional"));
   }
   Transformer model = random_model(AttentionMode::kBidirectional, LogitsAlignment::kShifted);
-  CanvasForward forward(*model, kCanvas, CanvasCache::kSpans);
+  CanvasForward forward(*model, kCanvas, RefineCache::kSpans);
   forward.begin_block(0, kChanging);
   EXPECT_THROW(forward.logits_at(random_tokens(3), {kCanvas - 1}), Error);
 }

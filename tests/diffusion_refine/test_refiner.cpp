@@ -11,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "diffusion_refine/denoise_schedule.h"
 #include "diffusion_refine/ngram_repeats.h"
 #include "diffusion_refine/restoration.h"
 #include "support/fixture_cache.h"
@@ -43,7 +44,7 @@ class RefinerTest : public ::testing::Test {
   // Held-out text (seeds the training corpus never used), as token ids.
   static std::vector<int64_t> held_out(uint32_t k) {
     std::vector<int64_t> out;
-    for (int32_t id : refiner_->tokenizer().encode(sculpt::testing::make_document(100000 + k, 3))) out.push_back(id);
+    for (TokenId id : refiner_->tokenizer().encode(sculpt::testing::make_document(100000 + k, 3))) out.push_back(id);
     return out;
   }
   static std::vector<int64_t> bos() { return {refiner_->tokenizer().bos_id()}; }
@@ -65,7 +66,7 @@ class RefinerTest : public ::testing::Test {
   // with `cached` against the same params with no cache: within 3 standard errors of exact.
   static void expect_restoration_near_exact(const char* cache, const RefineParams& cached, double context_share) {
     RefineParams exact = cached;
-    exact.prefix_cache = exact.span_cache = false;
+    exact.cache = RefineCache::kNone;
     int64_t restored_cached = 0, restored_exact = 0, corrupted = 0;
     for (uint32_t k = 0; k < 24; ++k) {
       const std::vector<int64_t> doc = held_out(k);
@@ -138,11 +139,11 @@ TEST_F(RefinerTest, FrozenPositionsNeverChange) {
   Canvas canvas = Canvas::from_parts(context, std::vector<int64_t>(doc.begin() + half, doc.end()));
   canvas.mark({{0, 3}, {6, 9}}, CanvasRole::kMasked);
   RefineParams p;
-  p.temperature = 1.5;  // sampled predictions, editing of every draft token
+  p.sampler.temperature = 1.5;  // sampled predictions, editing of every draft token
   p.edit_threshold = 0.9;
   p.edit_scope = EditScope::kDraft;
   p.max_edits = 3;
-  p.seed = 5;
+  p.sampler.seed = 5;
   const RefineResult r = refiner_->refine(canvas, p);
   ASSERT_EQ(r.tokens.size(), canvas.tokens.size());
   for (int64_t i = 0; i < canvas.n_context; ++i) EXPECT_EQ(r.tokens[size_t(i)], canvas.tokens[size_t(i)]) << i;
@@ -174,6 +175,45 @@ TEST_F(RefinerTest, ThresholdNearOneMatchesOneTokenPerStepAndLowerTauTakesFewerP
   std::printf("%lld masked tokens: %lld passes at tau 1, %lld at tau 0.5\n", (long long)masked,
               (long long)passes_one, (long long)passes_low);
   EXPECT_LT(passes_low, passes_one);
+}
+
+// One denoising step, as the step callback reports it: under low_confidence a step commits its
+// share of the schedule (num_transfer_tokens) and nothing else; under the threshold rule every
+// commit reaches tau but a lone fallback one; the steps add up to the trace.
+TEST_F(RefinerTest, EachStepCommitsWhatItsRuleSaysAndTheStepsAddUpToTheTrace) {
+  const std::vector<int64_t> doc = held_out(4);
+  Canvas canvas = Canvas::from_parts(bos(), doc);
+  canvas.mark({{1, 11}}, CanvasRole::kMasked);  // 10 masked positions
+  RefineParams p;
+  p.steps = 4;
+  std::vector<RefineStep> steps;
+  const RefineResult r = refiner_->refine(canvas, p, [&](const RefineStep& s) { steps.push_back(s); });
+  const std::vector<int64_t> schedule = num_transfer_tokens(10, 4, RemaskSchedule::kLinear);  // {3, 3, 2, 2}
+  ASSERT_EQ(steps.size(), schedule.size());
+  int64_t left = 10;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].step, int64_t(i));
+    EXPECT_EQ(int64_t(steps[i].committed.size()), schedule[i]) << "step " << i;
+    left -= int64_t(steps[i].committed.size());
+    EXPECT_EQ(steps[i].n_masked, left);
+    for (size_t j = 0; j < steps[i].committed.size(); ++j) {
+      const int64_t at = steps[i].committed[j];
+      EXPECT_EQ(canvas.roles[size_t(at)], CanvasRole::kMasked);
+      EXPECT_EQ(r.tokens[size_t(at)], steps[i].tokens[j]);
+      EXPECT_EQ(r.trace.commit_step[size_t(at)], int64_t(i));
+    }
+    EXPECT_EQ(r.trace.committed_per_step[i], int64_t(steps[i].committed.size()));
+  }
+  RefineParams threshold;
+  threshold.rule = DecodeRule::kThreshold;
+  threshold.threshold = 0.6;
+  steps.clear();
+  refiner_->refine(canvas, threshold, [&](const RefineStep& s) { steps.push_back(s); });
+  for (const RefineStep& s : steps) {
+    ASSERT_FALSE(s.committed.empty());  // every step makes progress
+    if (s.committed.size() > 1)
+      for (float c : s.confidence) EXPECT_GE(c, 0.6f);
+  }
 }
 
 TEST_F(RefinerTest, EditingRevisesADeliberatelyWrongToken) {
@@ -276,7 +316,7 @@ TEST_F(RefinerTest, PrefixCacheAgreesCloselyUnderBidirectionalAttention) {
   canvas.mark({{10, int64_t(doc.size())}}, CanvasRole::kMasked);
   EXPECT_EQ(refiner_->refine(canvas, RefineParams{}).trace.n_prefix_cached, canvas.n_context + 10);
   RefineParams off;
-  off.prefix_cache = false;
+  off.cache = RefineCache::kNone;
   EXPECT_EQ(refiner_->refine(canvas, off).trace.n_prefix_cached, 0);
 }
 
@@ -284,7 +324,7 @@ TEST_F(RefinerTest, PrefixCacheAgreesCloselyUnderBidirectionalAttention) {
 // too: restoration within sampling error of exact; refreshed at every step it is exact.
 TEST_F(RefinerTest, SpanCacheAgreesCloselyAndRefreshedEveryStepIsExact) {
   RefineParams cached = one_per_step();
-  cached.span_cache = true;
+  cached.cache = RefineCache::kSpans;
   expect_restoration_near_exact("span", cached, 0.25);
 
   // Spans in the middle of a draft: only they (and the positions predicting them) are rerun.
@@ -292,14 +332,14 @@ TEST_F(RefinerTest, SpanCacheAgreesCloselyAndRefreshedEveryStepIsExact) {
   Canvas canvas = Canvas::from_parts(bos(), doc);
   canvas.mark({{4, 8}, {20, 22}}, CanvasRole::kMasked);
   RefineParams spans;
-  spans.span_cache = true;
+  spans.cache = RefineCache::kSpans;
   spans.steps = 3;
   const RefineResult once = refiner_->refine(canvas, spans);
   EXPECT_EQ(once.trace.n_recomputed, 6);  // unshifted logits: a position predicts itself
   EXPECT_EQ(once.trace.n_prefix_cached, 0);
   spans.cache_refresh = 1;
   RefineParams exact;
-  exact.prefix_cache = false;
+  exact.cache = RefineCache::kNone;
   exact.steps = 3;
   const RefineResult refreshed = refiner_->refine(canvas, spans), recomputed = refiner_->refine(canvas, exact);
   EXPECT_EQ(refreshed.tokens, recomputed.tokens);
@@ -322,7 +362,7 @@ TEST_F(RefinerTest, PrefixCacheIsExactUnderBlockCausalAttention) {
     on.steps = 10;
     on.block_length = 5;  // rounded up to the model's blocks: 8
     RefineParams off = on;
-    off.prefix_cache = false;
+    off.cache = RefineCache::kNone;
     const RefineResult a = refiner.refine(canvas, on), b = refiner.refine(canvas, off);
     EXPECT_EQ(a.trace.n_prefix_cached, 8);  // the context's complete blocks
     EXPECT_EQ(a.tokens, b.tokens);
@@ -393,7 +433,7 @@ TEST_F(RefinerTest, BadInputGivesClearErrors) {
   EXPECT_THAT([&] { refiner_->refine(long_canvas, RefineParams{}); }, ::testing::ThrowsMessage<Error>(HasSubstr("context")));
   canvas.mark({{0, 2}}, CanvasRole::kMasked);
   RefineParams bad;
-  bad.top_p = 0;
+  bad.sampler.top_p = 0;
   EXPECT_THAT([&] { refiner_->refine(canvas, bad); }, ::testing::ThrowsMessage<Error>(HasSubstr("top_p")));
   EXPECT_THAT([&] { Refiner::load(dir_->file("nope")); }, ::testing::ThrowsMessage<Error>(HasSubstr("does not exist")));
 }
@@ -406,13 +446,13 @@ TEST_F(RefinerTest, DraftsMustComeFromTheRefinersVocabulary) {
   p.input_files = {dir_->file("tok.txt"), dir_->file("other.txt")};
   p.vocab_size = 320;
   p.model_prefix = dir_->file("small");
-  Tokenizer::train(p);
+  train_tokenizer(p);
   EXPECT_THAT([&] { refiner_->check_draft_tokenizer(Tokenizer::load(dir_->file("small.model"))); },
               ::testing::ThrowsMessage<Error>(HasSubstr("320 pieces")));
   p.vocab_size = 300;
   p.model_type = TokenizerTrainParams::ModelType::kUnigram;
   p.model_prefix = dir_->file("unigram");
-  Tokenizer::train(p);
+  train_tokenizer(p);
   EXPECT_THAT([&] { refiner_->check_draft_tokenizer(Tokenizer::load(dir_->file("unigram.model"))); },
               ::testing::ThrowsMessage<Error>(HasSubstr("share one tokenizer")));
 }

@@ -1,5 +1,5 @@
 // Span selection: thresholds, the share cap, widening and merging, user ranges.
-#include "diffusion_refine/span_selector.h"
+#include "diffusion_refine/span_selectors.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "hybrid/ablation_report.h"
 #include "hybrid/text_metrics.h"
+#include "train/config_trainer.h"
+#include "train/token_shards.h"
 #include "support/test_util.h"
 #include "support/tiny_pipeline.h"
 
@@ -63,7 +65,8 @@ class AblationTest : public ::testing::Test {
   static AblationResult run(const std::string& path, AblationOptions options = {}) {
     std::ostringstream log;
     options.log = &log;
-    return run_ablation(load_ablation(path), options);
+    options.trainer = &trainer_;
+    return run_ablation(load_ablation(path, &trainer_), options);
   }
 
   static std::vector<std::string> names(const AblationResult& r) {
@@ -73,8 +76,10 @@ class AblationTest : public ::testing::Test {
   }
 
   static TempDir* dir_;
+  static ConfigTrainer trainer_;  // for the variants that retrain a model
 };
 TempDir* AblationTest::dir_ = nullptr;
+ConfigTrainer AblationTest::trainer_;
 
 TEST_F(AblationTest, EvalSetComesFromHeldOutDocumentsRoundRobin) {
   const Tokenizer tok = Tokenizer::load(dir_->file("tok.model"));
@@ -88,7 +93,7 @@ TEST_F(AblationTest, EvalSetComesFromHeldOutDocumentsRoundRobin) {
   DataParams data;
   data.corpus = p.corpus;
   data.validation_fraction = 0.05;
-  const std::vector<SplitDocument> held_out = read_split(data, CorpusSplit::kValidation);
+  const std::vector<Document> held_out = read_split(data, CorpusSplit::kValidation);
   ASSERT_FALSE(held_out.empty());
   ASSERT_GT(set.size(), held_out.size());  // several windows per document
   for (size_t i = 0; i < held_out.size(); ++i) EXPECT_EQ(set[i].id, held_out[i].id + "@0");  // first round
@@ -96,12 +101,12 @@ TEST_F(AblationTest, EvalSetComesFromHeldOutDocumentsRoundRobin) {
     const std::string doc = e.id.substr(0, e.id.find('@'));
     EXPECT_TRUE(in_validation_split(doc, 0.05)) << doc;
     const size_t at = std::stoul(e.id.substr(e.id.find('@') + 1));
-    for (const SplitDocument& d : held_out)
+    for (const Document& d : held_out)
       if (d.id == doc) {  // prompt + reference are the document's tokens [at, at + 15)
-        const std::vector<int32_t> ids = tok.encode(d.text);
+        const std::vector<TokenId> ids = tok.encode(d.text);
         ASSERT_LE(at + 15, ids.size());
-        EXPECT_EQ(e.prompt, tok.decode(std::vector<int32_t>(ids.begin() + int64_t(at), ids.begin() + int64_t(at) + 10)));
-        EXPECT_EQ(e.reference, tok.decode(std::vector<int32_t>(ids.begin() + int64_t(at) + 10, ids.begin() + int64_t(at) + 15)));
+        EXPECT_EQ(e.prompt, tok.decode(std::vector<TokenId>(ids.begin() + int64_t(at), ids.begin() + int64_t(at) + 10)));
+        EXPECT_EQ(e.reference, tok.decode(std::vector<TokenId>(ids.begin() + int64_t(at) + 10, ids.begin() + int64_t(at) + 15)));
       }
   }
   p.n_prompts = 2;
@@ -157,7 +162,7 @@ TEST_F(AblationTest, RunsTheBaselinesAndTheGridAndScoresWhatWasWritten) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
   EXPECT_THAT(csv, HasSubstr("refine.steps=6,false,refine.steps=6,3,36,"));
   const std::string md = read_file(r.markdown_path);
-  EXPECT_THAT(md, AllOf(HasSubstr("| ar_only (baseline) | refine.enabled=false |"), HasSubstr("| refine.steps=2 |"),
+  EXPECT_THAT(md, AllOf(HasSubstr("| ar_only (baseline) | pipeline.mode=ar_only |"), HasSubstr("| refine.steps=2 |"),
                         HasSubstr("](plot.svg)")));
   const std::string html = read_file(r.html_path);
   size_t circles = 0;
@@ -227,7 +232,7 @@ TEST_F(AblationTest, AVariantThatRetrainsAModelTrainsBeforeItEvaluates) {
 TEST_F(AblationTest, BadAblationFilesGetOneClearError) {
   const std::string out = dir_->file("out_bad");
   auto message = [&](const std::string& body, const std::string& eval_extra = "") {
-    return error_message([&] { load_ablation(ablation_file("bad", out, body, eval_extra)); });
+    return error_message([&] { load_ablation(ablation_file("bad", out, body, eval_extra), &trainer_); });
   };
   const std::string file = dir_->file("bad.yaml");
   EXPECT_THAT(message("grdi:\n  refine.steps: [2]\n"), AllOf(HasSubstr(file + ":"), HasSubstr("grdi"), HasSubstr("unknown key")));
@@ -241,9 +246,20 @@ TEST_F(AblationTest, BadAblationFilesGetOneClearError) {
   EXPECT_THAT(message("variants:\n  - {name: r, set: {refiner_train.train.max_stepz: 5}}\n"),
               AllOf(HasSubstr(file + ":14"), HasSubstr("max_stepz")));
   EXPECT_THAT(message("", "  prompts: x.jsonl\n"), HasSubstr("exactly one of eval.corpus"));
-  EXPECT_THAT(message("", "  n_prompts: 0\n"), AllOf(HasSubstr("eval.n_prompts"), HasSubstr("outside")));
+  // A value out of range (the file's own n_prompts replaced: a second n_prompts key would be a
+  // duplicate, which is an error of its own).
+  const std::string zero_prompts = dir_->file("zero_prompts.yaml");
+  std::string text = read_file(ablation_file("bad", out, ""));
+  text.replace(text.find("n_prompts: 3"), 12, "n_prompts: 0");
+  write_file(zero_prompts, text);
+  EXPECT_THAT(error_message([&] { load_ablation(zero_prompts, &trainer_); }),
+              AllOf(HasSubstr("zero_prompts.yaml:8"), HasSubstr("eval.n_prompts"), HasSubstr("must be in [1, 1048576], got 0")));
+  EXPECT_THAT(message("", "  n_prompts: 5\n"), AllOf(HasSubstr("eval.n_prompts"), HasSubstr("duplicate key")));
   EXPECT_THAT(message("", "  split: test\n"), AllOf(HasSubstr("eval.split"), HasSubstr("test")));
   EXPECT_THAT(message("grid: [1, 2\n"), AllOf(HasSubstr(file), HasSubstr("invalid YAML")));
+  // A variant that retrains a model needs a program that can train.
+  EXPECT_THAT(error_message([&] { load_ablation(ablation_file("bad", out, "variants:\n  - {name: r, set: {refiner_train.train.max_steps: 5}}\n")); }),
+              AllOf(HasSubstr("variant 'r'"), HasSubstr("cannot train")));
   // Missing files are named with the key that names them.
   write_file(dir_->file("bad2.yaml"), "base: " + dir_->file("nope.yaml") + "\nevaluator: x\neval: {corpus: c}\n");
   EXPECT_THAT(error_message([&] { load_ablation(dir_->file("bad2.yaml")); }), AllOf(HasSubstr("bad2.yaml:1"), HasSubstr("base"), HasSubstr("not found")));

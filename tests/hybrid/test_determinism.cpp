@@ -52,7 +52,7 @@ TEST_F(Determinism, TrainingIsByteIdenticalAcrossRunsAndThreadCounts) {
     for (int threads : {1, 1, 2}) {
       const std::string name = "det-" + std::string(attention_mode_name(attention)) + "-" + std::to_string(run++);
       testing::train_tiny_model(*dir_, name, attention, 30, 48, 64, 32,
-                                [&](CoreConfig& c) { c.runtime.n_threads = threads; });
+                                [&](TrainConfig& c) { c.runtime.n_threads = threads; });
       weights.push_back(testing::read_text_file(dir_->file(name + "/model.safetensors")));
     }
     ASSERT_GT(weights[0].size(), 1000u);

@@ -1,10 +1,12 @@
 // The pipeline end to end on tiny models trained in the set-up: hybrid, AR-only and
-// diffusion-only modes, long documents past the context, editing mode, plug-ins, bad configs.
+// diffusion-only modes, the event stream, long documents past the context, editing mode,
+// plug-ins, bad configs.
 #include "hybrid/pipeline.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 
 #include "ar_draft/drafter.h"
 #include "core/error.h"
@@ -55,8 +57,93 @@ TEST_F(PipelineTest, HybridDraftsRetrievesAndRefines) {
   EXPECT_FALSE(r.text.empty());
 }
 
+// Every event, as an observer sees it.
+struct Recorder : PipelineObserver {
+  std::vector<PassagesEvent> passages;
+  std::vector<DraftTokenEvent> tokens;
+  std::vector<SpansEvent> spans;
+  std::vector<RefineStepEvent> steps;
+  std::vector<TextEdit> edits;
+  std::vector<std::pair<StageTiming, int64_t>> stages;
+  std::vector<SectionEvent> sections;
+  std::vector<std::string> order;  // event kinds as they came
+  void on_passages(const PassagesEvent& e) override { passages.push_back(e), order.push_back("passages"); }
+  void on_draft_token(const DraftTokenEvent& e) override { tokens.push_back(e), order.push_back("draft_token"); }
+  void on_spans(const SpansEvent& e) override { spans.push_back(e), order.push_back("spans"); }
+  void on_refine_step(const RefineStepEvent& e) override { steps.push_back(e), order.push_back("refine_step"); }
+  void on_edit(const TextEdit& e) override { edits.push_back(e), order.push_back("edit"); }
+  void on_stage(const StageTiming& t, int64_t s) override { stages.push_back({t, s}), order.push_back("stage"); }
+  void on_section(const SectionEvent& e) override { sections.push_back(e), order.push_back("section"); }
+};
+
+TEST_F(PipelineTest, TheEventStreamTellsWhatHappenedAndTheTraceIsMadeFromIt) {
+  Pipeline p = pipeline();
+  Recorder seen;
+  const PipelineResult r = p.generate("The sailor reads", &seen);
+  // Draft tokens: every one, in order, with the drafter's scores.
+  ASSERT_EQ(seen.tokens.size(), r.draft_ids.size());
+  std::string drafted;
+  for (size_t i = 0; i < seen.tokens.size(); ++i) {
+    EXPECT_EQ(seen.tokens[i].index, int64_t(i));
+    EXPECT_EQ(seen.tokens[i].id, r.draft_ids[i]);
+    EXPECT_LE(seen.tokens[i].logprob, 0.0f);
+    EXPECT_GE(seen.tokens[i].entropy, 0.0f);
+    drafted += seen.tokens[i].text;
+  }
+  EXPECT_EQ(drafted, r.draft_text);
+  // Spans: what the refiner re-masked, each with its weakest token below the threshold (or a repeat).
+  ASSERT_EQ(seen.spans.size(), 1u);
+  EXPECT_EQ(seen.spans[0].strategy, "logprob");
+  int64_t masked = 0;
+  for (const SpanChoice& c : seen.spans[0].spans) {
+    masked += c.span.end - c.span.begin;
+    EXPECT_TRUE(c.repeat || c.weakness > 0.5f) << c.weakness;  // -log p > 0.5: log p below -0.5
+  }
+  EXPECT_EQ(masked, find_stage(r, "refine")->n_tokens);
+  // Steps: every masked position is written exactly once (no editing here), and the last step
+  // leaves nothing masked; the step's tokens are what the output holds unless a later step
+  // wrote the position again.
+  std::vector<int> written(r.ids.size(), 0);
+  for (const RefineStepEvent& e : seen.steps) {
+    ASSERT_EQ(e.step.committed.size(), e.step.tokens.size());
+    ASSERT_EQ(e.texts.size(), e.step.tokens.size());
+    for (size_t j = 0; j < e.step.committed.size(); ++j) {
+      ++written[size_t(e.step.committed[j])];
+      EXPECT_EQ(r.ids[size_t(e.step.committed[j])], e.step.tokens[j]);
+      EXPECT_GT(e.step.confidence[j], 0.0f);
+    }
+  }
+  EXPECT_EQ(std::count(written.begin(), written.end(), 1), masked);
+  EXPECT_EQ(seen.steps.back().step.n_masked, 0);
+  // Edits, stages and sections: the trace is exactly what the events said.
+  ASSERT_EQ(seen.edits.size(), r.trace.edits.size());
+  for (size_t i = 0; i < seen.edits.size(); ++i) {
+    EXPECT_EQ(seen.edits[i].token, r.trace.edits[i].token);
+    EXPECT_EQ(r.draft_ids[size_t(seen.edits[i].token)], seen.edits[i].old_id);
+    EXPECT_EQ(r.ids[size_t(seen.edits[i].token)], seen.edits[i].new_id);
+  }
+  for (const StageTiming& total : r.trace.stages) {
+    StageTiming sum;
+    for (const auto& [t, section] : seen.stages)
+      if (t.name == total.name) sum.seconds += t.seconds, sum.n_forward += t.n_forward, sum.n_tokens += t.n_tokens;
+    EXPECT_DOUBLE_EQ(sum.seconds, total.seconds) << total.name;
+    EXPECT_EQ(sum.n_forward, total.n_forward) << total.name;
+    EXPECT_EQ(sum.n_tokens, total.n_tokens) << total.name;
+  }
+  ASSERT_EQ(seen.sections.size(), 1u);
+  EXPECT_EQ(seen.sections[0].text, r.text);
+  EXPECT_EQ(seen.sections[0].draft_text, r.draft_text);
+  EXPECT_EQ(seen.passages.size(), 2u);  // for the prompt (drafter) and for prompt + draft (refiner)
+  // In the order they happen: drafting, then spans, then steps, then edits, then the section.
+  auto first = [&](const char* kind) { return std::find(seen.order.begin(), seen.order.end(), kind) - seen.order.begin(); };
+  EXPECT_LT(first("draft_token"), first("spans"));
+  EXPECT_LT(first("spans"), first("refine_step"));
+  EXPECT_LT(first("refine_step"), first("edit"));
+  EXPECT_EQ(seen.order.back(), "section");
+}
+
 TEST_F(PipelineTest, ArOnlyIsExactlyTheDrafter) {
-  Pipeline p = pipeline({"refine.enabled=false", "pipeline.retrieve_for_prompt=false"});
+  Pipeline p = pipeline({"pipeline.mode=ar_only", "pipeline.retrieve_for_prompt=false"});
   const PipelineResult r = p.generate("The sailor reads");
   EXPECT_EQ(r.ids, r.draft_ids);
   EXPECT_EQ(find_stage(r, "refine"), nullptr);
@@ -81,7 +168,7 @@ TEST_F(PipelineTest, DraftCopyQuotesTheRetrievedPassage) {
     p.set_retriever(std::move(retriever));
     return p.generate("The sailor reads the ancient chart");
   };
-  const std::vector<std::string> quoting = {"refine.enabled=false", "draft.copy.weight=1", "draft.copy.min_match=2",
+  const std::vector<std::string> quoting = {"pipeline.mode=ar_only", "draft.copy.weight=1", "draft.copy.min_match=2",
                                             "retrieval.inject.budget_tokens=200", "pipeline.max_tokens=8"};
   const PipelineResult copied = with_index(quoting);
   const std::string continuation = " by lamplight while the whole crew sleeps below deck.";
@@ -93,7 +180,7 @@ TEST_F(PipelineTest, DraftCopyQuotesTheRetrievedPassage) {
 }
 
 TEST_F(PipelineTest, DiffusionOnlyWritesFromAnAllMaskCanvas) {
-  Pipeline p = pipeline({"draft.enabled=false"});
+  Pipeline p = pipeline({"pipeline.mode=diffusion_only"});
   const PipelineResult r = p.generate("The sailor reads");
   ASSERT_EQ(r.ids.size(), 30u);
   EXPECT_TRUE(r.draft_ids.empty());
@@ -104,8 +191,12 @@ TEST_F(PipelineTest, DiffusionOnlyWritesFromAnAllMaskCanvas) {
 
 TEST_F(PipelineTest, LongDocumentsGoPastTheContextSectionBySection) {
   Pipeline p = pipeline({"pipeline.max_tokens=150", "pipeline.section_tokens=24"});  // contexts are 64
-  std::vector<SectionOutput> sections;
-  const PipelineResult r = p.generate("The sailor reads", [&](const SectionOutput& s) { sections.push_back(s); });
+  struct Sections : PipelineObserver {
+    std::vector<SectionEvent> all;
+    void on_section(const SectionEvent& e) override { all.push_back(e); }
+  } observer;
+  const PipelineResult r = p.generate("The sailor reads", &observer);
+  const std::vector<SectionEvent>& sections = observer.all;
   EXPECT_EQ(r.ids.size(), 150u);
   ASSERT_EQ(sections.size(), 7u);  // ceil(150 / 24)
   std::string joined;
@@ -123,7 +214,7 @@ TEST_F(PipelineTest, LongDocumentsGoPastTheContextSectionBySection) {
 TEST_F(PipelineTest, EditingModeNeverChangesTextOutsideTheSpans) {
   Pipeline p = pipeline({"refine.edit_threshold=0.5", "refine.edit_scope=spans"});
   const std::string text = sculpt::testing::make_document(99999, 3);
-  const std::vector<int32_t> ids = p.tokenizer().encode(text);
+  const std::vector<TokenId> ids = p.tokenizer().encode(text);
   const PipelineResult r = p.refine_text(text, {{2, 6}, {10, 12}});
   ASSERT_EQ(r.ids.size(), ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -140,7 +231,7 @@ TEST_F(PipelineTest, EditingModeNeverChangesTextOutsideTheSpans) {
 class ConstantDenoiser : public Denoiser {
  public:
   explicit ConstantDenoiser(bool break_frozen) : break_frozen_(break_frozen) {}
-  RefineResult denoise(const Canvas& canvas, const RefineParams&) override {
+  RefineResult denoise(const Canvas& canvas, const RefineParams&, const RefineStepCallback&) override {
     RefineResult r;
     r.tokens = canvas.tokens;
     for (size_t i = 0; i < r.tokens.size(); ++i)
@@ -184,8 +275,11 @@ TEST_F(PipelineTest, BadConfigsNameTheKeyAndTheFile) {
               ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr(file), HasSubstr("retrieval.backend"), HasSubstr("elastic"))));
   EXPECT_THAT([&] { pipeline({"pipeline.index=" + dir_->file("nope.idx")}); },
               ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("pipeline.index"), HasSubstr("nope.idx"))));
-  EXPECT_THAT([&] { pipeline({"draft.enabled=false", "refine.enabled=false"}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("nothing would write")));
+  // What runs is one choice, pipeline.mode; the booleans it replaced name it.
+  EXPECT_THAT([&] { pipeline({"draft.enabled=false"}); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("draft.enabled"), HasSubstr("pipeline.mode"))));
+  EXPECT_THAT([&] { pipeline({"refine.span_cache=true"}); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("refine.span_cache"), HasSubstr("refine.cache"))));
   EXPECT_THAT([&] { pipeline({"pipeline.max_tokens=100", "pipeline.section_tokens=64"}).generate("x"); },
               ::testing::ThrowsMessage<Error>(HasSubstr("pipeline.section_tokens")));
 }

@@ -1,5 +1,6 @@
-// Every YAML file under configs/ loads with the loader that reads it: pipeline, train and
-// fine-tune configs as a SculptConfig (unknown keys and bad values are errors), ablation files
+// Every YAML file under configs/ loads with the loader that reads it: pipeline and retrieval
+// configs as a PipelineConfig, train, fine-tune, model and bench configs as a TrainConfig
+// (unknown keys and bad values are errors), ablation files
 // through load_ablation, which also applies every variant's overrides to its base config. A
 // shipped config that a change of keys or defaults broke fails here, not in a user's run.
 // The ablations name the evaluator and the strong baseline, which are rebuilt rather than
@@ -11,7 +12,9 @@
 #include <filesystem>
 
 #include "hybrid/ablation.h"
-#include "hybrid/sculpt_config.h"
+#include "hybrid/pipeline_config.h"
+#include "train/config_trainer.h"
+#include "train/train_config.h"
 
 namespace sculpt {
 namespace {
@@ -38,11 +41,16 @@ TEST(ShippedConfigsTest, EveryConfigLoads) {
     SCOPED_TRACE(rel);
     try {
       if (rel.rfind("configs/ablations/", 0) == 0) {
-        const AblationSpec spec = load_ablation(rel);
+        ConfigTrainer trainer;  // checks the overrides of variants that retrain a model
+        const AblationSpec spec = load_ablation(rel, &trainer);
         EXPECT_FALSE(spec.variants.empty());
         ++n_ablations;
+      } else if (rel.rfind("configs/pipeline/", 0) == 0 || rel.rfind("configs/retrieval/", 0) == 0) {
+        PipelineConfig cfg;
+        load_config(rel, {}, cfg);
+        ++n_configs;
       } else {
-        SculptConfig cfg;
+        TrainConfig cfg;
         load_config(rel, {}, cfg);
         ++n_configs;
       }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed package works for another project: `cmake --install` into a temporary prefix,
-# examples/embed configured against it with find_package(Sculpt), built, and run on the shipped
-# default models with a small BM25 index; the tokenizer shim must come from the prefix.
+# examples/embed configured against it with find_package(Sculpt), built (linking no training
+# code), and run on the shipped default models with a small BM25 index; the tokenizer shim must
+# come from the prefix.
 # Usage: test_embed_example.sh BUILD_DIR SOURCE_DIR SCULPT_BINARY
 set -euo pipefail
 build=$1 source=$2 sculpt=$3
@@ -12,12 +13,19 @@ fail() { echo "FAIL: $*"; [ -f "$work/err" ] && sed 's/^/    /' "$work/err" | ta
 cmake --install "$build" --prefix "$work/prefix" >"$work/err" 2>&1 || fail "cmake --install"
 [ -f "$work/prefix/lib/cmake/Sculpt/SculptConfig.cmake" ] || fail "no package config installed"
 [ -f "$work/prefix/include/sculpt/hybrid/pipeline.h" ] || fail "no headers installed"
+[ ! -e "$work/prefix/include/sculpt/diffusion_refine/refiner.h" ] || fail "an internal header was installed"
 [ -x "$work/prefix/bin/sculpt" ] || fail "no sculpt CLI installed"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S "$source/examples/embed" -B "$work/build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/err" 2>&1 ||
   fail "configuring examples/embed against the installed package"
 cmake --build "$work/build" >"$work/err" 2>&1 || fail "building examples/embed"
+# A program that only generates links no training code: no trainer, objective, token shards,
+# LoRA training, gradient averaging or tokenizer training in the binary.
+training='sculpt::(train\(|TrainingRun|LoraAdapter::|GradientReducer|add_mask_noise|masked_diffusion_loss|build_shards|train_tokenizer|write_training_checkpoint)'
+nm -C "$work/build/sculpt_embed" >"$work/symbols" || fail "nm on sculpt_embed"
+[ "$(grep -c 'sculpt::Pipeline::generate' "$work/symbols")" -gt 0 ] || fail "nm found no sculpt::Pipeline symbol (stripped binary?)"
+if grep -qE "$training" "$work/symbols"; then fail "sculpt_embed links training code: $(grep -E "$training" "$work/symbols" | head -3)"; fi
 
 mkdir -p "$work/corpus"
 printf 'The jury said the election was conducted fairly and the city council agreed.\n' >"$work/corpus/a.txt"

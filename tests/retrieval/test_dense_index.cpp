@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "train/tokenizer_training.h"
 #include "core/tokenizer.h"
 #include "retrieval/text_analyzer.h"
 #include "retrieval/fake_embedder.h"
@@ -137,7 +138,7 @@ TEST(DenseIndexTest, TransformerEmbeddingIsTheMeanOfFinalHiddenStates) {
   tp.model_prefix = dir.file("model/tokenizer");
   tp.vocab_size = 300;
   make_directories(dir.file("model"));
-  Tokenizer::train(tp);
+  train_tokenizer(tp);
   Tokenizer tok = Tokenizer::load(dir.file("model/tokenizer.model"));
   ModelConfig c;
   c.vocab_size = tok.n_vocab();

@@ -9,6 +9,10 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "retrieval/bm25_index.h"
+#include "retrieval/dense_index.h"
+#include "retrieval/hybrid_retriever.h"
+#include "retrieval/postgres_retriever.h"
 #include "retrieval/fake_embedder.h"
 #include "retrieval/index_file.h"
 #include "retrieval/postgres_server.h"

@@ -9,9 +9,9 @@
 #include <sstream>
 #include <string>
 
-#include "core/core_config.h"
+#include "train/tokenizer_training.h"
 #include "core/tokenizer.h"
-#include "core/trainer.h"
+#include "train/trainer.h"
 #include "support/test_util.h"
 
 namespace sculpt::testing {
@@ -30,7 +30,7 @@ inline void make_template_corpus(const TempDir& dir, int n_docs, int n_sentences
   tp.model_prefix = dir.file("tok");
   tp.vocab_size = 300;
   tp.n_threads = 2;
-  Tokenizer::train(tp);
+  train_tokenizer(tp);
 }
 
 // The shape most unit tests use: 2 layers of width 32 (4 heads over 2 kv heads, SwiGLU of 64),
@@ -52,8 +52,8 @@ inline ModelConfig small_model_config(int64_t vocab_size) {
 // may change the config before training (a mixture of experts, say).
 inline TrainResult train_tiny_model(const TempDir& dir, const std::string& name, AttentionMode attention, int steps,
                                     int hidden = 64, int context = 128, int seq_len = 48,
-                                    const std::function<void(CoreConfig&)>& adjust = {}) {
-  CoreConfig cfg;
+                                    const std::function<void(TrainConfig&)>& adjust = {}) {
+  TrainConfig cfg;
   cfg.model.hidden_size = hidden;
   cfg.model.intermediate_size = 2 * hidden;
   cfg.model.num_hidden_layers = 2;
