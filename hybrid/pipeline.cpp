@@ -37,9 +37,9 @@ std::vector<TokenId> tail(const std::vector<TokenId>& v, int64_t n) {
 }
 
 // The SpansEvent of a selection: each span with the weakest mark inside it.
-SpansEvent spans_event(int64_t section, SpanStrategy strategy, const std::vector<Span>& spans,
+SpansEvent spans_event(int64_t section, const std::string& strategy, const std::vector<Span>& spans,
                        const SpanSelector::Marks& marks, int64_t n_draft) {
-  SpansEvent e{section, span_strategy_name(strategy), n_draft, {}};
+  SpansEvent e{section, strategy, n_draft, {}};
   for (const Span& s : spans) {
     SpanChoice c{s, -std::numeric_limits<float>::infinity(), false};
     for (int64_t i = s.begin; i < s.end && i < int64_t(marks.weakness.size()); ++i) {
@@ -63,14 +63,28 @@ const char* pipeline_mode_name(PipelineMode mode) {
   return "?";
 }
 
+// One call of the pipeline: the settings it runs with (the config's, or a request's), where its
+// events go, and the span selector it uses.
+struct Call {
+  const PipelineConfig& cfg;
+  PipelineObserver& events;
+  SpanSelector& selector;
+  std::string strategy;  // the selector's name in events: spans.strategy, or "custom" for a plug-in
+
+  // Between forward passes: stop if the observer asks (Cancelled ends the call cleanly).
+  void check_stop() const {
+    if (events.stop_requested()) throw Cancelled("pipeline: stopped at the caller's request");
+  }
+};
+
 struct Pipeline::Impl {
   PipelineConfig cfg;
   std::string config_path;
   std::unique_ptr<Drafter> drafter;      // null in diffusion-only mode
   std::unique_ptr<Refiner> refiner;      // null in AR-only mode
   std::unique_ptr<Retriever> retriever;  // null without an index
-  std::unique_ptr<SpanSelector> selector;
-  std::unique_ptr<Denoiser> custom_denoiser;  // set_denoiser's; else the refiner denoises
+  std::unique_ptr<SpanSelector> custom_selector;  // set_span_selector's; else made from the call's spans
+  std::unique_ptr<Denoiser> custom_denoiser;      // set_denoiser's; else the refiner denoises
   std::unique_ptr<Tokenizer> tokenizer;
 
   Denoiser& denoiser() { return custom_denoiser ? *custom_denoiser : *refiner; }
@@ -80,6 +94,21 @@ struct Pipeline::Impl {
     if (drafter) c = std::min<int64_t>(c, drafter->model()->config().max_position_embeddings);
     if (refiner) c = std::min<int64_t>(c, refiner->model()->config().max_position_embeddings);
     return c;
+  }
+
+  // The settings of a call, checked against what this pipeline loaded.
+  void check_settings(const PipelineConfig& s) const {
+    const PipelineMode mode = s.pipeline.mode;
+    if (s.pipeline.drafts() && !drafter)
+      fail("pipeline.mode", pipeline_mode_name(mode), " needs the drafter, which this pipeline did not load (its mode is ",
+           pipeline_mode_name(cfg.pipeline.mode), ")");
+    if (s.pipeline.refines() && !refiner)
+      fail("pipeline.mode", pipeline_mode_name(mode), " needs the refiner, which this pipeline did not load (its mode is ",
+           pipeline_mode_name(cfg.pipeline.mode), ")");
+    if (s.spans.strategy == SpanStrategy::kRefinerConfidence && !refiner)
+      fail("spans.strategy", "refiner_confidence needs a refiner (pipeline.mode is ar_only)");
+    s.refine.validate();
+    s.draft.sampler.validate();
   }
 
   // `new_ids` decoded after `prefix`, the leading space kept (sentencepiece drops the leading
@@ -92,14 +121,13 @@ struct Pipeline::Impl {
   }
 
   // Passages for `query`, rendered under the injection budget, as token ids.
-  std::vector<TokenId> passages_for(const std::string& query, int64_t section, const char* stage,
-                                    PipelineObserver& events) {
+  std::vector<TokenId> passages_for(const Call& c, const std::string& query, int64_t section, const char* stage) {
     if (!retriever) return {};
     const auto start = Clock::now();
-    ContextInjector injector(cfg.retrieval.inject, [&](std::string_view s) { return int(tokenizer->encode(s).size()); });
-    const Injection inj = injector.render(retriever->search(query, size_t(cfg.retrieval.k)));
-    events.on_passages({section, stage, inj.used});
-    events.on_stage({stage, seconds_since(start), 0, 0}, section);
+    ContextInjector injector(c.cfg.retrieval.inject, [&](std::string_view s) { return int(tokenizer->encode(s).size()); });
+    const Injection inj = injector.render(retriever->search(query, size_t(c.cfg.retrieval.k)));
+    c.events.on_passages({section, stage, inj.used});
+    c.events.on_stage({stage, seconds_since(start), 0, 0}, section);
     return tokenizer->encode(inj.text);
   }
 
@@ -119,17 +147,19 @@ struct Pipeline::Impl {
 
   // Drafts n_new tokens after the document (the passages before it, and quotable); *ended is
   // set when the draft stopped at EOS or a stop string.
-  DraftView draft_section(const std::vector<TokenId>& passages, const std::vector<TokenId>& document, int64_t n_new,
-                          int64_t section, PipelineObserver& events, bool* ended) {
+  DraftView draft_section(const Call& c, const std::vector<TokenId>& passages, const std::vector<TokenId>& document,
+                          int64_t n_new, int64_t section, bool* ended) {
     const auto start = Clock::now();
     const int64_t ctx = drafter->model()->config().max_position_embeddings;
-    DraftParams dp = cfg.draft;
+    DraftParams dp = c.cfg.draft;
     dp.max_tokens = int(n_new);
     DraftStats stats;
     int64_t index = 0;
     const TokenCallback on_token = [&](int64_t, const DraftToken& t, const std::string& text) {
-      events.on_draft_token({section, index++, t.id, text, t.logprob, t.entropy});
+      c.events.on_draft_token({section, index++, t.id, text, t.logprob, t.entropy});
+      c.check_stop();
     };
+    c.check_stop();
     const DraftResult d = drafter->draft_ids({frozen_context(passages, document, ctx, n_new)}, dp, on_token, &stats,
                                              {passages})[0];
     DraftView view;
@@ -139,59 +169,64 @@ struct Pipeline::Impl {
       view.entropies.push_back(t.entropy);
     }
     *ended = d.stop_reason == StopReason::kEos || d.stop_reason == StopReason::kStopString;
-    events.on_stage({"draft", seconds_since(start), stats.n_forward, stats.n_generated}, section);
+    c.events.on_stage({"draft", seconds_since(start), stats.n_forward, stats.n_generated}, section);
     return view;
   }
 
-  std::vector<Span> choose_spans(const DraftView& view, SpanSelector& by, SpanStrategy strategy, int64_t section,
-                                 PipelineObserver& events) {
+  std::vector<Span> choose_spans(const Call& c, const DraftView& view, int64_t section) {
     const auto start = Clock::now();
     SpanSelector::Marks marks;
-    std::vector<Span> spans = by.select(view, &marks);
-    events.on_stage({"select_spans", seconds_since(start), 0, 0}, section);
-    events.on_spans(spans_event(section, strategy, spans, marks, int64_t(view.tokens.size())));
+    std::vector<Span> spans = c.selector.select(view, &marks);
+    c.events.on_stage({"select_spans", seconds_since(start), 0, 0}, section);
+    c.events.on_spans(spans_event(section, c.strategy, spans, marks, int64_t(view.tokens.size())));
     return spans;
   }
 
   // Refines `draft` after the frozen `context` with `spans` re-masked; reports each step and
   // each edit. Returns the section's tokens.
-  std::vector<TokenId> refine_section(const std::vector<TokenId>& context, const std::vector<TokenId>& draft,
-                                      const std::vector<Span>& spans, int64_t section, PipelineObserver& events) {
+  std::vector<TokenId> refine_section(const Call& c, const std::vector<TokenId>& context, const std::vector<TokenId>& draft,
+                                      const std::vector<Span>& spans, int64_t section) {
     const auto start = Clock::now();
     Canvas canvas = Canvas::from_parts(context, draft);
     canvas.mark(spans, CanvasRole::kMasked);
-    const bool edits_draft = cfg.refine.edit_threshold > 0 && cfg.refine.edit_scope == EditScope::kDraft;
+    const bool edits_draft = c.cfg.refine.edit_threshold > 0 && c.cfg.refine.edit_scope == EditScope::kDraft;
     if (canvas.count(CanvasRole::kMasked) == 0 && !edits_draft) {  // nothing weak enough
-      events.on_stage({"refine", seconds_since(start), 0, 0}, section);
+      c.events.on_stage({"refine", seconds_since(start), 0, 0}, section);
       return draft;
     }
-    const RefineResult r = denoiser().denoise(canvas, cfg.refine, [&](const RefineStep& step) {
-      events.on_refine_step(step_event(step, canvas.n_context, section));
+    c.check_stop();
+    const RefineResult r = denoiser().denoise(canvas, c.cfg.refine, [&](const RefineStep& step) {
+      c.events.on_refine_step(step_event(step, canvas.n_context, section));
+      c.check_stop();
     });
     check_denoised(canvas, r);
     std::vector<TokenId> out(r.tokens.begin() + canvas.n_context, r.tokens.end());
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i] != draft[i] && draft[i] != refiner->mask_id())
-        events.on_edit({section, int64_t(i), draft[i], out[i], tokenizer->id_to_piece(draft[i]), tokenizer->id_to_piece(out[i])});
-    events.on_stage({"refine", seconds_since(start), r.trace.n_forward, canvas.count(CanvasRole::kMasked)}, section);
+        c.events.on_edit({section, int64_t(i), draft[i], out[i], tokenizer->id_to_piece(draft[i]), tokenizer->id_to_piece(out[i])});
+    c.events.on_stage({"refine", seconds_since(start), r.trace.n_forward, canvas.count(CanvasRole::kMasked)}, section);
     return out;
   }
 
   // The refiner's half of a section: passages for prompt + draft, the frozen context, the spans
   // (chosen here when the drafter wrote the draft, else `spans` as given), the refinement.
-  std::vector<TokenId> refine_after(const std::string& prompt, const std::vector<TokenId>& prompt_ids,
+  std::vector<TokenId> refine_after(const Call& c, const std::string& prompt, const std::vector<TokenId>& prompt_ids,
                                     const std::vector<TokenId>& document, DraftView& view, std::vector<Span> spans,
-                                    int64_t section, PipelineObserver& events) {
+                                    int64_t section) {
+    const bool drafted = c.cfg.pipeline.drafts();
     std::vector<TokenId> passages;
-    if (cfg.pipeline.retrieve_for_refine) {
-      const std::string query = prompt + (drafter ? text_after(prompt_ids, view.tokens) : "");
-      passages = passages_for(query, section, "retrieve_draft", events);
+    if (c.cfg.pipeline.retrieve_for_refine) {
+      const std::string query = prompt + (drafted ? text_after(prompt_ids, view.tokens) : "");
+      passages = passages_for(c, query, section, "retrieve_draft");
     }
     view.context = frozen_context(passages, document, refiner->model()->config().max_position_embeddings,
                                   int64_t(view.tokens.size()));
-    if (drafter) spans = choose_spans(view, *selector, cfg.spans.strategy, section, events);
-    return refine_section(view.context, view.tokens, spans, section, events);
+    if (drafted) spans = choose_spans(c, view, section);
+    return refine_section(c, view.context, view.tokens, spans, section);
   }
+
+  void write(const Call& c, const std::string& prompt, PipelineResult& result);
+  void rewrite(const Call& c, const std::string& text, const std::vector<Span>& spans, PipelineResult& result);
 
   // A refiner step in section coordinates, with the text of what it wrote.
   RefineStepEvent step_event(RefineStep step, int64_t n_context, int64_t section) const {
@@ -212,14 +247,29 @@ struct Pipeline::Impl {
 
   // Tokens per section: as asked, or, when 0 and the whole output does not fit, half the
   // smaller context.
-  int64_t section_length(int64_t n_prompt) const {
-    const PipelineParams& p = cfg.pipeline;
+  int64_t section_length(const PipelineParams& p, int64_t n_prompt) const {
     const int64_t context = min_context();
     int64_t section = p.section_tokens > 0 ? p.section_tokens : p.max_tokens;
     if (p.section_tokens == 0 && n_prompt + 1 + section > context) section = context / 2;
     if (section >= context)
       fail("pipeline.section_tokens", section, " new tokens per section do not fit the models' context of ", context);
     return section;
+  }
+
+  // The span params of a call on a user's text: refiner_confidence stands in for the drafter
+  // scores the text does not have.
+  static SpanParams for_own_text(SpanParams sp) {
+    if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy)
+      sp.strategy = SpanStrategy::kRefinerConfidence;
+    return sp;
+  }
+
+  // Runs fn(call) with the call's selector: the plug-in, or one made from `spans`.
+  template <class Fn>
+  auto with_call(const PipelineConfig& settings, const SpanParams& spans, PipelineObserver& events, Fn&& fn) {
+    if (custom_selector) return fn(Call{settings, events, *custom_selector, "custom"});
+    const std::unique_ptr<SpanSelector> own = make_span_selector(spans, refiner.get());
+    return fn(Call{settings, events, *own, span_strategy_name(spans.strategy)});
   }
 };
 
@@ -254,9 +304,11 @@ Pipeline::Pipeline(const PipelineConfig& config, const std::string& config_path)
   }
   if (!p.index.empty())
     m.retriever = loading(config_path, "pipeline.index", [&] { return load_retriever(p.index, m.cfg.retrieval); });
-  if (m.cfg.spans.strategy == SpanStrategy::kRefinerConfidence && !m.refiner)
-    fail(where + "spans.strategy", "refiner_confidence needs a refiner (pipeline.mode is ar_only)");
-  m.selector = make_span_selector(m.cfg.spans, m.refiner.get());
+  try {
+    m.check_settings(m.cfg);
+  } catch (const Error& e) {
+    fail(config_path.empty() ? "pipeline config" : config_path, e.what());
+  }
 }
 
 Pipeline::Pipeline(Pipeline&&) noexcept = default;
@@ -264,7 +316,7 @@ Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
 Pipeline::~Pipeline() = default;
 
 void Pipeline::set_retriever(std::unique_ptr<Retriever> retriever) { impl_->retriever = std::move(retriever); }
-void Pipeline::set_span_selector(std::unique_ptr<SpanSelector> selector) { impl_->selector = std::move(selector); }
+void Pipeline::set_span_selector(std::unique_ptr<SpanSelector> selector) { impl_->custom_selector = std::move(selector); }
 void Pipeline::set_denoiser(std::unique_ptr<Denoiser> denoiser) {
   if (!impl_->refiner) fail("pipeline", "a denoiser needs the refiner's vocabulary: pipeline.mode is ar_only");
   impl_->custom_denoiser = std::move(denoiser);
@@ -273,15 +325,30 @@ const PipelineConfig& Pipeline::config() const { return impl_->cfg; }
 const Tokenizer& Pipeline::tokenizer() const { return *impl_->tokenizer; }
 
 PipelineResult Pipeline::generate(const std::string& prompt, PipelineObserver* observer) {
+  return generate(prompt, impl_->cfg, observer);
+}
+
+PipelineResult Pipeline::generate(const std::string& prompt, const PipelineConfig& settings, PipelineObserver* observer) {
   Impl& m = *impl_;
+  m.check_settings(settings);
   const auto start = Clock::now();
-  const PipelineParams& p = m.cfg.pipeline;
   PipelineResult result;
   TraceRecorder events(result.trace, observer);
+  m.with_call(settings, settings.spans, events, [&](const Call& c) { m.write(c, prompt, result); return 0; });
+  result.trace.seconds = seconds_since(start);
+  return result;
+}
+
+// The section loop of generate(): draft (or an all-mask canvas), then refine, each section
+// after the document so far.
+void Pipeline::Impl::write(const Call& c, const std::string& prompt, PipelineResult& result) {
+  Impl& m = *this;
+  const PipelineParams& p = c.cfg.pipeline;
+  PipelineObserver& events = c.events;
   const std::vector<TokenId> prompt_ids = m.tokenizer->encode(prompt);
-  const int64_t section = m.section_length(int64_t(prompt_ids.size()));
+  const int64_t section = m.section_length(p, int64_t(prompt_ids.size()));
   std::vector<TokenId> prompt_passages;
-  if (p.retrieve_for_prompt && m.drafter) prompt_passages = m.passages_for(prompt, 0, "retrieve_prompt", events);
+  if (p.retrieve_for_prompt && p.drafts()) prompt_passages = m.passages_for(c, prompt, 0, "retrieve_prompt");
   std::vector<TokenId> document = prompt_ids;  // everything so far, without BOS
   std::string emitted;                         // decoded output so far
   bool ended = false;
@@ -289,8 +356,8 @@ PipelineResult Pipeline::generate(const std::string& prompt, PipelineObserver* o
     const int64_t n_new = std::min<int64_t>(section, p.max_tokens - int64_t(result.ids.size()));
     DraftView view;
     std::vector<Span> spans;
-    if (m.drafter) {
-      view = m.draft_section(prompt_passages, document, n_new, s, events, &ended);
+    if (p.drafts()) {
+      view = m.draft_section(c, prompt_passages, document, n_new, s, &ended);
       if (view.tokens.empty()) break;
     } else {
       view.tokens.assign(size_t(n_new), m.refiner->mask_id());  // diffusion only: an all-mask canvas
@@ -298,43 +365,59 @@ PipelineResult Pipeline::generate(const std::string& prompt, PipelineObserver* o
       events.on_spans({s, "all", n_new, {{spans[0], 0.0f, false}}});
     }
     const std::vector<TokenId> out =
-        m.refiner ? m.refine_after(prompt, prompt_ids, document, view, spans, s, events) : view.tokens;
-    SectionEvent done{s, "", m.drafter ? m.text_after(document, view.tokens) : ""};
+        p.refines() ? m.refine_after(c, prompt, prompt_ids, document, view, spans, s) : view.tokens;
+    SectionEvent done{s, "", p.drafts() ? m.text_after(document, view.tokens) : ""};
     document.insert(document.end(), out.begin(), out.end());
     result.ids.insert(result.ids.end(), out.begin(), out.end());
-    if (m.drafter) result.draft_ids.insert(result.draft_ids.end(), view.tokens.begin(), view.tokens.end());
+    if (p.drafts()) result.draft_ids.insert(result.draft_ids.end(), view.tokens.begin(), view.tokens.end());
     const std::string text = m.text_after(prompt_ids, result.ids);
     done.text = text.compare(0, emitted.size(), emitted) == 0 ? text.substr(emitted.size()) : text;
     emitted = text;
     events.on_section(done);
   }
   result.text = emitted;
-  if (m.drafter) result.draft_text = m.text_after(prompt_ids, result.draft_ids);
+  result.stopped = ended;
+  if (p.drafts()) result.draft_text = m.text_after(prompt_ids, result.draft_ids);
   result.trace.n_generated = int64_t(result.ids.size());
+}
+
+PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans, PipelineObserver* observer) {
+  return refine_text(text, spans, impl_->cfg, observer);
+}
+
+PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans,
+                                     const PipelineConfig& settings, PipelineObserver* observer) {
+  Impl& m = *impl_;
+  if (!m.refiner) fail("refine", "the pipeline has no refiner (pipeline.mode is ar_only)");
+  settings.refine.validate();
+  const auto start = Clock::now();
+  PipelineResult result;
+  TraceRecorder events(result.trace, observer);
+  m.with_call(settings, Impl::for_own_text(settings.spans), events, [&](const Call& c) {
+    m.rewrite(c, text, spans, result);
+    return 0;
+  });
   result.trace.seconds = seconds_since(start);
   return result;
 }
 
-PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans, PipelineObserver* observer) {
-  Impl& m = *impl_;
-  if (!m.refiner) fail("refine", "the pipeline has no refiner (pipeline.mode is ar_only)");
-  const auto start = Clock::now();
-  PipelineResult result;
-  TraceRecorder events(result.trace, observer);
+// The window loop of refine_text(): each window of the text refined after the refined text
+// before it.
+void Pipeline::Impl::rewrite(const Call& c, const std::string& text, const std::vector<Span>& spans,
+                             PipelineResult& result) {
+  Impl& m = *this;
+  PipelineObserver& events = c.events;
+  const PipelineConfig& settings = c.cfg;
   const std::vector<TokenId> ids = m.tokenizer->encode(text);
   if (ids.empty()) fail("refine", "the text is empty: nothing to refine");
   for (const Span& s : spans)
     if (s.begin < 0 || s.end <= s.begin || s.end > int64_t(ids.size()))
       fail("span", s.begin, ":", s.end, " is outside the text's ", ids.size(), " tokens or empty");
   std::vector<TokenId> passages;
-  if (m.cfg.pipeline.retrieve_for_refine) passages = m.passages_for(text, 0, "retrieve_draft", events);
+  if (settings.pipeline.retrieve_for_refine) passages = m.passages_for(c, text, 0, "retrieve_draft");
   // Windows of the text that fit the refiner, each with the refined text before it as context.
   const int64_t ctx = m.refiner->model()->config().max_position_embeddings;
   const int64_t window = std::max<int64_t>(1, ctx / 2);
-  SpanParams sp = m.cfg.spans;
-  if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy)
-    sp.strategy = SpanStrategy::kRefinerConfidence;  // a user's text has no drafter scores
-  std::unique_ptr<SpanSelector> selector = make_span_selector(sp, m.refiner.get());
   std::vector<TokenId> done;  // refined text so far
   for (int64_t begin = 0, s = 0; begin < int64_t(ids.size()); begin += window, ++s) {
     const int64_t end = std::min<int64_t>(int64_t(ids.size()), begin + window);
@@ -346,8 +429,8 @@ PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<
       const int64_t b = std::max(given.begin, begin), e = std::min(given.end, end);
       if (b < e) local.push_back({b - begin, e - begin});
     }
-    if (spans.empty()) local = m.choose_spans(view, *selector, sp.strategy, s, events);
-    const std::vector<TokenId> out = m.refine_section(view.context, view.tokens, local, s, events);
+    if (spans.empty()) local = m.choose_spans(c, view, s);
+    const std::vector<TokenId> out = m.refine_section(c, view.context, view.tokens, local, s);
     SectionEvent section{s, m.text_after(done, out), m.text_after(done, view.tokens)};
     done.insert(done.end(), out.begin(), out.end());
     events.on_section(section);
@@ -358,8 +441,6 @@ PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<
   result.text = m.tokenizer->decode(done);
   result.draft_text = text;
   result.trace.n_generated = int64_t(done.size());
-  result.trace.seconds = seconds_since(start);
-  return result;
 }
 
 }  // namespace sculpt

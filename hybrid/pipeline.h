@@ -40,6 +40,7 @@ struct PipelineResult {
   std::string draft_text;          // the drafter's text before refinement
   std::vector<TokenId> ids;        // the output's token ids
   std::vector<TokenId> draft_ids;  // the draft's token ids (aligned with ids when drafting is on)
+  bool stopped = false;            // the draft ended at EOS or a stop string (else: max_tokens)
   PipelineTrace trace;
 };
 
@@ -60,13 +61,22 @@ class Pipeline {
   void set_denoiser(std::unique_ptr<Denoiser> denoiser);
 
   // Writes pipeline.max_tokens new tokens after `prompt`, section by section, reporting what
-  // happens to `observer` (if given) as it happens.
+  // happens to `observer` (if given) as it happens. An observer whose stop_requested() turns
+  // true ends the call with Cancelled after the current forward pass.
   PipelineResult generate(const std::string& prompt, PipelineObserver* observer = nullptr);
+  // The same with one call's own settings (a server request's): the mode, lengths, drafting,
+  // spans, refinement and retrieval settings of `settings` replace the config's; the models and
+  // index stay the ones loaded (a mode that needs a model this pipeline did not load is an
+  // Error). Calls may run concurrently from several threads.
+  PipelineResult generate(const std::string& prompt, const PipelineConfig& settings,
+                          PipelineObserver* observer = nullptr);
 
   // Editing mode: refines a user's text with the pipeline's retrieval and refiner. `spans` are
   // token ranges of the text (empty = chosen by the configured span selector, with the
   // refiner's own confidence standing in for drafter scores the text does not have).
   PipelineResult refine_text(const std::string& text, const std::vector<Span>& spans = {},
+                             PipelineObserver* observer = nullptr);
+  PipelineResult refine_text(const std::string& text, const std::vector<Span>& spans, const PipelineConfig& settings,
                              PipelineObserver* observer = nullptr);
 
   const PipelineConfig& config() const;

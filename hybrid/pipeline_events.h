@@ -89,6 +89,9 @@ struct SectionEvent {
 class PipelineObserver {
  public:
   virtual ~PipelineObserver() = default;
+  // Asked after every forward pass: true stops the call with Cancelled (core/error.h) before the
+  // next one (a server whose client went away, a deadline).
+  virtual bool stop_requested() { return false; }
   virtual void on_passages(const PassagesEvent& event) {}
   virtual void on_draft_token(const DraftTokenEvent& event) {}
   virtual void on_spans(const SpansEvent& event) {}
@@ -102,6 +105,11 @@ class PipelineObserver {
 class ObserverList : public PipelineObserver {
  public:
   void add(PipelineObserver* observer) { observers_.push_back(observer); }
+  bool stop_requested() override {
+    for (auto* o : observers_)
+      if (o->stop_requested()) return true;
+    return false;
+  }
   void on_passages(const PassagesEvent& e) override { for (auto* o : observers_) o->on_passages(e); }
   void on_draft_token(const DraftTokenEvent& e) override { for (auto* o : observers_) o->on_draft_token(e); }
   void on_spans(const SpansEvent& e) override { for (auto* o : observers_) o->on_spans(e); }

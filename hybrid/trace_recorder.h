@@ -12,6 +12,7 @@ class TraceRecorder : public PipelineObserver {
   // Events are forwarded to `next` (may be null) after they are recorded.
   TraceRecorder(PipelineTrace& trace, PipelineObserver* next) : trace_(trace), next_(next) {}
 
+  bool stop_requested() override { return next_ && next_->stop_requested(); }
   void on_passages(const PassagesEvent& e) override;
   void on_draft_token(const DraftTokenEvent& e) override;
   void on_spans(const SpansEvent& e) override;

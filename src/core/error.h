@@ -17,6 +17,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Work stopped because its caller asked it to (a client that went away, a deadline): not a
+// failure of the input. Thrown between forward passes, so nothing is left half-written.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
+
 // Concatenates anything streamable: str_cat("layer ", i, " has ", n, " heads").
 template <class... Args>
 std::string str_cat(Args&&... args) {

@@ -11,6 +11,7 @@
 #include "core/tokenizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <utility>
@@ -134,9 +135,11 @@ std::string Tokenizer::id_to_piece(TokenId id) const {
       });
 }
 
-std::string Tokenizer::piece_text(TokenId id) const {
+std::string Tokenizer::piece_bytes(TokenId id) const {
   const std::string piece = id_to_piece(id);
-  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0) return decode({id});
+  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' && std::isxdigit(uint8_t(piece[3])) &&
+      std::isxdigit(uint8_t(piece[4])))
+    return std::string(1, char(std::stoi(piece.substr(3, 2), nullptr, 16)));
   if (id == bos_id() || id == eos_id() || id == mask_id()) return "";
   const std::string space = "\xe2\x96\x81";  // U+2581, sentencepiece's word boundary
   std::string out;
@@ -149,6 +152,12 @@ std::string Tokenizer::piece_text(TokenId id) const {
     }
   }
   return out;
+}
+
+std::string Tokenizer::piece_text(TokenId id) const {
+  const std::string piece = id_to_piece(id);
+  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0) return decode({id});  // the decoder's own U+FFFD rule
+  return piece_bytes(id);
 }
 
 TokenId Tokenizer::piece_to_id(std::string_view piece) const {

@@ -38,8 +38,13 @@ class Tokenizer {
   // The vocabulary entry of id (e.g. "▁the", "<0x0A>", "[MASK]"); out of range throws Error.
   std::string id_to_piece(TokenId id) const;
 
-  // The token's text as it reads inside a sentence: "▁" is a space, a byte piece ("<0x0A>") is
-  // its byte, a control piece (BOS, EOS, mask) is nothing. Out of range throws Error.
+  // The bytes the token adds to decoded text inside a sentence: "▁" is a space, a byte piece
+  // ("<0xC3>") is its byte (possibly part of a character), a control piece (BOS, EOS, mask) is
+  // nothing. Out of range throws Error.
+  std::string piece_bytes(TokenId id) const;
+
+  // piece_bytes as valid UTF-8: a byte piece that is not a whole character reads as U+FFFD
+  // (for text shown on its own, e.g. a refinement step's tokens).
   std::string piece_text(TokenId id) const;
 
   // The id of a vocabulary entry, or -1 if it is not in the vocabulary.

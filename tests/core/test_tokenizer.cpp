@@ -204,6 +204,22 @@ TEST_F(TokenizerTest, FallsBackToBytesForUnseenCharacters) {
   EXPECT_EQ(tok_->decode(ids), "🚀");
 }
 
+// piece_bytes spells the decoded text (but for the first piece's dummy-prefix space), byte
+// pieces included; piece_text is always valid UTF-8.
+TEST_F(TokenizerTest, PieceBytesSpellTheDecodedText) {
+  for (const std::string text : {"plain words here", " one leading space", "café 🚀 “quoted”", "\n\ttab"}) {
+    const std::vector<TokenId> ids = tok_->encode(text);
+    std::string spelled;
+    for (TokenId id : ids) spelled += tok_->piece_bytes(id);
+    EXPECT_TRUE(spelled == text || spelled == " " + text) << "[" << spelled << "] for [" << text << "]";
+  }
+  const TokenId byte = tok_->piece_to_id("<0xF0>");
+  ASSERT_GE(byte, 0);
+  EXPECT_EQ(tok_->piece_bytes(byte), "\xF0");
+  EXPECT_EQ(tok_->piece_text(byte), "\xEF\xBF\xBD");  // U+FFFD
+  EXPECT_EQ(tok_->piece_bytes(tok_->eos_id()), "");
+}
+
 TEST_F(TokenizerTest, SplitsDigits) {
   for (TokenId id : tok_->encode("2024 and 1987")) {
     const std::string piece = tok_->id_to_piece(id);

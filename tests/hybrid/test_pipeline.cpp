@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "ar_draft/drafter.h"
 #include "core/error.h"
@@ -225,6 +226,87 @@ TEST_F(PipelineTest, EditingModeNeverChangesTextOutsideTheSpans) {
   }
   EXPECT_EQ(find_stage(r, "refine")->n_tokens, 6);
   EXPECT_THAT([&] { p.refine_text(text, {{0, 9999}}); }, ::testing::ThrowsMessage<Error>(HasSubstr("outside")));
+}
+
+// Per-call settings (a server request's) give exactly what a pipeline configured with them gives,
+// and leave the loaded pipeline's own settings alone.
+TEST_F(PipelineTest, PerCallSettingsActLikeAPipelineConfiguredWithThem) {
+  Pipeline p = pipeline();
+  PipelineConfig settings = p.config();
+  settings.pipeline.max_tokens = 12;
+  settings.refine.steps = 3;
+  settings.draft.sampler.temperature = 0.5f;
+  settings.spans.max_fraction = 0.5;
+  const PipelineResult per_call = p.generate("The sailor reads", settings);
+  const PipelineResult configured =
+      pipeline({"pipeline.max_tokens=12", "refine.steps=3", "draft.sampler.temperature=0.5", "spans.max_fraction=0.5"})
+          .generate("The sailor reads");
+  EXPECT_EQ(per_call.ids, configured.ids);
+  EXPECT_EQ(per_call.draft_ids, configured.draft_ids);
+  EXPECT_EQ(p.config().pipeline.max_tokens, 30);
+  EXPECT_EQ(p.generate("The sailor reads").ids, pipeline().generate("The sailor reads").ids);
+
+  settings.pipeline.mode = PipelineMode::kArOnly;
+  EXPECT_EQ(p.generate("The sailor reads", settings).ids,
+            pipeline({"pipeline.max_tokens=12", "draft.sampler.temperature=0.5", "pipeline.mode=ar_only"})
+                .generate("The sailor reads")
+                .ids);
+  settings.refine.steps = 0;
+  settings.pipeline.mode = PipelineMode::kHybrid;
+  EXPECT_THAT([&] { p.generate("x", settings); }, ::testing::ThrowsMessage<Error>(HasSubstr("refine.steps")));
+}
+
+// Calls on one pipeline from several threads (a server's slots) give what they give alone.
+TEST_F(PipelineTest, ConcurrentCallsGiveWhatTheyGiveAlone) {
+  Pipeline p = pipeline();
+  PipelineConfig other = p.config();
+  other.draft.sampler.seed = 99;
+  other.pipeline.max_tokens = 20;
+  const PipelineResult a_alone = p.generate("The sailor reads"), b_alone = p.generate("A ship", other);
+  const PipelineResult e_alone = p.refine_text("The sailor reads the long letter twice.", {{1, 3}});
+  for (int round = 0; round < 3; ++round) {
+    PipelineResult a, b, e;
+    std::thread ta([&] { a = p.generate("The sailor reads"); });
+    std::thread tb([&] { b = p.generate("A ship", other); });
+    std::thread te([&] { e = p.refine_text("The sailor reads the long letter twice.", {{1, 3}}); });
+    ta.join(), tb.join(), te.join();
+    EXPECT_EQ(a.ids, a_alone.ids);
+    EXPECT_EQ(b.ids, b_alone.ids);
+    EXPECT_EQ(e.ids, e_alone.ids);
+  }
+}
+
+// An observer that asks to stop after `after` events of drafting or refining.
+class StopAfter : public PipelineObserver {
+ public:
+  explicit StopAfter(int after) : after_(after) {}
+  bool stop_requested() override { return ++asked > after_; }
+  void on_draft_token(const DraftTokenEvent&) override { ++tokens; }
+  void on_refine_step(const RefineStepEvent&) override { ++steps; }
+  int asked = 0, tokens = 0, steps = 0;
+
+ private:
+  int after_;
+};
+
+TEST_F(PipelineTest, AnObserverThatAsksToStopEndsTheCallWithinAForwardPass) {
+  Pipeline p = pipeline();
+  StopAfter drafting(3);
+  EXPECT_THROW(p.generate("The sailor reads", &drafting), Cancelled);
+  EXPECT_LE(drafting.tokens, 4);  // asked between forward passes: at most one more token
+  EXPECT_EQ(drafting.steps, 0);
+  // Stopped while refining: asked once per step as well.
+  StopAfter never(1 << 30);
+  p.generate("The sailor reads", &never);
+  const int asks_in_drafting = never.tokens;
+  StopAfter refining(asks_in_drafting + 2);
+  EXPECT_THROW(p.generate("The sailor reads", &refining), Cancelled);
+  EXPECT_GT(refining.tokens, 0);
+  EXPECT_LT(refining.steps, never.steps);
+  // The pipeline is whole afterwards: the next call gives what it always gives.
+  EXPECT_EQ(p.generate("The sailor reads").ids, pipeline().generate("The sailor reads").ids);
+  StopAfter editing(0);
+  EXPECT_THROW(p.refine_text("The sailor reads the long letter twice.", {{1, 3}}, &editing), Cancelled);
 }
 
 // A denoiser that writes token 7 everywhere it may, and one that breaks the frozen context.
