@@ -18,42 +18,34 @@
 #include "diffusion_refine/span_selectors.h"
 #include "hybrid/pipeline.h"
 #include "hybrid/text_diff.h"
+#include "hybrid/text_spans.h"
 
 namespace sculpt::cli {
 namespace {
 
-// Character offset where each token's text starts, and the text's length at the end ([n + 1]).
-std::vector<int64_t> token_char_offsets(const Tokenizer& tok, const std::vector<TokenId>& ids) {
-  std::vector<int64_t> offsets{0};
-  for (size_t i = 1; i <= ids.size(); ++i)
-    offsets.push_back(int64_t(tok.decode(std::vector<TokenId>(ids.begin(), ids.begin() + long(i))).size()));
-  return offsets;
-}
-
-// "120:180,300:320" character ranges of the text -> the token ranges that overlap them.
-std::vector<Span> char_ranges_to_tokens(const std::string& spec, const std::vector<int64_t>& offsets,
-                                        int64_t n_chars) {
-  std::vector<std::string> parts;
+// "120:180,300:320" as code point ranges (checked against the text by token_spans_of).
+std::vector<std::pair<int64_t, int64_t>> parse_char_ranges(const std::string& spec) {
+  std::vector<std::pair<int64_t, int64_t>> out;
   for (size_t start = 0; start <= spec.size();) {
     const size_t comma = spec.find(',', start);
-    parts.push_back(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    const std::string part = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t colon = part.find(':');
+    size_t used_a = 0, used_b = 0;
+    int64_t b = 0, e = 0;
+    try {
+      if (colon == std::string::npos) throw std::invalid_argument(part);
+      b = std::stoll(part.substr(0, colon), &used_a);
+      e = std::stoll(part.substr(colon + 1), &used_b);
+    } catch (const std::exception&) {
+      fail("span '" + part + "'", "expected begin:end (character offsets, end exclusive)");
+    }
+    if (used_a != colon || used_b != part.size() - colon - 1)
+      fail("span '" + part + "'", "expected begin:end (character offsets, end exclusive)");
+    out.emplace_back(b, e);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  // Character ranges are checked with the token-range parser, against the text's length.
-  std::vector<Span> chars = parse_token_ranges(parts, n_chars);
-  std::vector<Span> tokens;
-  const int64_t n_tokens = int64_t(offsets.size()) - 1;
-  for (const Span& c : chars) {
-    Span t{n_tokens, 0};
-    for (int64_t i = 0; i < n_tokens; ++i)
-      if (offsets[size_t(i)] < c.end && offsets[size_t(i + 1)] > c.begin) {
-        t.begin = std::min(t.begin, i);
-        t.end = std::max(t.end, i + 1);
-      }
-    if (t.end > t.begin) tokens.push_back(t);
-  }
-  return tokens;
+  return out;
 }
 
 // Editing mode: the pipeline's retrieval and refiner on a user's text (`sculpt refine --config`).
@@ -65,7 +57,7 @@ int refine_with_pipeline(const po::variables_map& vm, PipelineConfig cfg, const 
   if (ids.empty()) fail(vm["input"].as<std::string>(), "is empty: nothing to refine");
   std::vector<Span> spans;
   if (vm.count("spans"))
-    spans = char_ranges_to_tokens(vm["spans"].as<std::string>(), token_char_offsets(tok, ids), int64_t(text.size()));
+    spans = token_spans_of(tok, ids, text, parse_char_ranges(vm["spans"].as<std::string>()));
   const bool json = vm["json"].as<bool>(), show_edits = vm["show-edits"].as<bool>();
   // Printed window by window as the pipeline's events say each is done.
   SectionPrinter printer(show_edits ? SectionPrinter::kEdits : SectionPrinter::kText, ::isatty(STDOUT_FILENO));
@@ -83,7 +75,7 @@ int refine(const std::vector<std::string>& args) {
       ("model", po::value<std::string>(), "refiner model directory (else the refiner and retrieval of --config's pipeline)")
       ("input", po::value<std::string>()->required(), "text file to refine")
       ("context", po::value<std::string>(), "text file of frozen context placed before the input (never changed)")
-      ("spans", po::value<std::string>(), "character ranges of the input to rewrite, e.g. 120:180,300:320 "
+      ("spans", po::value<std::string>(), "character (code point) ranges of the input to rewrite, e.g. 120:180,300:320 "
                                           "(default: the refiner's lowest-confidence tokens)")
       ("steps", po::value<int>(), ("denoising steps (refine.steps, default " + std::to_string(defaults.refine.steps) + ")").c_str())
       ("tau", po::value<double>(), "commit every position with confidence >= tau (threshold decoding)")
@@ -123,8 +115,7 @@ int refine(const std::vector<std::string>& args) {
 
   std::vector<Span> spans;
   if (vm.count("spans")) {
-    spans = char_ranges_to_tokens(vm["spans"].as<std::string>(), token_char_offsets(tok, draft.tokens),
-                                  int64_t(text.size()));
+    spans = token_spans_of(tok, draft.tokens, text, parse_char_ranges(vm["spans"].as<std::string>()));
   } else {
     SpanParams sp = cfg.spans;
     // Drafter log-probs and entropies do not exist for a user's file: use the refiner's confidence.

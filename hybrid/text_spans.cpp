@@ -1,0 +1,58 @@
+// Code point ranges to token ranges; see text_spans.h.
+#include "hybrid/text_spans.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace sculpt {
+
+int64_t code_point_offset(const std::string& text, size_t byte_offset) {
+  byte_offset = std::min(byte_offset, text.size());
+  return std::count_if(text.begin(), text.begin() + long(byte_offset),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+std::vector<Span> token_spans_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text,
+                                 const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  const int64_t n_chars = code_point_offset(text, text.size());
+  // The text as the tokens spell it, and where each token's bytes end. A piece of part of a
+  // character (a byte piece) covers all of that character, so a range touching the character
+  // takes every piece of it.
+  std::string spelled;
+  std::vector<size_t> byte_end;
+  for (TokenId id : ids) {
+    spelled += tokenizer.piece_bytes(id);
+    byte_end.push_back(spelled.size());
+  }
+  // The decoder drops the leading space of the first piece (sentencepiece's dummy prefix).
+  if (spelled.compare(0, 1, " ") == 0 && spelled.compare(1, std::string::npos, tokenizer.decode(ids)) == 0) {
+    spelled.erase(0, 1);
+    for (size_t& e : byte_end) e = e > 0 ? e - 1 : 0;
+  }
+  auto is_continuation = [&](size_t at) { return at < spelled.size() && (uint8_t(spelled[at]) & 0xC0) == 0x80; };
+  // Token i covers code points [first, last): from the character its first byte is in, to
+  // past the character its last byte is in.
+  std::vector<Span> covers(ids.size());
+  size_t begin_byte = 0;
+  int64_t cp = 0;  // code points before begin_byte, counting a character cut at begin_byte as before it
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int64_t first = is_continuation(begin_byte) ? cp - 1 : cp;
+    cp += code_point_offset(spelled.substr(begin_byte, byte_end[i] - begin_byte), byte_end[i] - begin_byte);
+    covers[i] = {first, cp};
+    begin_byte = byte_end[i];
+  }
+  std::vector<Span> out;
+  for (const auto& [begin, end] : ranges) {
+    if (begin < 0 || end <= begin || end > n_chars)
+      fail(str_cat("span '", begin, ":", end, "'"), "is empty or outside the text's ", n_chars, " characters");
+    Span s{int64_t(ids.size()), 0};
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (covers[i].begin < end && covers[i].end > begin && covers[i].end > covers[i].begin)
+        s.begin = std::min(s.begin, int64_t(i)), s.end = int64_t(i + 1);
+    if (s.end > s.begin) out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace sculpt

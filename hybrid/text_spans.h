@@ -1,0 +1,27 @@
+// Character ranges of a text (Unicode code points, half-open: what a browser and Python count)
+// and the token ranges that cover them, for requests that name parts of a text by position
+// (`sculpt refine --spans`, the server's /v1/refine).
+//
+//   std::vector<Span> spans = token_spans_of(tokenizer, ids, text, {{120, 180}});
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tokenizer.h"
+#include "diffusion_refine/canvas.h"
+
+namespace sculpt {
+
+// The number of code points in text[0, byte_offset).
+int64_t code_point_offset(const std::string& text, size_t byte_offset);
+
+// The token ranges of `ids` (the tokens of `text`) that overlap each code point range, in
+// order; a range covering no token is dropped. Throws Error naming a range that is empty or
+// reaches past the text's end.
+std::vector<Span> token_spans_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text,
+                                 const std::vector<std::pair<int64_t, int64_t>>& ranges);
+
+}  // namespace sculpt
