@@ -14,6 +14,7 @@ packages=(
   python3 python3-torch python3-numpy python3-sentencepiece
   libpq-dev postgresql      # retrieval: PostgreSQL backend (libpq) and the server its tests start
   libstemmer-dev libicu-dev # retrieval: Snowball stemming, Unicode normalisation
+  libcpp-httplib-dev curl   # sculpt serve: the HTTP server; its tests talk to it with curl
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )
 

@@ -34,5 +34,6 @@ std::vector<Command> retrieval_commands();
 std::vector<Command> launch_commands();
 std::vector<Command> bench_train_commands();
 std::vector<Command> lora_commands();
+std::vector<Command> serve_commands();
 
 }  // namespace sculpt::cli

@@ -1,0 +1,60 @@
+// Requests of the OpenAI-compatible routes, parsed and checked into the params structs the YAML
+// config fills: a pure function of the body, the server's settings and its limits, so that it
+// is tested (and fuzzed) without a server. Every problem is an ApiError naming the field.
+//
+//   GenerationRequest r = parse_generation_request(body, pipeline.config(), limits, Route::kCompletions);
+//   pipeline.generate(r.prompt, r.settings, &observer);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "diffusion_refine/canvas.h"
+#include "hybrid/pipeline_config.h"
+#include "server/api_error.h"
+
+namespace sculpt::server {
+
+enum class Route { kCompletions, kChatCompletions };
+
+// What the server allows one request.
+struct RequestLimits {
+  int max_tokens = 1024;   // max_tokens above this is refused
+  std::string model_name;  // the one model a request may name (or omit)
+};
+
+struct ChatTurn {
+  std::string role;     // system, user, assistant, tool
+  std::string content;
+};
+
+struct GenerationRequest {
+  std::string prompt;            // completions: the prompt (chat: empty until the template renders messages)
+  std::vector<ChatTurn> messages;  // chat only
+  bool stream = false;
+  bool include_usage = false;      // stream_options.include_usage: a last chunk with usage
+  bool stream_revisions = false;   // sculpt.stream_revisions: the draft at once, then its revisions
+  PipelineConfig settings;         // the server's pipeline settings with the request's applied
+};
+
+// Parses a /v1/completions or /v1/chat/completions body. Throws ApiError: 400 for malformed
+// JSON, a field of the wrong type or out of range, an empty prompt, an unsupported OpenAI
+// option, an unknown field (top level or inside "sculpt"); 404 for another model's name.
+GenerationRequest parse_generation_request(const std::string& body, const PipelineConfig& defaults,
+                                           const RequestLimits& limits, Route route);
+
+struct RefineRequest {
+  std::string text;
+  std::vector<std::pair<int64_t, int64_t>> ranges;  // code point ranges to rewrite, half-open; empty = chosen
+  PipelineConfig settings;
+};
+
+// Parses a /v1/refine body: {"text": ..., "ranges": [[begin, end], ...], "sculpt": {...}}.
+RefineRequest parse_refine_request(const std::string& body, const PipelineConfig& defaults);
+
+// The "sculpt" extension object applied to `settings` through the typed config loader (strict:
+// unknown keys name themselves, with a suggestion). Sets *stream_revisions if given.
+void apply_extension(const nlohmann::json& extension, PipelineConfig& settings, bool* stream_revisions);
+
+}  // namespace sculpt::server
