@@ -1,0 +1,142 @@
+// Chat templates (core/chat_template.h): the variables transformers hands a template, and the
+// chat_template field of tokenizer_config.json. The Jinja work is in core/jinja_*.
+#include "core/chat_template.h"
+
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "core/error.h"
+#include "core/jinja_parser.h"
+#include "core/jinja_render.h"
+#include "core/text_check.h"
+
+namespace sculpt {
+
+struct ChatTemplate::Impl {
+  jinja::Template ast;
+  std::string where;
+};
+
+ChatTemplate::ChatTemplate(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+ChatTemplate ChatTemplate::parse(const std::string& source, const std::string& where) {
+  const int64_t bad = first_invalid_utf8(source);
+  if (bad >= 0) fail(where, "the template is not valid UTF-8 (at byte ", bad, ")");
+  auto impl = std::make_shared<Impl>();
+  impl->ast = jinja::parse_template(source, where);
+  impl->where = where;
+  return ChatTemplate(std::move(impl));
+}
+
+namespace {
+
+void check_utf8(const std::string& where, const std::string& what, const std::string& text) {
+  const int64_t bad = first_invalid_utf8(text);
+  if (bad >= 0) fail(where, what, " is not valid UTF-8 (at byte ", bad, ")");
+}
+
+jinja::Value message_list(const std::string& where, const std::vector<ChatMessage>& messages) {
+  std::vector<jinja::Value> list;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    check_utf8(where, str_cat("messages[", i, "].role"), messages[i].role);
+    check_utf8(where, str_cat("messages[", i, "].content"), messages[i].content);
+    list.push_back(jinja::Value::dict({{"role", jinja::Value::string(messages[i].role)},
+                                       {"content", jinja::Value::string(messages[i].content)}}));
+  }
+  return jinja::Value::list(std::move(list));
+}
+
+// What transformers' render_jinja_template passes: messages, tools and documents (None here),
+// add_generation_prompt, the tokenizer's special tokens that are set, and extra flags.
+std::vector<std::pair<std::string, jinja::Value>> template_context(
+    const std::string& where, const std::vector<ChatMessage>& messages,
+    const ChatTemplateOptions& options) {
+  std::vector<std::pair<std::string, jinja::Value>> context = {
+      {"messages", message_list(where, messages)},
+      {"tools", jinja::Value::none()},
+      {"documents", jinja::Value::none()},
+      {"add_generation_prompt", jinja::Value::boolean(options.add_generation_prompt)}};
+  for (const auto& [name, token] :
+       {std::pair{"bos_token", &options.bos_token}, {"eos_token", &options.eos_token}}) {
+    check_utf8(where, name, *token);
+    if (!token->empty()) context.emplace_back(name, jinja::Value::string(*token));
+  }
+  for (const auto& [name, value] : options.flags) {
+    check_utf8(where, "a flag name", name);
+    for (const auto& [taken, unused] : context)
+      if (name == taken)
+        fail(where, "flag '", name, "': the renderer defines this variable itself");
+    context.emplace_back(name, jinja::Value::boolean(value));
+  }
+  return context;
+}
+
+}  // namespace
+
+std::string ChatTemplate::render(const std::vector<ChatMessage>& messages,
+                                 const ChatTemplateOptions& options) const {
+  return jinja::render_template(impl_->ast, template_context(impl_->where, messages, options),
+                                impl_->where);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokenizer_config.json.
+
+namespace {
+
+// Larger than any tokenizer_config.json (they hold a few templates and token tables).
+constexpr std::streamsize kMaxConfigBytes = std::streamsize(64) << 20;
+
+std::string read_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot read: ", errno_text(errno));
+  in.seekg(0, std::ios::end);
+  const std::streamsize size = in.tellg();
+  if (size > kMaxConfigBytes)
+    fail(path, "a tokenizer config of ", size, " bytes is larger than the ", kMaxConfigBytes,
+         " accepted");
+  in.seekg(0, std::ios::beg);
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  if (in.bad()) fail(path, "cannot read: ", errno_text(errno));
+  return text;
+}
+
+std::string named_default(const std::string& path, const nlohmann::json& list) {
+  std::string names;
+  for (const nlohmann::json& entry : list) {
+    if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string())
+      fail(path, "chat_template: a list entry without a string \"name\"");
+    const std::string& name = entry["name"].get_ref<const std::string&>();
+    if (name == "default") {
+      if (!entry.contains("template") || !entry["template"].is_string())
+        fail(path, "chat_template: the entry named \"default\" has no string \"template\"");
+      return entry["template"].get<std::string>();
+    }
+    names += (names.empty() ? "" : ", ") + name;
+  }
+  fail(path, "chat_template: a list of templates (", names, ") with none named \"default\"");
+}
+
+}  // namespace
+
+std::string read_chat_template(const std::string& tokenizer_config_path) {
+  const std::string& path = tokenizer_config_path;
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_config_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, "malformed JSON: ", e.what());
+  }
+  if (!config.is_object()) fail(path, "expected a JSON object, got ", config.type_name());
+  const auto it = config.find("chat_template");
+  if (it == config.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_array()) return named_default(path, *it);
+  fail(path, "chat_template: expected a string or a list of {name, template}, got ",
+       it->type_name());
+}
+
+}  // namespace sculpt
