@@ -12,6 +12,7 @@ packages=(
   libeigen3-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libspdlog-dev
   python3 python3-torch python3-numpy python3-sentencepiece
+  python3-jinja2            # tests/reference/render_chat_template.py: chat templates as transformers renders them
   libpq-dev postgresql      # retrieval: PostgreSQL backend (libpq) and the server its tests start
   libstemmer-dev libicu-dev # retrieval: Snowball stemming, Unicode normalisation
   libcpp-httplib-dev curl   # sculpt serve: the HTTP server; its tests talk to it with curl
