@@ -64,12 +64,20 @@ class Lexer {
   }
 
  private:
+  // Line and column of a byte offset. Tokens come in order, so the column is counted on from
+  // the previous one (counting from the line start each time is quadratic in a long line).
   SourcePos pos_of(size_t offset) const {
     const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
     const size_t line = size_t(it - line_starts_.begin());
     const size_t start = line_starts_[line - 1];
-    return {int(line),
-            int(count_code_points(std::string_view(src_).substr(start, offset - start))) + 1};
+    if (cursor_.line != int(line) || cursor_offset_ > offset) {
+      cursor_ = {int(line), 1};
+      cursor_offset_ = start;
+    }
+    cursor_.column += int(
+        count_code_points(std::string_view(src_).substr(cursor_offset_, offset - cursor_offset_)));
+    cursor_offset_ = offset;
+    return cursor_;
   }
 
   template <class... Args>
@@ -443,6 +451,8 @@ class Lexer {
   std::vector<size_t> line_starts_;
   size_t pos_ = 0;
   bool line_starting_ = true;  // the last match ended a line (or nothing was matched yet)
+  mutable SourcePos cursor_;   // pos_of's last answer, and the offset it was for
+  mutable size_t cursor_offset_ = 0;
   std::vector<Token> tokens_;
 };
 

@@ -324,13 +324,15 @@ bool ascii_letter(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c 
 
 // Scripts and symbols without letter case, which Python's case mappings leave unchanged:
 // Hebrew to Tibetan, general punctuation, arrows to dingbats (not the circled letters of
-// U+24B6..U+24E9), CJK, kana, Hangul, emoji.
+// U+24B6..U+24E9), CJK, kana, Hangul, emoji (not the squared letters of U+1F130..U+1F189,
+// which Python counts as cased). Checked against Python 3.11's str methods.
 bool is_caseless(uint32_t c) {
   return (c >= 0x0590 && c <= 0x0FFF) || (c >= 0x2000 && c <= 0x206F) ||
          (c >= 0x2190 && c <= 0x245F) || (c >= 0x2500 && c <= 0x27BF) ||
          (c >= 0x3000 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
-         (c >= 0x1F000 && c <= 0x1FAFF) || (c >= 0x20000 && c <= 0x3FFFF);
+         (c >= 0x1F000 && c <= 0x1F12F) || (c >= 0x1F18A && c <= 0x1FAFF) ||
+         (c >= 0x20000 && c <= 0x3FFFF);
 }
 
 // The title filter's word boundaries: runs of whitespace and -({[< (jinja2's
@@ -441,7 +443,7 @@ std::vector<std::string> split_on(const std::string& s, const std::string& sep, 
   int64_t budget = maxsplit < 0 ? int64_t(s.size()) + 1 : maxsplit;
   if (!from_right) {
     size_t start = 0;
-    for (size_t hit; budget-- > 0 && (hit = s.find(sep, start)) != std::string::npos;
+    for (size_t hit; budget-- > 0 && (hit = find_text(s, sep, start)) != std::string::npos;
          start = hit + sep.size())
       parts.push_back(s.substr(start, hit - start));
     parts.push_back(s.substr(start));
@@ -449,7 +451,7 @@ std::vector<std::string> split_on(const std::string& s, const std::string& sep, 
   }
   size_t end = s.size();
   while (budget-- > 0 && end >= sep.size()) {
-    const size_t hit = s.rfind(sep, end - sep.size());
+    const size_t hit = rfind_text(s, sep, end - sep.size());
     if (hit == std::string::npos) break;
     parts.push_back(s.substr(hit + sep.size(), end - hit - sep.size()));
     end = hit;
@@ -502,7 +504,7 @@ Value str_replace(const std::string& s, const std::string& old, const std::strin
     return Value::string(std::move(out));
   }
   size_t start = 0;
-  for (size_t hit; count-- > 0 && (hit = s.find(old, start)) != std::string::npos;
+  for (size_t hit; count-- > 0 && (hit = find_text(s, old, start)) != std::string::npos;
        start = hit + old.size()) {
     out.append(s, start, hit - start);
     out += replacement;
@@ -515,7 +517,9 @@ Value str_replace(const std::string& s, const std::string& old, const std::strin
 Value str_count(const std::string& s, const std::string& sub) {
   if (sub.empty()) return Value::integer(count_code_points(s) + 1);
   int64_t n = 0;
-  for (size_t hit = s.find(sub); hit != std::string::npos; hit = s.find(sub, hit + sub.size())) ++n;
+  for (size_t hit = find_text(s, sub); hit != std::string::npos;
+       hit = find_text(s, sub, hit + sub.size()))
+    ++n;
   return Value::integer(n);
 }
 
@@ -551,7 +555,7 @@ Value call_str_method(const std::string& name, const std::string& s, const CallA
     const auto a = bind_args(name, args, {"sub"}, 1);
     const std::string& sub = str_arg(name, *a[0]);
     if (name == "count") return str_count(s, sub);
-    const size_t hit = s.find(sub);
+    const size_t hit = find_text(s, sub);
     return Value::integer(
         hit == std::string::npos ? -1 : count_code_points(std::string_view(s).substr(0, hit)));
   }

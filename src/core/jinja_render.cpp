@@ -3,6 +3,7 @@
 #include "core/jinja_render.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/jinja_builtins.h"
@@ -17,25 +18,18 @@ class Scope {
   explicit Scope(const Scope* parent) : parent_(parent) {}
 
   const Value* find(const std::string& name) const {
-    for (const Scope* s = this; s; s = s->parent_)
-      for (const auto& [key, value] : s->vars_)
-        if (key == name) return &value;
+    for (const Scope* s = this; s; s = s->parent_) {
+      const auto it = s->vars_.find(name);
+      if (it != s->vars_.end()) return &it->second;
+    }
     return nullptr;
   }
 
-  void set(const std::string& name, Value value) {
-    for (auto& [key, v] : vars_) {
-      if (key == name) {
-        v = std::move(value);
-        return;
-      }
-    }
-    vars_.emplace_back(name, std::move(value));
-  }
+  void set(const std::string& name, Value value) { vars_[name] = std::move(value); }
 
  private:
   const Scope* parent_;
-  std::vector<std::pair<std::string, Value>> vars_;
+  std::unordered_map<std::string, Value> vars_;
 };
 
 enum class Flow { kNormal, kBreak, kContinue };
@@ -51,6 +45,7 @@ void locate(EvalError& e, SourcePos pos) {
 class Renderer {
  public:
   std::string run(const Template& t, const std::vector<std::pair<std::string, Value>>& context) {
+    BuildBudget budget;
     Scope root(nullptr);
     for (const auto& [name, value] : context) root.set(name, value);
     exec_body(t.body, root);

@@ -18,7 +18,7 @@ namespace sculpt::jinja {
 
 // Limits of one render, far above what a chat of any real length needs.
 inline constexpr int64_t kMaxLoopIterations = 1'000'000;  // summed over all loops
-inline constexpr int64_t kMaxSteps = 20'000'000;          // expressions and statements run
+inline constexpr int64_t kMaxSteps = 10'000'000;          // expressions and statements run
 inline constexpr size_t kMaxOutputBytes = kMaxStringBytes;
 
 // Renders `t` with the variables of `context`. Throws Error "<where>:<line>:<column>: <why>"

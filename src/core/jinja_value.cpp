@@ -12,6 +12,23 @@
 namespace sculpt::jinja {
 
 // ---------------------------------------------------------------------------------------------
+// The allocation budget.
+
+namespace {
+thread_local int64_t* t_budget_used = nullptr;
+}  // namespace
+
+BuildBudget::BuildBudget() : outer_(t_budget_used) { t_budget_used = &used_; }
+BuildBudget::~BuildBudget() { t_budget_used = outer_; }
+
+void charge_bytes(size_t bytes) {
+  if (!t_budget_used) return;
+  *t_budget_used += int64_t(std::min<size_t>(bytes, size_t(kMaxBuiltBytes)));
+  if (*t_budget_used > kMaxBuiltBytes)
+    eval_fail("the template built more than ", kMaxBuiltBytes, " bytes of strings and lists");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Construction and access.
 
 Value Value::undefined(std::string why) {
@@ -49,6 +66,7 @@ Value Value::number(double f) {
 
 Value Value::string(std::string s) {
   if (s.size() > kMaxStringBytes) eval_fail("a string longer than ", kMaxStringBytes, " bytes");
+  charge_bytes(s.size());
   Value v;
   v.kind_ = Kind::kString;
   v.data_ = std::make_shared<const std::string>(std::move(s));
@@ -66,6 +84,7 @@ void check_depth(int depth) {
 
 Value Value::sequence(SeqKind kind, std::vector<Value> items) {
   if (items.size() > kMaxStringBytes) eval_fail("a list longer than ", kMaxStringBytes, " items");
+  charge_bytes(items.size() * sizeof(Value));
   auto seq = std::make_shared<Sequence>();
   seq->kind = kind;
   for (const Value& item : items) seq->depth = std::max(seq->depth, item.depth() + 1);
@@ -78,10 +97,15 @@ Value Value::sequence(SeqKind kind, std::vector<Value> items) {
 }
 
 Value Value::dict(std::vector<std::pair<std::string, Value>> entries) {
+  charge_bytes(entries.size() * sizeof(entries[0]));
   auto dict = std::make_shared<Dict>();
   for (const auto& entry : entries) dict->depth = std::max(dict->depth, entry.second.depth() + 1);
   check_depth(dict->depth);
   dict->entries = std::move(entries);
+  if (dict->entries.size() > 8) {  // beyond a message's few keys, look keys up in a table
+    for (size_t i = 0; i < dict->entries.size(); ++i)
+      dict->index.emplace(dict->entries[i].first, i);
+  }
   Value v;
   v.kind_ = Kind::kDict;
   v.data_ = DictPtr(std::move(dict));
@@ -147,26 +171,21 @@ int Value::depth() const {
 }
 
 const Value* Dict::find(std::string_view key) const {
+  if (!index.empty()) {
+    const auto it = index.find(key);
+    return it == index.end() ? nullptr : &entries[it->second].second;
+  }
   for (const auto& [k, v] : entries)
     if (k == key) return &v;
   return nullptr;
 }
 
-const Value* Namespace::find(std::string_view name) const {
-  for (const auto& [k, v] : attrs)
-    if (k == name) return &v;
-  return nullptr;
+const Value* Namespace::find(const std::string& name) const {
+  const auto it = attrs.find(name);
+  return it == attrs.end() ? nullptr : &it->second;
 }
 
-void Namespace::set(const std::string& name, Value value) {
-  for (auto& [k, v] : attrs) {
-    if (k == name) {
-      v = std::move(value);
-      return;
-    }
-  }
-  attrs.emplace_back(name, std::move(value));
-}
+void Namespace::set(const std::string& name, Value value) { attrs[name] = std::move(value); }
 
 bool Iterator::pull(Value& out) {
   if (done) return false;
@@ -570,7 +589,7 @@ bool contains(const Value& container, const Value& item) {
     case Kind::kString:
       if (!item.is_string())
         eval_fail("'in <string>' requires string as left operand, not ", type_name(item));
-      return container.as_string().find(item.as_string()) != std::string::npos;
+      return find_text(container.as_string(), item.as_string()) != std::string::npos;
     case Kind::kDict:
       return has_key(item, nullptr, &container.as_dict());
     case Kind::kSequence: {
@@ -777,6 +796,8 @@ Value unary_plus(const Value& v) {
 
 std::vector<Value> iterate(const Value& v) {
   std::vector<Value> items;
+  if (v.kind() == Kind::kSequence) charge_bytes(v.as_sequence().items.size() * sizeof(Value));
+  if (v.kind() == Kind::kString) charge_bytes(v.as_string().size() * sizeof(Value));
   switch (v.kind()) {
     case Kind::kUndefined:
       return items;
@@ -843,6 +864,7 @@ uint32_t next_code_point(std::string_view text, size_t* pos) {
 }
 
 std::vector<size_t> code_point_offsets(std::string_view text) {
+  charge_bytes(text.size() * sizeof(size_t));
   std::vector<size_t> offsets;
   offsets.reserve(text.size() + 1);
   for (size_t i = 0; i < text.size(); ++i)
@@ -873,6 +895,35 @@ void append_utf8(std::string& out, uint32_t c) {
     out += char(0x80 | ((c >> 6) & 0x3F));
     out += char(0x80 | (c & 0x3F));
   }
+}
+
+// Knuth-Morris-Pratt: linear in the lengths, where std::string::find can take the product of
+// them (a template can build megabyte strings that nearly match).
+size_t find_text(std::string_view text, std::string_view needle, size_t from) {
+  if (needle.size() <= 16 || from >= text.size()) return text.find(needle, from);
+  charge_bytes(needle.size() * sizeof(size_t));
+  std::vector<size_t> fail(needle.size(), 0);  // longest proper border of needle[0..i]
+  for (size_t i = 1, k = 0; i < needle.size(); ++i) {
+    while (k > 0 && needle[i] != needle[k]) k = fail[k - 1];
+    if (needle[i] == needle[k]) ++k;
+    fail[i] = k;
+  }
+  for (size_t i = from, k = 0; i < text.size(); ++i) {
+    while (k > 0 && text[i] != needle[k]) k = fail[k - 1];
+    if (text[i] == needle[k]) ++k;
+    if (k == needle.size()) return i + 1 - needle.size();
+  }
+  return std::string_view::npos;
+}
+
+size_t rfind_text(std::string_view text, std::string_view needle, size_t from) {
+  if (needle.size() <= 16) return text.rfind(needle, from);
+  if (needle.size() > text.size()) return std::string_view::npos;
+  const size_t end = std::min(from, text.size() - needle.size()) + needle.size();
+  const std::string reversed_text(text.rend() - std::ptrdiff_t(end), text.rend());
+  const std::string reversed_needle(needle.rbegin(), needle.rend());
+  const size_t hit = find_text(reversed_text, reversed_needle, 0);
+  return hit == std::string_view::npos ? hit : end - hit - needle.size();
 }
 
 }  // namespace sculpt::jinja

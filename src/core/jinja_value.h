@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -47,6 +48,25 @@ inline constexpr int kMaxValueDepth = 64;
 
 // Largest string (or list) a template may build, in bytes (elements).
 inline constexpr size_t kMaxStringBytes = size_t(64) << 20;
+
+// Bytes one render may allocate for strings, lists and dicts in total (what it frees counts
+// too): bounds the memory and the time of templates that build large values in loops.
+inline constexpr int64_t kMaxBuiltBytes = int64_t(1) << 30;
+
+// The allocation budget of the render running on this thread, for as long as it lives;
+// charge_bytes() counts against it (and does nothing outside a render).
+class BuildBudget {
+ public:
+  BuildBudget();
+  ~BuildBudget();
+  BuildBudget(const BuildBudget&) = delete;
+  BuildBudget& operator=(const BuildBudget&) = delete;
+
+ private:
+  int64_t used_ = 0;
+  int64_t* outer_;
+};
+void charge_bytes(size_t bytes);
 
 enum class Kind {
   kUndefined,  // jinja2.Undefined: prints as "", false, iterates as empty, errors on use
@@ -138,12 +158,13 @@ struct Sequence {
 struct Dict {
   std::vector<std::pair<std::string, Value>> entries;  // insertion order
   int depth = 1;
-  const Value* find(std::string_view key) const;  // nullptr if absent
+  std::unordered_map<std::string_view, size_t> index;  // key -> entry, for larger dicts
+  const Value* find(std::string_view key) const;       // nullptr if absent
 };
 
 struct Namespace {
-  std::vector<std::pair<std::string, Value>> attrs;
-  const Value* find(std::string_view name) const;
+  std::unordered_map<std::string, Value> attrs;
+  const Value* find(const std::string& name) const;
   void set(const std::string& name, Value value);
 };
 
@@ -212,6 +233,10 @@ int64_t length(const Value& v);
 bool is_py_space(uint32_t code_point);  // str.isspace()
 // Byte offsets of each code point of valid UTF-8 text, plus text.size() at the end.
 std::vector<size_t> code_point_offsets(std::string_view text);
+// The first (last) occurrence of needle in text at or after (at or before) `from`, in time
+// linear in their lengths; npos if none.
+size_t find_text(std::string_view text, std::string_view needle, size_t from = 0);
+size_t rfind_text(std::string_view text, std::string_view needle, size_t from);
 int64_t count_code_points(std::string_view text);
 void append_utf8(std::string& out, uint32_t code_point);
 // Decodes the code point at text[*pos] (valid UTF-8) and advances *pos past it.

@@ -541,6 +541,14 @@ const std::map<std::string, std::string>& hand_made_templates() {
        "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor %}"
        "{% if add_generation_prompt and ns.is_last_user %}"
        "{{'<｜Assistant｜><think>\\n'}}{% endif %}"},
+      {"long_needles",
+       "{% set w = 'abcab' * 5 %}{% set hay = (w ~ 'x') * 3 ~ w ~ w ~ 'abc' %}"
+       "{{ (w ~ 'x') in hay }}{{ (w ~ 'y') in hay }}|{{ hay.find(w ~ w) }}"
+       "|{{ hay.count(w ~ 'x') }}|{{ hay.split(w ~ 'x')|length }}"
+       "|{{ hay.rsplit(w, 2)|map('length')|join(',') }}|{{ hay.replace(w ~ 'x', '-') }}"
+       "|{{ (w * 3).rsplit(w ~ w, 1)|map('length')|join(',') }}"
+       "|{{ ('aa' * 20).count('a' * 17) }}"
+       "|{{ ('aa' * 20).rsplit('a' * 17)|map('length')|join(',') }}"},
   };
   return kTemplates;
 }
@@ -771,6 +779,9 @@ TEST(ChatTemplateRenderTest, LimitsStopRunawayTemplates) {
       {"{% set ns = namespace(g=[1]) %}{% for i in range(100) %}{% set ns.g = ns.g|select %}{% "
        "endfor %}",
        "tpl:1:76: iterators chained deeper than 64 levels"},
+      {"{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = ns.l + [i] %}"
+       "{% endfor %}",
+       "tpl:1:73: the template built more than 1073741824 bytes of strings and lists"},
       {"{{ range(200000)|length }}",
        "tpl:1:4: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000)."},
   };
