@@ -186,6 +186,11 @@ class Lexer {
       finish_tag(end + 2, sign);
       return;
     }
+    // jinja2 reports an unclosed comment only when something follows its "{#".
+    if (body >= src_.size()) {
+      pos_ = src_.size();
+      return;
+    }
     fail_at(tag, "syntax error: missing end of comment tag");
   }
 

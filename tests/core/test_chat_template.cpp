@@ -549,6 +549,7 @@ const std::map<std::string, std::string>& hand_made_templates() {
        "|{{ (w * 3).rsplit(w ~ w, 1)|map('length')|join(',') }}"
        "|{{ ('aa' * 20).count('a' * 17) }}"
        "|{{ ('aa' * 20).rsplit('a' * 17)|map('length')|join(',') }}"},
+      {"comment_start_at_end", "kept{{ 'x' }}  {#"},
   };
   return kTemplates;
 }
