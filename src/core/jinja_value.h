@@ -94,9 +94,11 @@ struct LoopState;
 struct Iterator;
 struct Function;
 
+// A Python value as jinja2 would hold it. Cheap to copy: strings, lists and dicts are shared
+// and never changed once made; namespaces (the mutable objects) and loops belong to the render.
 class Value {
  public:
-  Value() = default;                        // undefined, with no name
+  Value() = default;                        // undefined, with no reason given
   static Value undefined(std::string why);  // why it is undefined, for the error on use
   static Value none();
   static Value boolean(bool b);
