@@ -1,0 +1,264 @@
+// HfTokenizer: loading tokenizer.json into its parts and running them in the tokenizers
+// library's order (tokenizer/mod.rs, encode_single_sequence and decode): added tokens and
+// normalization, pre-tokenization, the BPE model, then the post-processor; for decoding, ids to
+// token strings (skipping special ones if asked) and the decoder chain.
+#include "core/hf_tokenizer.h"
+
+#include <cerrno>
+#include <fstream>
+
+#include "core/bpe_model.h"
+#include "core/error.h"
+#include "core/hf_added_vocabulary.h"
+#include "core/hf_decoders.h"
+#include "core/hf_json.h"
+#include "core/hf_normalizers.h"
+#include "core/hf_post_processors.h"
+#include "core/hf_pre_tokenizers.h"
+
+namespace sculpt {
+
+using hf::json;
+using hf::JsonAt;
+
+struct HfTokenizer::Impl {
+  std::string path;
+  std::unique_ptr<hf::Normalizer> normalizer;       // null: none
+  std::unique_ptr<hf::PreTokenizer> pre_tokenizer;  // null: the whole piece is one word
+  std::unique_ptr<hf::BpeModel> model;
+  hf::AddedVocabulary added;
+  std::unique_ptr<hf::PostProcessor> post_processor;  // null: adds nothing
+  std::unique_ptr<hf::Decoder> decoder;               // null: tokens joined by spaces
+  int64_t n_vocab = 0;
+  TokenId bos_id = -1;
+  TokenId eos_id = -1;
+  TokenId pad_id = -1;
+  TokenId unk_id = -1;
+
+  // The parts of tokenizer.json, in the order the library builds them (added tokens need the
+  // model and the normalizer).
+  void load_components(const json& doc, const JsonAt& at);
+  // bos/eos/pad/unk names and add_bos_token/add_eos_token from tokenizer_config.json.
+  void apply_config(const json& doc, const json& config, const JsonAt& at);
+  TokenId piece_to_id(std::string_view piece) const {
+    const TokenId id = added.token_to_id(piece);
+    return id >= 0 ? id : model->token_to_id(piece);
+  }
+};
+
+namespace {
+
+// Components nest (Sequence in Sequence); deeper than this is refused rather than recursed into.
+constexpr int kMaxNesting = 32;
+
+// The largest text encode() takes (the pipeline keeps 32-bit offsets).
+constexpr size_t kMaxTextBytes = (size_t(1) << 31) - 1;
+
+std::string read_bounded(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open: ", errno_text(errno));
+  std::string bytes;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    bytes.append(buf, size_t(in.gcount()));
+    if (int64_t(bytes.size()) > HfTokenizer::kMaxFileBytes) {
+      fail(path, "larger than ", HfTokenizer::kMaxFileBytes >> 20, " MiB, the limit for a tokenizer file");
+    }
+  }
+  if (in.bad()) fail(path, "read error: ", errno_text(errno));
+  return bytes;
+}
+
+json parse_json(std::string_view text, const std::string& name) {
+  if (int64_t(text.size()) > HfTokenizer::kMaxFileBytes) {
+    fail(name, "larger than ", HfTokenizer::kMaxFileBytes >> 20, " MiB, the limit for a tokenizer file");
+  }
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    fail(name, "not valid JSON: ", e.what());
+  }
+}
+
+void check_nesting(const json& j, const JsonAt& at, int depth = 0) {
+  if (depth > kMaxNesting) at.fail("nested more than ", kMaxNesting, " levels deep");
+  if (j.is_object() || j.is_array()) {
+    for (const json& v : j) check_nesting(v, at, depth + 1);
+  }
+}
+
+// A component that may be null: builds it with `make`, or returns null.
+template <class T, class Make>
+std::unique_ptr<T> optional_component(const json& doc, const JsonAt& at, const char* key, Make make) {
+  const auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return nullptr;
+  check_nesting(*it, at[key]);
+  return make(*it, at[key]);
+}
+
+// A special token named in tokenizer_config.json: a string, null, or an AddedToken object.
+std::optional<std::string> config_token(const json& config, const JsonAt& at, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
+    return (*it)["content"].get<std::string>();
+  }
+  at[key].fail("expected a token string, an AddedToken object or null, found ", hf::json_kind(*it));
+}
+
+}  // namespace
+
+HfTokenizer::HfTokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+const HfTokenizer::Impl& HfTokenizer::impl() const {
+  if (impl_ == nullptr) fail("HfTokenizer", "used after being moved from");
+  return *impl_;
+}
+
+HfTokenizer HfTokenizer::load(const std::string& tokenizer_json_path, const std::string& tokenizer_config_path) {
+  const std::string text = read_bounded(tokenizer_json_path);
+  const std::string config = tokenizer_config_path.empty() ? std::string() : read_bounded(tokenizer_config_path);
+  if (!tokenizer_config_path.empty() && config.empty()) fail(tokenizer_config_path, "is empty (expected JSON)");
+  return build(text, config, tokenizer_json_path, tokenizer_config_path);
+}
+
+HfTokenizer HfTokenizer::from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
+                                   const std::string& name) {
+  return build(tokenizer_json, tokenizer_config_json, name, "tokenizer_config.json");
+}
+
+HfTokenizer HfTokenizer::build(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
+                               const std::string& name, const std::string& config_name) {
+  auto impl = std::make_shared<Impl>();
+  impl->path = name;
+  const json doc = parse_json(tokenizer_json, name);
+  impl->load_components(doc, JsonAt{name, ""});
+  if (!tokenizer_config_json.empty()) {
+    impl->apply_config(doc, parse_json(tokenizer_config_json, config_name), JsonAt{config_name, ""});
+  }
+  return HfTokenizer(std::move(impl));
+}
+
+void HfTokenizer::Impl::load_components(const json& doc, const JsonAt& at) {
+  hf::require_object(doc, at);
+  if (doc.contains("version") && !(doc["version"].is_string() && doc["version"] == "1.0")) {
+    at["version"].fail("unknown tokenizer.json version (expected \"1.0\")");
+  }
+  for (const char* unsupported : {"truncation", "padding"}) {
+    if (doc.contains(unsupported) && !doc[unsupported].is_null()) at[unsupported].unsupported("set", "only null");
+  }
+  normalizer = optional_component<hf::Normalizer>(doc, at, "normalizer", hf::make_normalizer);
+  pre_tokenizer = optional_component<hf::PreTokenizer>(doc, at, "pre_tokenizer", hf::make_pre_tokenizer);
+  model = hf::BpeModel::from_json(hf::member(doc, at, "model"), at["model"]);
+  if (doc.contains("added_tokens")) added.load(doc["added_tokens"], at["added_tokens"], *model, normalizer.get());
+  post_processor = optional_component<hf::PostProcessor>(doc, at, "post_processor", hf::make_post_processor);
+  decoder = optional_component<hf::Decoder>(doc, at, "decoder", hf::make_decoder);
+  n_vocab = std::max(model->max_id(), added.max_id()) + 1;
+  if (model->unk_token()) unk_id = piece_to_id(*model->unk_token());
+}
+
+void HfTokenizer::Impl::apply_config(const json& doc, const json& config, const JsonAt& at) {
+  hf::require_object(config, at);
+  const auto resolve = [&](const char* key, TokenId fallback) {
+    if (!config.contains(key)) return fallback;
+    const std::optional<std::string> token = config_token(config, at, key);
+    if (!token) return TokenId(-1);
+    const TokenId id = piece_to_id(*token);
+    if (id < 0) at[key].fail("'", hf::printable(*token), "' is not in the vocabulary of ", path);
+    return id;
+  };
+  bos_id = resolve("bos_token", -1);
+  eos_id = resolve("eos_token", -1);
+  pad_id = resolve("pad_token", -1);
+  unk_id = resolve("unk_token", unk_id);
+
+  // transformers rebuilds a template (or missing) post-processor from the two flags; a
+  // ByteLevel, Bert or Roberta one stays (LlamaTokenizerFast.update_post_processor).
+  const bool has_add_bos = config.contains("add_bos_token") && !config["add_bos_token"].is_null();
+  const bool has_add_eos = config.contains("add_eos_token") && !config["add_eos_token"].is_null();
+  const auto pp = doc.find("post_processor");
+  const bool replaceable =
+      pp == doc.end() || pp->is_null() ||
+      (pp->contains("type") && ((*pp)["type"] == "TemplateProcessing" || (*pp)["type"] == "Sequence"));
+  if (!(has_add_bos || has_add_eos) || !replaceable) return;
+  // A flag the config leaves out keeps what the file's template does on that side.
+  std::vector<TokenId> probe;
+  if (post_processor) post_processor->add_special_tokens(probe);
+  const bool add_bos =
+      has_add_bos ? hf::get_bool(config, at, "add_bos_token") : !probe.empty() && probe.front() == bos_id;
+  const bool add_eos =
+      has_add_eos ? hf::get_bool(config, at, "add_eos_token") : !probe.empty() && probe.back() == eos_id;
+  if (add_bos && bos_id < 0) at["add_bos_token"].fail("is true but bos_token is not set");
+  if (add_eos && eos_id < 0) at["add_eos_token"].fail("is true but eos_token is not set");
+  post_processor = hf::make_bos_eos_template(add_bos ? bos_id : -1, add_eos ? eos_id : -1);
+}
+
+std::vector<TokenId> HfTokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  const Impl& m = impl();
+  if (text.size() > kMaxTextBytes) fail(m.path, "cannot encode ", text.size(), " bytes: the limit is 2 GiB");
+  const size_t bad = hf::utf8_invalid_at(text);
+  if (bad != std::string_view::npos) fail(m.path, "cannot encode: the text is not valid UTF-8 at byte ", bad);
+
+  std::vector<hf::Piece> pieces = m.added.extract_and_normalize(text, m.normalizer.get());
+  if (m.pre_tokenizer) m.pre_tokenizer->pre_tokenize(pieces);
+  std::vector<TokenId> ids;
+  ids.reserve(text.size() / 3 + 4);
+  for (const hf::Piece& p : pieces) {
+    if (p.id >= 0) {
+      ids.push_back(p.id);
+    } else {
+      m.model->tokenize(p.text.text, ids);
+    }
+  }
+  if (add_special_tokens && m.post_processor) m.post_processor->add_special_tokens(ids);
+  return ids;
+}
+
+std::string HfTokenizer::decode(const std::vector<TokenId>& ids, bool skip_special_tokens) const {
+  const Impl& m = impl();
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const TokenId id = ids[i];
+    if (id < 0 || id >= m.n_vocab) {
+      fail(m.path, "cannot decode id ", id, " at position ", i, ": outside [0, ", m.n_vocab, ")");
+    }
+    const std::string* token = m.added.decode_string(id);
+    if (token == nullptr) token = m.model->id_to_token(id);
+    if (token == nullptr) fail(m.path, "cannot decode id ", id, " at position ", i, ": no token has this id");
+    if (skip_special_tokens && m.added.is_special_content(*token)) continue;
+    tokens.push_back(*token);
+  }
+  std::string out;
+  if (!m.decoder) {
+    for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
+    return out;
+  }
+  for (const std::string& t : m.decoder->decode_chain(std::move(tokens))) out += t;
+  return out;
+}
+
+std::string HfTokenizer::id_to_piece(TokenId id) const {
+  const Impl& m = impl();
+  if (const hf::AddedToken* t = m.added.token(id)) return t->content;
+  if (const std::string* t = m.model->id_to_token(id)) return *t;
+  fail(m.path, "id ", id, " has no token (the vocabulary is [0, ", m.n_vocab, "))");
+}
+
+TokenId HfTokenizer::piece_to_id(std::string_view piece) const { return impl().piece_to_id(piece); }
+
+int64_t HfTokenizer::n_vocab() const { return impl().n_vocab; }
+TokenId HfTokenizer::bos_id() const { return impl().bos_id; }
+TokenId HfTokenizer::eos_id() const { return impl().eos_id; }
+TokenId HfTokenizer::pad_id() const { return impl().pad_id; }
+TokenId HfTokenizer::unk_id() const { return impl().unk_id; }
+
+bool HfTokenizer::is_special(TokenId id) const {
+  const hf::AddedToken* t = impl().added.token(id);
+  return t != nullptr && t->special;
+}
+
+const std::string& HfTokenizer::path() const { return impl().path; }
+
+}  // namespace sculpt
