@@ -269,18 +269,6 @@ void refine_block(DenoiseRun& run, const ModelConfig& c, int64_t lo, int64_t hi,
 
 }  // namespace
 
-void RefineParams::validate() const {
-  sampler.validate();
-  if (sampler.repetition_penalty != 1.0)
-    fail("refine.sampler.repetition_penalty", "must be 1 (off): the refiner writes positions in any order, so a "
-         "penalty on the tokens before each has no meaning; use refine.no_repeat_ngram");
-  if (steps < 1) fail("refine.steps", "must be at least 1, got ", steps);
-  if (!(threshold >= 0 && threshold <= 1)) fail("refine.threshold", "must be in [0, 1], got ", threshold);
-  if (!(edit_threshold >= 0 && edit_threshold <= 1))
-    fail("refine.edit_threshold", "must be in [0, 1], got ", edit_threshold);
-  if (block_length < 0) fail("refine.block_length", "must be >= 0, got ", block_length);
-}
-
 Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   const ModelConfig& c = model_->config();
   check_masked_diffusion_model(c, "refiner");

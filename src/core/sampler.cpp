@@ -12,19 +12,6 @@
 
 namespace sculpt {
 
-void SamplerParams::validate() const {
-  const char* where = "SamplerParams";
-  if (!(temperature >= 0 && temperature <= 100))
-    fail(where, "temperature must be in [0, 100], got ", temperature);
-  if (top_k < 0) fail(where, "top_k must be >= 0, got ", top_k);
-  if (!(top_p > 0 && top_p <= 1)) fail(where, "top_p must be in (0, 1], got ", top_p);
-  if (!(min_p >= 0 && min_p <= 1)) fail(where, "min_p must be in [0, 1], got ", min_p);
-  if (!(repetition_penalty > 0 && repetition_penalty <= 100))
-    fail(where, "repetition_penalty must be in (0, 100], got ", repetition_penalty);
-  if (seed < 0) fail(where, "seed must be >= 0, got ", seed);
-}
-
-
 at::Generator make_sampler_generator(int64_t seed) {
   return at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
 }
