@@ -2,12 +2,11 @@
 // chat_template field of tokenizer_config.json. The Jinja work is in core/jinja_*.
 #include "core/chat_template.h"
 
-#include <cerrno>
-#include <fstream>
-#include <iterator>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/jinja_parser.h"
 #include "core/jinja_render.h"
@@ -88,20 +87,26 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages,
 namespace {
 
 // Larger than any tokenizer_config.json (they hold a few templates and token tables).
-constexpr std::streamsize kMaxConfigBytes = std::streamsize(64) << 20;
+constexpr size_t kMaxConfigBytes = size_t(64) << 20;
 
-std::string read_config_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot read: ", errno_text(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamsize size = in.tellg();
-  if (size > kMaxConfigBytes)
-    fail(path, "a tokenizer config of ", size, " bytes is larger than the ", kMaxConfigBytes,
-         " accepted");
-  in.seekg(0, std::ios::beg);
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  if (in.bad()) fail(path, "cannot read: ", errno_text(errno));
-  return text;
+nlohmann::json read_tokenizer_config(const std::string& path) {
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_file(path, kMaxConfigBytes));
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, "malformed JSON: ", e.what());
+  }
+  if (!config.is_object()) fail(path, "expected a JSON object, got ", config.type_name());
+  return config;
+}
+
+// A special token as tokenizer_config.json names it: a string, {"content": ...} or null.
+std::string token_string(const std::string& path, const nlohmann::json& config, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) return (*it)["content"].get<std::string>();
+  fail(path, key, ": expected a string or {\"content\": ...}, got ", it->dump());
 }
 
 std::string named_default(const std::string& path, const nlohmann::json& list) {
@@ -124,19 +129,38 @@ std::string named_default(const std::string& path, const nlohmann::json& list) {
 
 std::string read_chat_template(const std::string& tokenizer_config_path) {
   const std::string& path = tokenizer_config_path;
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(read_config_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(path, "malformed JSON: ", e.what());
-  }
-  if (!config.is_object()) fail(path, "expected a JSON object, got ", config.type_name());
+  const nlohmann::json config = read_tokenizer_config(path);
   const auto it = config.find("chat_template");
   if (it == config.end() || it->is_null()) return "";
   if (it->is_string()) return it->get<std::string>();
   if (it->is_array()) return named_default(path, *it);
   fail(path, "chat_template: expected a string or a list of {name, template}, got ",
        it->type_name());
+}
+
+std::string ChatFormat::render(const std::vector<ChatMessage>& messages) const {
+  ChatTemplateOptions options;
+  options.bos_token = bos_token;
+  options.eos_token = eos_token;
+  return chat_template.render(messages, options);
+}
+
+std::optional<ChatFormat> load_chat_format(const std::string& model_dir) {
+  const std::string config_path = model_dir + "/tokenizer_config.json";
+  const std::string jinja_path = model_dir + "/chat_template.jinja";
+  std::error_code ec;
+  const bool has_config = std::filesystem::is_regular_file(config_path, ec);
+  const bool has_jinja = std::filesystem::is_regular_file(jinja_path, ec);
+  const std::string source = has_jinja ? read_file(jinja_path, kMaxConfigBytes)
+                                       : has_config ? read_chat_template(config_path) : "";
+  if (source.empty()) return std::nullopt;
+  ChatFormat format{ChatTemplate::parse(source, has_jinja ? jinja_path : config_path), "", ""};
+  if (has_config) {
+    const nlohmann::json config = read_tokenizer_config(config_path);
+    format.bos_token = token_string(config_path, config, "bos_token");
+    format.eos_token = token_string(config_path, config, "eos_token");
+  }
+  return format;
 }
 
 }  // namespace sculpt

@@ -30,6 +30,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,20 @@ class ChatTemplate {
 // "default" of a list of {name, template}; "" when the file has none. Throws Error naming the
 // file for unreadable or malformed JSON (and for a list of templates with no "default").
 std::string read_chat_template(const std::string& tokenizer_config_path);
+
+// A model's way of writing a conversation as a prompt: its template and the BOS/EOS strings
+// tokenizer_config.json names for it.
+struct ChatFormat {
+  ChatTemplate chat_template;
+  std::string bos_token, eos_token;
+
+  // The messages as a prompt, the assistant's turn opened.
+  std::string render(const std::vector<ChatMessage>& messages) const;
+};
+
+// The chat format of a model directory: chat_template.jinja if present (the file transformers
+// saves), else tokenizer_config.json's chat_template; nullopt when it has neither. Throws Error
+// naming the file for one that cannot be read or a template outside the supported subset.
+std::optional<ChatFormat> load_chat_format(const std::string& model_dir);
 
 }  // namespace sculpt

@@ -3,6 +3,7 @@
 // many conversations and compared byte for byte with jinja2 set up as transformers sets it up
 // (tests/reference/render_chat_template.py). Then the refusals (parse time, with
 // line:column), runtime errors, limits, and read_chat_template.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -837,7 +838,7 @@ TEST(ReadChatTemplateTest, ErrorsNameTheFile) {
   EXPECT_EQ(error_for(R"(["not", "an object"])"), path + ": expected a JSON object, got array");
   EXPECT_EQ(error_for(R"({"chat_template": )").rfind(path + ": malformed JSON: ", 0), 0u);
   EXPECT_EQ(error_message([&] { read_chat_template(dir.file("absent.json")); }),
-            dir.file("absent.json") + ": cannot read: No such file or directory");
+            dir.file("absent.json") + ": cannot open: No such file or directory");
 }
 
 TEST(ReadChatTemplateTest, ReadsPublishedConfigs) {
@@ -848,6 +849,49 @@ TEST(ReadChatTemplateTest, ReadsPublishedConfigs) {
   const std::string qwen3 = read_chat_template(fixture_config("qwen3"));
   EXPECT_EQ(qwen3.rfind("{%- if tools %}", 0), 0u);
   EXPECT_NO_THROW(ChatTemplate::parse(qwen3, "qwen3"));
+}
+
+// load_chat_format: a model directory's template and the BOS/EOS strings it renders with.
+TEST(LoadChatFormatTest, ReadsTheTemplateAndItsTokens) {
+  TempDir dir("chat_format");
+  EXPECT_FALSE(load_chat_format(dir.path()).has_value());  // neither file: no chat
+  const std::string tpl =
+      "{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}"
+      "{% if add_generation_prompt %}<assistant>{% endif %}";
+  write_file(dir.file("tokenizer_config.json"),
+             nlohmann::json{{"chat_template", tpl}, {"bos_token", "<s>"},
+                            {"eos_token", {{"content", "</s>"}, {"lstrip", false}}}}.dump());
+  const std::optional<ChatFormat> format = load_chat_format(dir.path());
+  ASSERT_TRUE(format.has_value());
+  EXPECT_EQ(format->bos_token, "<s>");
+  EXPECT_EQ(format->eos_token, "</s>");
+  EXPECT_EQ(format->render({{"system", "Be brief."}, {"user", "hi"}}), "<s><system>Be brief.</s><user>hi</s><assistant>");
+  // chat_template.jinja, the file transformers now saves, comes first.
+  write_file(dir.file("chat_template.jinja"), "{% for m in messages %}[{{ m.content }}]{% endfor %}");
+  EXPECT_EQ(load_chat_format(dir.path())->render({{"user", "hi"}}), "[hi]");
+  // A config without a template but with its tokens: the template file alone is the chat.
+  write_file(dir.file("tokenizer_config.json"), R"({"chat_template": null})");
+  EXPECT_EQ(load_chat_format(dir.path())->bos_token, "");
+}
+
+TEST(LoadChatFormatTest, ErrorsNameTheFile) {
+  TempDir dir("chat_format");
+  write_file(dir.file("tokenizer_config.json"), R"({"chat_template": "x", "bos_token": 5})");
+  EXPECT_EQ(error_message([&] { load_chat_format(dir.path()); }),
+            dir.file("tokenizer_config.json") + ": bos_token: expected a string or {\"content\": ...}, got 5");
+  write_file(dir.file("tokenizer_config.json"), R"({"chat_template": "{% macro m() %}{% endmacro %}"})");
+  EXPECT_THAT(error_message([&] { load_chat_format(dir.path()); }),
+              ::testing::StartsWith(dir.file("tokenizer_config.json") + ":1:"));
+}
+
+TEST(LoadChatFormatTest, ReadsPublishedTokens) {
+  if (!std::filesystem::exists(fixture_config("llama3")))
+    GTEST_SKIP() << "fixtures absent: run scripts/npm_packages.sh (scripts/setup.sh does)";
+  const std::string dir = std::filesystem::path(fixture_config("llama3")).parent_path().string();
+  const std::optional<ChatFormat> format = load_chat_format(dir);
+  ASSERT_TRUE(format.has_value());
+  EXPECT_EQ(format->bos_token, "<|begin_of_text|>");
+  EXPECT_EQ(format->render({{"user", "hi"}}).rfind("<|begin_of_text|><|start_header_id|>", 0), 0u);
 }
 
 }  // namespace
