@@ -10,7 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${SCULPT_FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_safetensors fuzz_model_config fuzz_yaml_config fuzz_bm25_index fuzz_tokenizer)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_safetensors fuzz_model_config fuzz_yaml_config fuzz_bm25_index fuzz_tokenizer fuzz_chat_template
+                                   fuzz_hf_tokenizer fuzz_request)
 
 for tool in clang clang++; do
   command -v $tool >/dev/null || { echo "fuzz: $tool not found (scripts/setup.sh installs clang)" >&2; exit 1; }

@@ -48,8 +48,10 @@ inline void add_config_options(po::options_description& options) {
       ("set", po::value<std::vector<std::string>>()->composing(), "override a config field: section.key=value (repeatable)");
 }
 
-// Sets LibTorch's thread count from runtime.n_threads (0 = every logical core).
-void apply_runtime(const RuntimeParams& runtime);
+// Sets LibTorch's thread count from runtime.n_threads (0 = every logical core), split between
+// `concurrent` computations running at once (a server's slots; OpenBLAS's pool is split too).
+// Threads started afterwards take the new count.
+void apply_runtime(const RuntimeParams& runtime, int concurrent = 1);
 
 // The process's peak resident memory (VmHWM) in bytes; -1 if /proc does not say.
 int64_t peak_rss_bytes();

@@ -6,11 +6,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <thread>
 
 #include "cli/cli_util.h"
 #include "core/atomic_file.h"
+#include "core/chat_template.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "hybrid/pipeline.h"
@@ -89,14 +91,18 @@ int serve(const std::vector<std::string>& args) {
   if (config_path.empty()) throw UsageError{"--config is required: the pipeline to serve comes from it"};
   server::ServerParams params = server_params(vm);
   const PipelineConfig cfg = read_config<PipelineConfig>(vm);  // bad configs fail before listening
+  apply_runtime(cfg.runtime, params.parallel);  // the threads are shared between the slots
   const std::string model_name =
       params.model_name.empty() ? std::filesystem::path(config_path).stem().string() : params.model_name;
   if (params.api_key.empty() && params.host != "127.0.0.1" && params.host != "localhost" && params.host != "::1")
     log_warning("sculpt serve: listening on " + params.host + " without an API key: anyone who can reach it can use it "
                 "(give --api-key-file)");
 
-  install_stop_handlers();
   server::HttpServer server(params, model_name);
+  // Chat completions render messages with the template of the model that writes first.
+  const std::string chat_model = cfg.pipeline.drafts() ? cfg.pipeline.drafter : cfg.pipeline.refiner;
+  if (std::optional<ChatFormat> chat = load_chat_format(chat_model)) server.set_chat_format(std::move(*chat));
+  install_stop_handlers();
   const int port = server.bind();
   std::fprintf(stderr, "sculpt serve: listening on http://%s:%d (model %s); loading %s\n", params.host.c_str(), port,
                model_name.c_str(), config_path.c_str());
@@ -106,14 +112,13 @@ int serve(const std::vector<std::string>& args) {
     log_info(std::string("sculpt serve: ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping");
     server.stop();
   });
-  int status = 0;
+  std::exception_ptr load_error;  // a pipeline that cannot load ends the server with its error
   std::thread loader([&] {
     try {
       server.set_pipeline(std::make_unique<Pipeline>(cfg, config_path));
       log_info("sculpt serve: ready");
-    } catch (const std::exception& e) {
-      log_warning(std::string("sculpt serve: cannot load the pipeline: ") + e.what());
-      status = 1;
+    } catch (...) {
+      load_error = std::current_exception();
       server.stop();
     }
   });
@@ -122,7 +127,8 @@ int serve(const std::vector<std::string>& args) {
   const unsigned char end = 0;
   [[maybe_unused]] const ssize_t n = ::write(stop_pipe[1], &end, 1);  // a stopper still reading leaves
   stopper.join();
-  return status;
+  if (load_error) std::rethrow_exception(load_error);
+  return 0;
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "hybrid/text_spans.h"
+
 namespace sculpt::server {
 
 using nlohmann::json;
@@ -31,7 +33,9 @@ void CompletionStream::send_text(const std::string& delta) {
   send("data: " + chunk(choice).dump() + "\n\n");
 }
 
-void CompletionStream::send_event(const char* name, const json& data) {
+void CompletionStream::send_event(const char* name, json data) {
+  // The name in the data too: OpenAI's clients drop SSE event names and yield the data alone.
+  data["object"] = name;
   send(std::string("event: ") + name + "\ndata: " + data.dump() + "\n\n");
 }
 
@@ -51,11 +55,6 @@ void CompletionStream::on_draft_token(const DraftTokenEvent& e) {
   else pending_ += e.text;
 }
 
-int64_t CompletionStream::code_points(size_t byte_offset) const {
-  return std::count_if(text_.begin(), text_.begin() + long(byte_offset),
-                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
-}
-
 size_t CompletionStream::token_offset(int64_t i) const {
   size_t at = section_start_;
   for (int64_t j = 0; j < i && j < int64_t(token_texts_.size()); ++j) at += token_texts_[size_t(j)].size();
@@ -63,14 +62,19 @@ size_t CompletionStream::token_offset(int64_t i) const {
 }
 
 void CompletionStream::revise(int64_t b, int64_t e, const std::vector<std::string>& texts, const char* kind,
-                              int64_t step, const json& confidence) {
+                              const json& step, const json& confidence) {
   const size_t begin = token_offset(b), end = token_offset(e);
   std::string replacement;
   for (const std::string& t : texts) replacement += t;
   const std::string old = text_.substr(begin, end - begin);
   if (old == replacement) return;
-  json data = {{"kind", kind},  {"step", step}, {"begin", code_points(begin)}, {"end", code_points(end)},
-               {"old", old},    {"new", replacement}, {"confidence", confidence}};
+  json data = {{"kind", kind},
+               {"step", step},
+               {"begin", code_point_offset(text_, begin)},
+               {"end", code_point_offset(text_, end)},
+               {"old", old},
+               {"new", replacement},
+               {"confidence", confidence}};
   text_.replace(begin, end - begin, replacement);
   for (int64_t i = b; i < e; ++i) token_texts_[size_t(i)] = texts[size_t(i - b)];
   send_event("sculpt.refine", data);
@@ -80,12 +84,13 @@ void CompletionStream::on_spans(const SpansEvent& e) {
   if (!options_.revisions || e.strategy == "all") return;  // diffusion only: nothing was sent to rewrite
   json spans = json::array();
   for (const SpanChoice& c : e.spans)
-    spans.push_back({{"begin", code_points(token_offset(c.span.begin))}, {"end", code_points(token_offset(c.span.end))},
+    spans.push_back({{"begin", code_point_offset(text_, token_offset(c.span.begin))},
+                     {"end", code_point_offset(text_, token_offset(c.span.end))},
                      {"repeat", c.repeat}});
   send_event("sculpt.spans", {{"strategy", e.strategy}, {"spans", spans}});
   // The spans go blank: the refiner writes them anew. Right to left, so earlier offsets hold.
   for (auto it = e.spans.rbegin(); it != e.spans.rend(); ++it)
-    revise(it->span.begin, it->span.end, std::vector<std::string>(size_t(it->span.end - it->span.begin)), "mask", -1,
+    revise(it->span.begin, it->span.end, std::vector<std::string>(size_t(it->span.end - it->span.begin)), "mask", nullptr,
            nullptr);
 }
 
@@ -114,8 +119,8 @@ void CompletionStream::on_section(const SectionEvent& e) {
   if (token_texts_.empty() && held.empty()) {  // diffusion only: nothing was drafted, the text goes out now
     send_text(e.text);
   } else if (held != e.text) {
-    json data = {{"kind", "final"}, {"step", nullptr}, {"begin", code_points(section_start_)},
-                 {"end", code_points(text_.size())}, {"old", held}, {"new", e.text}, {"confidence", nullptr}};
+    json data = {{"kind", "final"}, {"step", nullptr}, {"begin", code_point_offset(text_, section_start_)},
+                 {"end", code_point_offset(text_, text_.size())}, {"old", held}, {"new", e.text}, {"confidence", nullptr}};
     text_.replace(section_start_, std::string::npos, e.text);
     send_event("sculpt.refine", data);
   }

@@ -9,7 +9,9 @@
 //   `event: sculpt.refine` events change the text already sent: each replaces the range
 //   [begin, end) of the text (Unicode code points, counted in the text as every earlier event
 //   left it) by `new`. Applied in order, they turn the draft into the final text, which
-//   `event: sculpt.done` repeats. Clients that do not know the events skip them.
+//   `event: sculpt.done` repeats. Each event's data names its event in "object" as well
+//   ("sculpt.refine"), for clients that yield the data without the event name (OpenAI's own
+//   npm and Python clients do).
 #pragma once
 
 #include <cstdint>
@@ -54,13 +56,12 @@ class CompletionStream : public PipelineObserver {
 
  private:
   void send_text(const std::string& delta);
-  void send_event(const char* name, const nlohmann::json& data);
+  void send_event(const char* name, nlohmann::json data);
   void send(const std::string& bytes);
   // Replaces the texts of section tokens [b, e) and sends the revision.
-  void revise(int64_t b, int64_t e, const std::vector<std::string>& texts, const char* kind, int64_t step,
+  void revise(int64_t b, int64_t e, const std::vector<std::string>& texts, const char* kind, const nlohmann::json& step,
               const nlohmann::json& confidence);
   size_t token_offset(int64_t i) const;  // byte offset in text_ of section token i
-  int64_t code_points(size_t byte_offset) const;
   nlohmann::json chunk(const nlohmann::json& choice) const;
 
   Options options_;

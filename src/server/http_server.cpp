@@ -4,6 +4,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -146,15 +148,21 @@ void HttpServer::set_pipeline(std::unique_ptr<Pipeline> pipeline) {
   ctx_.ready = true;
 }
 
-void HttpServer::set_chat_renderer(std::function<std::string(const std::vector<ChatTurn>&)> render) {
-  ctx_.render_chat = std::move(render);
+void HttpServer::set_chat_format(ChatFormat chat) {
+  ctx_.chat = std::move(chat);
 }
 
-void HttpServer::run() { http_->listen_after_bind(); }
+void HttpServer::run() {
+  if (!ctx_.stopping) http_->listen_after_bind();
+  finished_ = true;
+}
 
 void HttpServer::stop() {
   ctx_.stopping = true;
   ctx_.slots.close();
+  // cpp-httplib ignores stop() before its loop runs: a stop that comes first (a model that
+  // fails to load at once, an early signal) waits for the loop, or for run() to have seen it.
+  while (!http_->is_running() && !finished_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   http_->stop();
 }
 

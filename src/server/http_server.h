@@ -8,6 +8,7 @@
 //   server.run();                                 // until stop() (a signal)
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -30,8 +31,9 @@ class HttpServer {
   int bind();
   // The pipeline every request uses; until it is set, generation routes and /health say 503.
   void set_pipeline(std::unique_ptr<Pipeline> pipeline);
-  // Messages to a prompt through the model's chat template (chat completions need one).
-  void set_chat_renderer(std::function<std::string(const std::vector<ChatTurn>&)> render);
+  // Messages to a prompt through the model's chat template (chat completions need one). Before
+  // run().
+  void set_chat_format(ChatFormat chat);
   // Serves until stop(); returns after the last running request has finished or been cancelled.
   void run();
   // Safe from another thread: running requests stop (503, or the stream ends), waiting ones are
@@ -44,6 +46,7 @@ class HttpServer {
 
   ServerContext ctx_;
   std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> finished_{false};  // run() has returned
 };
 
 }  // namespace sculpt::server

@@ -1,7 +1,7 @@
 // Parsing and checking the routes' request bodies; see request.h.
 #include "server/request.h"
 
-#include <regex>
+#include <cctype>
 #include <set>
 
 #include "core/config.h"
@@ -60,8 +60,17 @@ struct ExtensionRoot {
   }
 };
 
+// Deeper than any request needs; bounds the recursion of what reads the body afterwards.
+constexpr int kMaxDepth = 16;
+
 json parse_body(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  const json::parser_callback_t depth_check = [&](int depth, json::parse_event_t, json&) {
+    too_deep = too_deep || depth > kMaxDepth;
+    return !too_deep;  // stop keeping values once too deep
+  };
+  json j = json::parse(body, depth_check, /*allow_exceptions=*/false);
+  if (too_deep) throw bad_request(str_cat("the request body nests deeper than ", kMaxDepth, " levels"));
   if (j.is_discarded()) throw bad_request("the request body is not valid JSON");
   if (!j.is_object()) throw bad_request("the request body must be a JSON object");
   return j;
@@ -140,11 +149,11 @@ std::string prompt_field(const json& j) {
   return prompt;
 }
 
-std::vector<ChatTurn> messages_field(const json& j) {
+std::vector<ChatMessage> messages_field(const json& j) {
   if (!j.contains("messages")) throw bad_request("messages is required", "messages");
   const json& v = j.at("messages");
   if (!v.is_array() || v.empty()) throw bad_request("messages must be a non-empty list", "messages");
-  std::vector<ChatTurn> out;
+  std::vector<ChatMessage> out;
   for (size_t i = 0; i < v.size(); ++i) {
     const std::string where = str_cat("messages[", i, "]");
     const json& m = v[i];
@@ -216,8 +225,15 @@ void apply_extension(const json& extension, PipelineConfig& settings, bool* stre
     // JSON is YAML: the object goes through the loader every config goes through.
     load_config_string(json{{"sculpt", extension}}.dump(), "request", root);
   } catch (const Error& error) {
-    static const std::regex kLocation("^request(:[0-9]+)?: ");
-    const std::string message = std::regex_replace(error.what(), kLocation, "");
+    // "request:3: sculpt.refine: unknown key ..." -> "sculpt.refine: unknown key ...": the line
+    // of a dump the client never saw says nothing.
+    std::string message = error.what();
+    if (message.compare(0, 7, "request") == 0) {
+      size_t at = 7;
+      if (message.compare(at, 1, ":") == 0 && std::isdigit(uint8_t(message[at + 1])))
+        at = message.find_first_not_of("0123456789", at + 1);
+      if (at != std::string::npos && message.compare(at, 2, ": ") == 0) message.erase(0, at + 2);
+    }
     throw bad_request(message, message.substr(0, message.find(':')));
   }
   settings.pipeline.mode = e.mode;

@@ -8,9 +8,10 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "diffusion_refine/canvas.h"
+#include "core/chat_template.h"
 #include "hybrid/pipeline_config.h"
 #include "server/api_error.h"
 
@@ -24,14 +25,9 @@ struct RequestLimits {
   std::string model_name;  // the one model a request may name (or omit)
 };
 
-struct ChatTurn {
-  std::string role;     // system, user, assistant, tool
-  std::string content;
-};
-
 struct GenerationRequest {
   std::string prompt;            // completions: the prompt (chat: empty until the template renders messages)
-  std::vector<ChatTurn> messages;  // chat only
+  std::vector<ChatMessage> messages;  // chat only
   bool stream = false;
   bool include_usage = false;      // stream_options.include_usage: a last chunk with usage
   bool stream_revisions = false;   // sculpt.stream_revisions: the draft at once, then its revisions
@@ -50,7 +46,7 @@ struct RefineRequest {
   PipelineConfig settings;
 };
 
-// Parses a /v1/refine body: {"text": ..., "ranges": [[begin, end], ...], "sculpt": {...}}.
+// Parses a /v1/refine body: {"text": ..., "rewrite": [[begin, end], ...], "sculpt": {...}}.
 RefineRequest parse_refine_request(const std::string& body, const PipelineConfig& defaults);
 
 // The "sculpt" extension object applied to `settings` through the typed config loader (strict:

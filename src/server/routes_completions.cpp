@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "hybrid/text_diff.h"
+#include "hybrid/text_spans.h"
 #include "server/completion_stream.h"
 #include "server/request_guard.h"
 #include "server/routes.h"
@@ -22,12 +23,6 @@ class Guarded : public PipelineObserver {
  private:
   RequestGuard& guard_;
 };
-
-int64_t code_points(const std::string& s, size_t bytes) {
-  int64_t n = 0;
-  for (size_t i = 0; i < bytes && i < s.size(); ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
-  return n;
-}
 
 json usage_json(int64_t n_prompt, const PipelineResult& r) {
   return {{"prompt_tokens", n_prompt}, {"completion_tokens", r.trace.n_generated},
@@ -54,8 +49,8 @@ json timings_json(const PipelineTrace& t) {
 json edits_json(const std::string& before, const std::string& after) {
   json out = json::array();
   for (const TextChange& c : word_changes(before, after))
-    out.push_back({{"old_begin", code_points(before, c.old_begin)}, {"old_end", code_points(before, c.old_end)},
-                   {"new_begin", code_points(after, c.new_begin)}, {"new_end", code_points(after, c.new_end)},
+    out.push_back({{"old_begin", code_point_offset(before, c.old_begin)}, {"old_end", code_point_offset(before, c.old_end)},
+                   {"new_begin", code_point_offset(after, c.new_begin)}, {"new_end", code_point_offset(after, c.new_end)},
                    {"old", c.old_text}, {"new", c.new_text}});
   return out;
 }
@@ -119,10 +114,13 @@ void generation(ServerContext& ctx, const httplib::Request& req, httplib::Respon
   if (!ctx.ready) throw ApiError{503, "the model is still loading; retry shortly", "server_busy", "", ""};
   GenerationRequest r = parse_generation_request(req.body, ctx.pipeline->config(), ctx.limits(), route);
   if (route == Route::kChatCompletions) {
-    if (!ctx.render_chat)
-      throw bad_request("the model has no chat template (no chat_template in its tokenizer_config.json); "
-                        "use /v1/completions with a prompt", "messages");
-    r.prompt = ctx.render_chat(r.messages);
+    if (!ctx.chat)
+      throw bad_request("the model has no chat template (no chat_template.jinja, no chat_template in its "
+                        "tokenizer_config.json); use /v1/completions with a prompt", "messages");
+    r.prompt = ctx.chat->render(r.messages);
+    // The assistant's turn ends at the template's end-of-turn text, as a stop string too: a
+    // tokenizer without it as a special token writes it as text.
+    if (!ctx.chat->eos_token.empty()) r.settings.draft.stop.push_back(ctx.chat->eos_token);
   }
   auto client = std::make_shared<ClientConnection>(req.remote_addr, req.remote_port);
   auto lease = std::make_shared<SlotGate::Lease>(ctx.slots.enter([client] { return client->gone(); }));

@@ -43,7 +43,7 @@ void refine(ServerContext& ctx, const httplib::Request& req, httplib::Response& 
   }
   ctx.metrics.record_generation(int64_t(ids.size()), result.trace);
   current_request().tokens = result.trace.n_generated;
-  send_json(res, 200, {{"object", "sculpt.refine"}, {"model", ctx.model_name}, {"text", result.text},
+  send_json(res, 200, {{"object", "refinement"}, {"model", ctx.model_name}, {"text", result.text},
                        {"edits", edits_json(r.text, result.text)}, {"timings", timings_json(result.trace)}});
 }
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -25,8 +25,9 @@ struct ServerContext {
   std::atomic<bool> stopping{false};   // shutting down: running requests stop, new ones get 503
   SlotGate slots;
   Metrics metrics;
-  // Messages to a prompt through the model's chat template; empty = the model has none.
-  std::function<std::string(const std::vector<ChatTurn>&)> render_chat;
+  // Messages to a prompt: the model's chat template; none = chat completions get 400. Set
+  // before the server runs.
+  std::optional<ChatFormat> chat;
 
   RequestLimits limits() const { return {params.max_tokens, model_name}; }
 };

@@ -118,6 +118,11 @@ expect_error generate_no_config    "--config is required"         -- "$sculpt" g
 expect_error generate_missing_model "pipeline_missing.yaml: pipeline.drafter" -- "$sculpt" generate --config "$work/pipeline_missing.yaml" --prompt hi
 expect_error generate_bad_backend  "pipeline.yaml: retrieval.backend: unknown backend 'elastic'" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set retrieval.backend=elastic
 expect_error generate_bad_max      "--max-tokens"                 -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --max-tokens 0
+expect_error serve_no_config       "--config is required"         -- "$sculpt" serve --port 0
+expect_error serve_bad_parallel    "--parallel must be in [1, 256]" -- "$sculpt" serve --config "$work/pipeline.yaml" --parallel 0
+expect_error serve_bad_config_key  "--set refine.stpes=2: unknown key 'refine.stpes'" -- "$sculpt" serve --config "$work/pipeline.yaml" --set refine.stpes=2
+expect_error serve_empty_key_file  "is empty: no API key in it"   -- "$sculpt" serve --config "$work/pipeline.yaml" --api-key-file /dev/null
+expect_warned_error serve_missing_model "pipeline_missing.yaml: pipeline.drafter" -- "$sculpt" serve --config "$work/pipeline_missing.yaml" --port 0
 expect_error generate_old_mode_key "--set draft.enabled=false: not a key any more; use pipeline.mode" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set draft.enabled=false
 expect_error generate_bad_mode     "--set pipeline.mode=both: expected one of hybrid, ar_only, diffusion_only" -- "$sculpt" generate --config "$work/pipeline.yaml" --prompt hi --set pipeline.mode=both
 printf 'pipeline:\n  drafter: %s\n  refiner: %s\nrefine:\n  span_cache: true\n' "$work/causal" "$work/refiner" >"$work/pipeline_old_keys.yaml"

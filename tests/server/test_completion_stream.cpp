@@ -92,6 +92,8 @@ TEST_F(CompletionStreamTest, RevisionsTurnTheStreamedDraftIntoTheFinalText) {
   for (const Sse& e : events) {
     if (e.data == "[DONE]") continue;
     const json j = json::parse(e.data);
+    // Every event names itself in its data (clients that drop event names still tell them apart).
+    EXPECT_EQ(j["object"], e.event.empty() ? "text_completion" : e.event);
     if (e.event.empty()) {
       ASSERT_TRUE(j.contains("choices"));
       text += j["choices"][0]["text"].get<std::string>();

@@ -114,6 +114,9 @@ TEST(RequestTest, BadBodiesGetOneErrorNamingTheField) {
       {R"({"prompt": "x", "sculpt": {"refine": {"span_cache": true}}})", 400, "use refine.cache", "sculpt.refine.span_cache"},
       {R"({"prompt": "x", "sculpt": {"pipeline": {"drafter": "/etc"}}})", 400, "unknown key", "sculpt.pipeline"},
       {R"({"prompt": "x", "sculpt": {"stream_revisions": true}})", 400, "needs stream: true", "sculpt.stream_revisions"},
+      {R"({"prompt": "x", "sculpt": )" + std::string(40, '[') + std::string(40, ']') + "}", 400, "nests deeper than 16",
+       ""},
+      {R"({"prompt": "x", "stop": )" + std::string(200000, '[') + "}", 400, "nests deeper than 16", ""},
   };
   for (const Case& c : cases) {
     const ApiError e = error_of(c.body);
@@ -121,6 +124,7 @@ TEST(RequestTest, BadBodiesGetOneErrorNamingTheField) {
     EXPECT_THAT(e.message, HasSubstr(c.says)) << c.body;
     EXPECT_EQ(e.param, c.param) << c.body;
     EXPECT_EQ(e.type, "invalid_request_error") << c.body;
+    EXPECT_NE(e.message.rfind("request", 0), 0u) << "the message names the dump, not the field: " << e.message;
   }
   EXPECT_THAT(error_of(R"({"messages": []})", Route::kChatCompletions).message, HasSubstr("non-empty list"));
   EXPECT_THAT(error_of(R"({"messages": [{"role": "wizard", "content": "x"}]})", Route::kChatCompletions).param,

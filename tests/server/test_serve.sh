@@ -97,6 +97,7 @@ check sse_ar_only_token_by_token '[ "$(grep -c "^data: {" "$work/s4.txt")" -ge 6
 # --- editing over HTTP
 curl -s "$url/v1/refine" -d '{"text": "The jury said that the city has a defensive bill on the year.", "rewrite": [[33, 42]]}' >"$work/r.json"
 check refine_text '[ -n "$(json "d[\"text\"]" <"$work/r.json")" ]'
+check refine_object '[ "$(json "d[\"object\"]" <"$work/r.json")" = refinement ]'
 check refine_edits_inside '[ "$(json "all(e[\"old_begin\"] >= 30 and e[\"old_end\"] <= 48 for e in d[\"edits\"])" <"$work/r.json")" = True ]'
 check refine_outside_range '[ "$(curl -s -o /dev/null -w %{http_code} "$url/v1/refine" -d "{\"text\": \"short\", \"rewrite\": [[2, 99]]}")" = 400 ]'
 
