@@ -35,5 +35,6 @@ std::vector<Command> launch_commands();
 std::vector<Command> bench_train_commands();
 std::vector<Command> lora_commands();
 std::vector<Command> serve_commands();
+std::vector<Command> bench_serve_commands();
 
 }  // namespace sculpt::cli
