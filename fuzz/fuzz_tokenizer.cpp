@@ -27,13 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const sculpt::Tokenizer& tok = tokenizer();
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    const std::vector<int32_t> ids = tok.encode(text);
-    for (int32_t id : ids)
+    const std::vector<sculpt::TokenId> ids = tok.encode(text);
+    for (sculpt::TokenId id : ids)
       if (id < 0 || id >= tok.n_vocab()) std::abort();
     // Valid UTF-8 without NUL must come back unchanged.
     if (sculpt::not_text_reason(text).empty() && tok.decode(ids) != text) std::abort();
-    std::vector<int32_t> arbitrary;
-    for (size_t i = 0; i + 1 < size; i += 2) arbitrary.push_back(int32_t(data[i]) << 8 | data[i + 1]);
+    std::vector<sculpt::TokenId> arbitrary;
+    for (size_t i = 0; i + 1 < size; i += 2) arbitrary.push_back(sculpt::TokenId(data[i]) << 8 | data[i + 1]);
     (void)tok.decode(arbitrary);
   } catch (const sculpt::Error&) {
   }
