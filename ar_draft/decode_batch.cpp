@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "ar_draft/reference_copy.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/phrase_ban.h"
 
 namespace sculpt {
 namespace {
@@ -108,6 +110,15 @@ void DecodeBatch::mix_copy_distribution_into(at::Tensor& logits) const {
 bool DecodeBatch::decode_one_token(const at::Tensor& model_logits) {
   at::Tensor logits = model_logits;
   if (params_.copy.weight > 0 && !references_.empty()) mix_copy_distribution_into(logits);
+  if (params_.ban && !params_.ban->empty()) {  // no token that would complete a forbidden phrase
+    logits = logits.clone();
+    for (int64_t r = 0; r < batch_; ++r) {
+      const Row& row = rows_[size_t(r)];
+      if (row.done) continue;
+      for (TokenId b : params_.ban->banned_at(row.ids, {}, int64_t(row.ids.size())))
+        logits[r][b] = -std::numeric_limits<float>::infinity();
+    }
+  }
   std::vector<std::vector<TokenId>> contexts;
   for (const Row& row : rows_) contexts.push_back(row.ids);
   const std::vector<SampledToken> drawn = sample_tokens(logits, params_.sampler, contexts, gen_);

@@ -7,6 +7,7 @@
 //     copy: {weight: 0.8, min_match: 6}
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include "core/sampler_params.h"
 
 namespace sculpt {
+
+class PhraseBan;
 
 // Copying from retrieved passages while drafting (ar_draft/reference_copy.h).
 struct CopyParams {
@@ -35,6 +38,8 @@ struct DraftParams {
   std::vector<std::string> stop;    // stop strings; the text is cut before the first one found
   SamplerParams sampler;
   CopyParams copy;                  // quoting the references (retrieved passages) draft_ids is given
+  // Set by the caller, not by YAML: phrases never to write (pipeline.forbid, a request's). Null = none.
+  std::shared_ptr<const PhraseBan> ban;
 
   template <class V>
   void visit(V& v) {

@@ -50,9 +50,13 @@ ScoreResult score_sequence(TransformerImpl& model, const std::vector<int64_t>& s
 }  // namespace
 
 ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& text) {
+  return score_ids(model, tokenizer, tokenizer.encode(text));
+}
+
+ScoreResult score_ids(TransformerImpl& model, const Tokenizer& tokenizer, const std::vector<TokenId>& ids) {
   check_scorable(model, tokenizer);
   std::vector<TokenId> seq{tokenizer.bos_id()};
-  for (TokenId id : tokenizer.encode(text)) seq.push_back(id);
+  seq.insert(seq.end(), ids.begin(), ids.end());
   if (seq.size() == 1) fail("score", "the text is empty: nothing to score");
   return score_sequence(model, seq, 1);
 }

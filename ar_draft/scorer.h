@@ -24,6 +24,8 @@ struct ScoreResult {
 
 // Throws Error for an empty text or a model whose attention is not causal.
 ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& text);
+// The same for a text's tokens as they are (not re-tokenized from their text).
+ScoreResult score_ids(TransformerImpl& model, const Tokenizer& tokenizer, const std::vector<TokenId>& ids);
 
 // The continuation alone, conditioned on BOS + context: log p(continuation | context). Context
 // and continuation are tokenized separately (a text that starts with its leading space, as our

@@ -8,11 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "core/config.h"
 #include "core/sampler_params.h"
 
 namespace sculpt {
+
+class PhraseBan;
 
 enum class DecodeRule {
   kLowConfidence,  // commit the most confident masked positions, by the schedule (LLaDA)
@@ -59,6 +62,8 @@ struct RefineParams {
   // penalty is a drafter's filter: the refiner refuses one (validate).
   SamplerParams sampler = argmax_sampler();
   int no_repeat_ngram = 0;             // never write a token that repeats an n-gram of the section; 0 = off
+  // Set by the caller, not by YAML: phrases never to write (pipeline.forbid, a request's). Null = none.
+  std::shared_ptr<const PhraseBan> ban;
 
   template <class V>
   void visit(V& v) {

@@ -13,6 +13,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/lora_merge.h"
+#include "core/phrase_ban.h"
 #include "core/sampler.h"
 #include "diffusion_refine/canvas_forward.h"
 #include "diffusion_refine/denoise_schedule.h"
@@ -126,14 +127,18 @@ struct Predictions {
 // Draws a prediction for each of the first to_write.size() rows of logits [m, vocab]: the
 // n-gram ban applies to the draw, never to the confidence.
 Predictions predict(at::Tensor logits, const at::Tensor& probs, const std::vector<int64_t>& to_write,
-                    const NgramRegion& section, const RefineParams& p, at::Generator& gen) {
+                    const NgramRegion& section, const DenoiseState& s, const RefineParams& p, at::Generator& gen) {
   const int64_t m = int64_t(to_write.size());
   Predictions out;
   if (m == 0) return out;
   logits = logits.narrow(0, 0, m);
+  const float never = -std::numeric_limits<float>::infinity();
   if (p.no_repeat_ngram > 0)
     for (int64_t j = 0; j < m; ++j)
-      for (int64_t b : section.banned_at(to_write[size_t(j)])) logits[j][b] = -std::numeric_limits<float>::infinity();
+      for (int64_t b : section.banned_at(to_write[size_t(j)])) logits[j][b] = never;
+  if (p.ban)  // no token that completes a forbidden phrase with the written text around it
+    for (int64_t j = 0; j < m; ++j)
+      for (TokenId b : p.ban->banned_at(s.x, s.known, to_write[size_t(j)])) logits[j][b] = never;
   for (const SampledToken& t : sample_tokens(logits, p.sampler, {}, gen)) out.tokens.push_back(t.id);
   const at::Tensor pred = at::tensor(out.tokens, at::kLong);
   const at::Tensor conf = probs.narrow(0, 0, m).gather(1, pred.unsqueeze(1)).squeeze(1).contiguous();
@@ -159,19 +164,20 @@ std::vector<int64_t> choose_remasks(const at::Tensor& probs, int64_t row0, const
 }
 
 // Writes the chosen predictions, then re-masks the edited positions; returns the step's record.
-// Two predictions committed together may still form a repeat (they were made apart): the later
-// one waits for the next step, whose ban sees the first (the first commit never waits, so every
-// step makes progress). *deferred counts the positions handed back to later steps.
+// Two predictions committed together may still form a repeat or a forbidden phrase (they were
+// made apart): the later one waits for the next step, whose ban sees the first (the first commit
+// never waits, so every step makes progress). *deferred counts the positions handed back to
+// later steps.
 RefineStep apply_step(DenoiseState& s, TokenId mask, const std::vector<int64_t>& to_write, const Predictions& pred,
                       const std::vector<int64_t>& commit, const std::vector<int64_t>& remask,
-                      const NgramRegion& section, int no_repeat_ngram, int64_t* deferred) {
+                      const NgramRegion& section, const RefineParams& p, int64_t* deferred) {
   RefineStep step;
   for (int64_t j : commit) {
     const int64_t i = to_write[size_t(j)];
     s.x[size_t(i)] = pred.tokens[size_t(j)];
     s.masked[size_t(i)] = 0;
     s.known[size_t(i)] = 1;
-    if (no_repeat_ngram > 0 && section.repeats_at(i)) {
+    if ((p.no_repeat_ngram > 0 && section.repeats_at(i)) || (p.ban && p.ban->bans_at(s.x, s.known, i, s.x[size_t(i)]))) {
       s.x[size_t(i)] = mask;
       s.masked[size_t(i)] = 1;
       s.known[size_t(i)] = 0;
@@ -216,14 +222,14 @@ RefineStep denoise_step(DenoiseRun& run, int64_t hi, int64_t scheduled) {
   at::Tensor logits = run.forward.logits_at(at::tensor(s.x, at::kLong).unsqueeze(0), positions);  // [m, vocab]
   logits.select(/*dim=*/1, run.mask).fill_(-std::numeric_limits<float>::infinity());  // never predict [MASK]
   const at::Tensor probs = at::softmax(logits, /*dim=*/-1);  // the model's own belief, before any sampling filter
-  const Predictions pred = predict(logits, probs, to_write, run.section, run.p, run.gen);
+  const Predictions pred = predict(logits, probs, to_write, run.section, s, run.p, run.gen);
   std::vector<int64_t> commit;
   if (!to_write.empty())
     commit = run.p.rule == DecodeRule::kThreshold
                  ? select_by_threshold(pred.confidence, run.p.threshold)
                  : select_by_confidence(pred.confidence, std::clamp<int64_t>(scheduled, 1, int64_t(to_write.size())));
   const std::vector<int64_t> remask = choose_remasks(probs, int64_t(to_write.size()), to_check, s, run.p.edit_threshold);
-  return apply_step(s, run.mask, to_write, pred, commit, remask, run.section, run.p.no_repeat_ngram, &run.deferred);
+  return apply_step(s, run.mask, to_write, pred, commit, remask, run.section, run.p, &run.deferred);
 }
 
 // Adds a step to the trace: its counts, and for each position the step that wrote it.

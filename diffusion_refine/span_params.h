@@ -19,6 +19,7 @@ enum class SpanStrategy {
   kLogprob,            // drafter log-probability below logprob_threshold
   kEntropy,            // drafter entropy above entropy_threshold
   kRefinerConfidence,  // the refiner's probability of the token, in one pass, below confidence_threshold
+  kCombined,           // both: -log p(drafter) - log p(refiner) above combined_threshold (a user's text, scored by both)
   kRandom,             // each token with probability random_fraction (ablations)
   kRanges,             // the ranges given by the user
 };
@@ -28,12 +29,17 @@ struct SpanParams {
   double logprob_threshold = -3.0;     // nats; kLogprob re-masks tokens with log p below it
   double entropy_threshold = 3.0;      // nats; kEntropy re-masks tokens whose distribution was flatter
   double confidence_threshold = 0.05;  // kRefinerConfidence re-masks tokens the refiner gives less
+  double combined_threshold = 14.0;    // nats; kCombined re-masks tokens whose two surprisals add up to more
+                                       // (14: the fix damages least on held-out text, sculpt bench fix)
   double random_fraction = 0.15;       // kRandom
   std::vector<std::string> ranges;     // kRanges: "begin:end" draft-token ranges, end exclusive
   double max_fraction = 0.5;           // at most this share of the draft is re-masked, weakest first; 1 = no cap
   int dilate = 0;                      // widen every chosen token by this many neighbours on each side
   int repeat_ngram = 0;                // also re-mask, first of all, each draft token ending a repeated n-gram; 0 = off
   int64_t seed = 0;                    // kRandom's seed
+  // A user's text (the fix, Pipeline::edit): keep a rewritten span only where the drafter finds
+  // the text likelier with it (the span and the few tokens after it); needs a drafter.
+  bool verify = true;
 
   template <class V>
   void visit(V& v) {
@@ -41,6 +47,7 @@ struct SpanParams {
             Choices<SpanStrategy>{{"logprob", SpanStrategy::kLogprob},
                                   {"entropy", SpanStrategy::kEntropy},
                                   {"refiner_confidence", SpanStrategy::kRefinerConfidence},
+                                  {"combined", SpanStrategy::kCombined},
                                   {"random", SpanStrategy::kRandom},
                                   {"ranges", SpanStrategy::kRanges}});
     v.field("logprob_threshold", logprob_threshold, "logprob: re-mask tokens with drafter log p below it (nats)",
@@ -49,6 +56,9 @@ struct SpanParams {
             Range::at_least(0.0));
     v.field("confidence_threshold", confidence_threshold,
             "refiner_confidence: re-mask tokens the refiner gives a probability below it", Range{0.0, 1.0});
+    v.field("combined_threshold", combined_threshold,
+            "combined: re-mask tokens whose drafter and refiner surprisals (-log p) sum above it (nats)",
+            Range::at_least(0.0));
     v.field("random_fraction", random_fraction, "random: share of tokens re-masked", Range{0.0, 1.0});
     v.field("ranges", ranges, "ranges: draft-token ranges \"begin:end\" (end exclusive)");
     v.field("max_fraction", max_fraction, "largest share of the draft re-masked, weakest first", Range{0.0, 1.0});
@@ -56,6 +66,7 @@ struct SpanParams {
     v.field("repeat_ngram", repeat_ngram,
             "n: also re-mask every draft token that ends an n-gram the draft already had; 0 = off", Range{0, 64});
     v.field("seed", seed, "random: seed", Range::at_least(0));
+    v.field("verify", verify, "fixing a user's text: keep a rewritten span only if the drafter finds it likelier");
   }
 };
 

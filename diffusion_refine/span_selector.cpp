@@ -78,6 +78,7 @@ const char* span_strategy_name(SpanStrategy strategy) {
     case SpanStrategy::kLogprob: return "logprob";
     case SpanStrategy::kEntropy: return "entropy";
     case SpanStrategy::kRefinerConfidence: return "refiner_confidence";
+    case SpanStrategy::kCombined: return "combined";
     case SpanStrategy::kRandom: return "random";
     case SpanStrategy::kRanges: return "ranges";
   }

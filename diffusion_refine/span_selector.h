@@ -39,6 +39,7 @@ class SpanSelector {
     std::vector<uint8_t> chosen;
   };
   virtual Marks mark(const DraftView& draft) = 0;
+  const SpanParams& params() const { return params_; }
   // Spans to re-mask, ascending and disjoint, in draft coordinates: mark(), then the tokens
   // ending a repeated n-gram (repeat_ngram; weakest of all, weakness +inf), then
   // spans_from_marks. `marks`, if given, receives the marks the spans were made from.

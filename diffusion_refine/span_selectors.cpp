@@ -1,6 +1,8 @@
 // The built-in span selectors and their factory; see span_selectors.h.
 #include "diffusion_refine/span_selectors.h"
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "core/error.h"
@@ -56,6 +58,27 @@ class RefinerConfidenceSelector : public SpanSelector {
   Refiner& refiner_;
 };
 
+// The drafter reads the text left to right, the refiner from both sides: a word out of place
+// surprises both, a rare but right word mostly one. Weakness: the sum of their surprisals.
+class CombinedSelector : public SpanSelector {
+ public:
+  CombinedSelector(const SpanParams& params, Refiner& refiner) : SpanSelector(params), refiner_(refiner) {}
+  Marks mark(const DraftView& d) override {
+    if (d.logprobs.size() != d.tokens.size())
+      fail("span selection", "combined needs the drafter's log-probabilities of every token (", d.tokens.size(),
+           " tokens, got ", d.logprobs.size(), ")");
+    const Canvas canvas = Canvas::from_parts(d.context, d.tokens);
+    const std::vector<float> all = refiner_.token_probabilities(canvas);
+    std::vector<float> surprisal(d.tokens.size());
+    for (size_t i = 0; i < d.tokens.size(); ++i)
+      surprisal[i] = -d.logprobs[i] - std::log(std::max(1e-30f, all[size_t(canvas.n_context) + i]));
+    return threshold_marks(surprisal, d.tokens.size(), params_.combined_threshold, 1.0f, "surprisals");
+  }
+
+ private:
+  Refiner& refiner_;
+};
+
 class RandomSelector : public SpanSelector {
  public:
   using SpanSelector::SpanSelector;
@@ -93,6 +116,9 @@ std::unique_ptr<SpanSelector> make_span_selector(const SpanParams& params, Refin
     case SpanStrategy::kRefinerConfidence:
       if (!refiner) fail("span selection", "refiner_confidence needs a refiner");
       return std::make_unique<RefinerConfidenceSelector>(params, *refiner);
+    case SpanStrategy::kCombined:
+      if (!refiner) fail("span selection", "combined needs a refiner");
+      return std::make_unique<CombinedSelector>(params, *refiner);
     case SpanStrategy::kRandom: return std::make_unique<RandomSelector>(params);
     case SpanStrategy::kRanges: return std::make_unique<RangesSelector>(params);
   }

@@ -5,11 +5,17 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
+#include <limits>
 
 #include "ar_draft/drafter.h"
+#include "ar_draft/scorer.h"
 #include "core/checkpoint.h"
+#include "core/phrase_ban.h"
 #include "diffusion_refine/refiner.h"
 #include "diffusion_refine/span_selectors.h"
+#include "hybrid/edit_document.h"
+#include "hybrid/text_spans.h"
 #include "hybrid/trace_recorder.h"
 #include "retrieval/context_injector.h"
 #include "retrieval/retriever_registry.h"
@@ -66,10 +72,17 @@ const char* pipeline_mode_name(PipelineMode mode) {
 // One call of the pipeline: the settings it runs with (the config's, or a request's), where its
 // events go, and the span selector it uses.
 struct Call {
-  const PipelineConfig& cfg;
+  const PipelineConfig& cfg;  // with draft.ban and refine.ban made from pipeline.forbid
   PipelineObserver& events;
   SpanSelector& selector;
   std::string strategy;  // the selector's name in events: spans.strategy, or "custom" for a plug-in
+
+  // The output may not hold a forbidden phrase, however it came about.
+  void check_forbidden(const std::string& text) const {
+    if (!cfg.refine.ban) return;
+    if (const auto hit = cfg.refine.ban->find_in(text))
+      fail("output", "holds the forbidden phrase '", hit->phrase, "' at byte ", hit->at);
+  }
 
   // Between forward passes: stop if the observer asks (Cancelled ends the call cleanly).
   void check_stop() const {
@@ -105,8 +118,8 @@ struct Pipeline::Impl {
     if (s.pipeline.refines() && !refiner)
       fail("pipeline.mode", pipeline_mode_name(mode), " needs the refiner, which this pipeline did not load (its mode is ",
            pipeline_mode_name(cfg.pipeline.mode), ")");
-    if (s.spans.strategy == SpanStrategy::kRefinerConfidence && !refiner)
-      fail("spans.strategy", "refiner_confidence needs a refiner (pipeline.mode is ar_only)");
+    if ((s.spans.strategy == SpanStrategy::kRefinerConfidence || s.spans.strategy == SpanStrategy::kCombined) && !refiner)
+      fail("spans.strategy", span_strategy_name(s.spans.strategy), " needs a refiner (pipeline.mode is ar_only)");
     s.refine.validate();
     s.draft.sampler.validate();
   }
@@ -226,7 +239,14 @@ struct Pipeline::Impl {
   }
 
   void write(const Call& c, const std::string& prompt, PipelineResult& result);
-  void rewrite(const Call& c, const std::string& text, const std::vector<Span>& spans, PipelineResult& result);
+  void edit(const Call& c, const EditRequest& request, EditPlan plan, PipelineResult& result);
+  // Editing's parts (Pipeline::edit).
+  std::vector<Span> fix_spans(const Call& c, const std::vector<TokenId>& ids, const std::string& text,
+                              const std::vector<TokenId>& prefix);
+  void place_phrases(const EditPlan& plan, EditDocument& doc, const std::vector<TokenId>& prefix) const;
+  void refine_document(const Call& c, EditDocument& doc, const std::vector<TokenId>& prefix);
+  void keep_likelier_runs(const Call& c, EditDocument& doc);
+  Canvas document_canvas(const EditDocument& doc, const std::vector<TokenId>& prefix, int64_t begin, int64_t end) const;
 
   // A refiner step in section coordinates, with the text of what it wrote.
   RefineStepEvent step_event(RefineStep step, int64_t n_context, int64_t section) const {
@@ -241,8 +261,9 @@ struct Pipeline::Impl {
   static void check_denoised(const Canvas& canvas, const RefineResult& r) {
     if (int64_t(r.tokens.size()) != canvas.size())
       fail("pipeline", "the denoiser returned ", r.tokens.size(), " tokens for a canvas of ", canvas.size());
-    for (int64_t i = 0; i < canvas.n_context; ++i)
-      if (r.tokens[size_t(i)] != canvas.tokens[size_t(i)]) fail("pipeline", "the denoiser changed frozen position ", i);
+    for (int64_t i = 0; i < canvas.size(); ++i)
+      if (canvas.roles[size_t(i)] == CanvasRole::kFrozen && r.tokens[size_t(i)] != canvas.tokens[size_t(i)])
+        fail("pipeline", "the denoiser changed frozen position ", i);
   }
 
   // Tokens per section: as asked, or, when 0 and the whole output does not fit, half the
@@ -256,20 +277,25 @@ struct Pipeline::Impl {
     return section;
   }
 
-  // The span params of a call on a user's text: refiner_confidence stands in for the drafter
-  // scores the text does not have.
-  static SpanParams for_own_text(SpanParams sp) {
-    if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy)
-      sp.strategy = SpanStrategy::kRefinerConfidence;
+  // The span params of a call on a user's text (the fix): the drafter's strategies (logprob,
+  // entropy) become `combined`, both models' surprisal, when a drafter is loaded to score the
+  // text (what `sculpt bench fix` measures best), else the refiner's confidence alone.
+  SpanParams for_own_text(SpanParams sp) const {
+    if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy || sp.strategy == SpanStrategy::kCombined)
+      sp.strategy = drafter ? SpanStrategy::kCombined : SpanStrategy::kRefinerConfidence;
     return sp;
   }
 
-  // Runs fn(call) with the call's selector: the plug-in, or one made from `spans`.
+  // Runs fn(call) with the call's selector (the plug-in, or one made from `spans`) and the bans
+  // of its forbidden phrases.
   template <class Fn>
   auto with_call(const PipelineConfig& settings, const SpanParams& spans, PipelineObserver& events, Fn&& fn) {
-    if (custom_selector) return fn(Call{settings, events, *custom_selector, "custom"});
+    PipelineConfig cfg = settings;
+    if (!cfg.pipeline.forbid.empty())
+      cfg.draft.ban = cfg.refine.ban = std::make_shared<const PhraseBan>(*tokenizer, cfg.pipeline.forbid);
+    if (custom_selector) return fn(Call{cfg, events, *custom_selector, "custom"});
     const std::unique_ptr<SpanSelector> own = make_span_selector(spans, refiner.get());
-    return fn(Call{settings, events, *own, span_strategy_name(spans.strategy)});
+    return fn(Call{cfg, events, *own, span_strategy_name(spans.strategy)});
   }
 };
 
@@ -375,72 +401,300 @@ void Pipeline::Impl::write(const Call& c, const std::string& prompt, PipelineRes
     emitted = text;
     events.on_section(done);
   }
+  c.check_forbidden(emitted);
   result.text = emitted;
   result.stopped = ended;
   if (p.drafts()) result.draft_text = m.text_after(prompt_ids, result.draft_ids);
   result.trace.n_generated = int64_t(result.ids.size());
 }
 
-PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans, PipelineObserver* observer) {
-  return refine_text(text, spans, impl_->cfg, observer);
+PipelineResult Pipeline::edit(const EditRequest& request, PipelineObserver* observer) {
+  return edit(request, impl_->cfg, observer);
 }
 
-PipelineResult Pipeline::refine_text(const std::string& text, const std::vector<Span>& spans,
-                                     const PipelineConfig& settings, PipelineObserver* observer) {
+PipelineResult Pipeline::edit(const EditRequest& request, const PipelineConfig& settings, PipelineObserver* observer) {
   Impl& m = *impl_;
-  if (!m.refiner) fail("refine", "the pipeline has no refiner (pipeline.mode is ar_only)");
+  if (!m.refiner) fail("edit", "editing needs the refiner, which this pipeline did not load (pipeline.mode is ar_only)");
   settings.refine.validate();
+  settings.draft.sampler.validate();
+  PipelineConfig s = settings;  // the request's forbidden phrases join the configured ones
+  s.pipeline.forbid.insert(s.pipeline.forbid.end(), request.forbid.begin(), request.forbid.end());
+  const EditPlan plan = plan_edit(request);
   const auto start = Clock::now();
   PipelineResult result;
   TraceRecorder events(result.trace, observer);
-  m.with_call(settings, Impl::for_own_text(settings.spans), events, [&](const Call& c) {
-    m.rewrite(c, text, spans, result);
+  m.with_call(s, m.for_own_text(s.spans), events, [&](const Call& c) {
+    m.edit(c, request, plan, result);
     return 0;
   });
   result.trace.seconds = seconds_since(start);
   return result;
 }
 
-// The window loop of refine_text(): each window of the text refined after the refined text
-// before it.
-void Pipeline::Impl::rewrite(const Call& c, const std::string& text, const std::vector<Span>& spans,
-                             PipelineResult& result) {
+// Pipeline::edit: the document's tokens marked, the fix chosen or the phrases placed, the
+// masked runs refined window by window with text on both sides, then the text, checked; then
+// the continuation, drafted after it.
+void Pipeline::Impl::edit(const Call& c, const EditRequest& request, EditPlan plan, PipelineResult& result) {
   Impl& m = *this;
-  PipelineObserver& events = c.events;
-  const PipelineConfig& settings = c.cfg;
-  const std::vector<TokenId> ids = m.tokenizer->encode(text);
-  if (ids.empty()) fail("refine", "the text is empty: nothing to refine");
-  for (const Span& s : spans)
-    if (s.begin < 0 || s.end <= s.begin || s.end > int64_t(ids.size()))
-      fail("span", s.begin, ":", s.end, " is outside the text's ", ids.size(), " tokens or empty");
-  std::vector<TokenId> passages;
-  if (settings.pipeline.retrieve_for_refine) passages = m.passages_for(c, text, 0, "retrieve_draft");
-  // Windows of the text that fit the refiner, each with the refined text before it as context.
-  const int64_t ctx = m.refiner->model()->config().max_position_embeddings;
-  const int64_t window = std::max<int64_t>(1, ctx / 2);
-  std::vector<TokenId> done;  // refined text so far
-  for (int64_t begin = 0, s = 0; begin < int64_t(ids.size()); begin += window, ++s) {
-    const int64_t end = std::min<int64_t>(int64_t(ids.size()), begin + window);
-    DraftView view;
-    view.tokens.assign(ids.begin() + begin, ids.begin() + end);
-    view.context = m.frozen_context(passages, done, ctx, end - begin);
-    std::vector<Span> local;
-    for (const Span& given : spans) {
-      const int64_t b = std::max(given.begin, begin), e = std::min(given.end, end);
-      if (b < e) local.push_back({b - begin, e - begin});
+  const bool fix = plan.fix() && request.continue_tokens == 0;
+  // Forbidden phrases already in the text are rewritten; a lock may not keep one.
+  if (const auto& ban = c.cfg.refine.ban) {
+    for (size_t from = 0; const auto hit = ban->find_in(std::string_view(plan.text).substr(from));) {
+      const size_t at = from + hit->at;
+      const CharRange r{code_point_offset(plan.text, at), code_point_offset(plan.text, at + hit->phrase.size())};
+      for (const CharRange& l : plan.lock)
+        if (l.begin < r.end && r.begin < l.end)
+          fail(str_cat("lock ", l.begin, ":", l.end), "keeps the forbidden phrase '", hit->phrase, "'");
+      plan.rewrite.push_back(r);
+      from = at + hit->phrase.size();
     }
-    if (spans.empty()) local = m.choose_spans(c, view, s);
-    const std::vector<TokenId> out = m.refine_section(c, view.context, view.tokens, local, s);
-    SectionEvent section{s, m.text_after(done, out), m.text_after(done, view.tokens)};
-    done.insert(done.end(), out.begin(), out.end());
-    events.on_section(section);
   }
-  for (TextEdit& e : result.trace.edits) e.token += e.section * window;  // text coordinates
-  result.ids = done;
-  result.draft_ids = ids;
-  result.text = m.tokenizer->decode(done);
-  result.draft_text = text;
-  result.trace.n_generated = int64_t(done.size());
+  EditDocument doc(*tokenizer, plan, refiner->mask_id());
+  // With phrases to place, or no drafter, the refiner writes the continuation as a gap at the end.
+  const bool continue_as_gap = request.continue_tokens > 0 && (!plan.require.empty() || !drafter);
+  if (continue_as_gap) doc.append_gap(request.continue_tokens);
+  std::vector<TokenId> passages;
+  if (c.cfg.pipeline.retrieve_for_refine)
+    passages = m.passages_for(c, request.context + plan.text, 0, "retrieve_draft");
+  const int64_t ctx = refiner->model()->config().max_position_embeddings;
+  const std::vector<TokenId> prefix = frozen_context(passages, tokenizer->encode(request.context), ctx, ctx / 2);
+  if (fix) doc.mask_source(m.fix_spans(c, doc.source_ids(), plan.text, prefix));
+  m.place_phrases(plan, doc, prefix);
+
+  // The document as the edit starts, then what the refiner will write.
+  const std::vector<std::string> texts = doc.token_texts();
+  for (size_t i = 0; i < texts.size(); ++i) c.events.on_draft_token({0, int64_t(i), doc.tokens()[i].id, texts[i], 0, 0, false});
+  SpansEvent spans{0, fix ? c.strategy : "edit", int64_t(doc.tokens().size()), {}};
+  for (const Span& run : doc.masked_runs()) spans.spans.push_back({run, 0.0f, false});
+  c.events.on_spans(spans);
+  m.refine_document(c, doc, prefix);
+  if (fix && drafter && c.cfg.spans.verify) m.keep_likelier_runs(c, doc);
+  doc.end_gaps_at(tokenizer->eos_id());
+  for (int64_t i = 0; i < int64_t(doc.tokens().size()); ++i) {  // the text's tokens the edit changed
+    const EditToken& t = doc.tokens()[size_t(i)];
+    const TokenId before = t.source >= 0 ? doc.source_ids()[size_t(t.source)] : t.id;
+    if (t.id != before) c.events.on_edit({0, i, before, t.id, tokenizer->id_to_piece(before), tokenizer->id_to_piece(t.id)});
+  }
+
+  std::string text = doc.text();
+  for (size_t i = 0; i < plan.require.size(); ++i)
+    if (text.find(plan.require[i].text.substr(plan.require[i].text.find_first_not_of(' '))) == std::string::npos)
+      fail(str_cat("require[", i, "]"), "'", plan.require[i].text, "' is not in the result (internal)");
+  c.check_forbidden(text);
+  c.events.on_section({0, text, request.text});
+  result.draft_ids = doc.source_ids();
+  for (const EditToken& t : doc.tokens()) result.ids.push_back(t.id);
+  result.trace.n_generated = int64_t(std::count_if(doc.tokens().begin(), doc.tokens().end(), [](const EditToken& t) {
+    return t.source < 0 || t.id != t.source;
+  }));
+  result.draft_text = request.text;
+  result.text = text;
+
+  if (request.continue_tokens > 0 && !continue_as_gap) {  // drafted after the text, then refined
+    PipelineConfig more = c.cfg;
+    more.pipeline.max_tokens = request.continue_tokens;
+    more.pipeline.mode = PipelineMode::kHybrid;
+    PipelineResult continued;
+    with_call(more, more.spans, c.events, [&](const Call& cc) {
+      m.write(cc, request.context + text, continued);
+      return 0;
+    });
+    result.text += continued.text;
+    result.draft_text += continued.draft_text;
+    result.ids.insert(result.ids.end(), continued.ids.begin(), continued.ids.end());
+    result.trace.n_generated += continued.trace.n_generated;
+  }
+}
+
+// The fix: spans chosen over the user's text window by window, by the call's selector: the
+// drafter's scores of the text when it is loaded, else the refiner's confidence.
+std::vector<Span> Pipeline::Impl::fix_spans(const Call& c, const std::vector<TokenId>& ids, const std::string& text,
+                                            const std::vector<TokenId>& prefix) {
+  const auto start = Clock::now();
+  std::vector<float> logprobs;
+  const SpanStrategy strategy = c.selector.params().strategy;
+  if (drafter && (strategy == SpanStrategy::kLogprob || strategy == SpanStrategy::kCombined)) {
+    logprobs = score_text(*drafter->model(), *tokenizer, text).logprobs;
+    if (logprobs.size() != ids.size()) fail("edit", "the drafter scored ", logprobs.size(), " tokens of ", ids.size());
+  }
+  const int64_t ctx = refiner->model()->config().max_position_embeddings;
+  const int64_t window = std::max<int64_t>(1, (ctx - int64_t(prefix.size())) / 2);
+  std::vector<Span> out;
+  for (int64_t b = 0; b < int64_t(ids.size()); b += window) {
+    c.check_stop();
+    const int64_t e = std::min<int64_t>(int64_t(ids.size()), b + window);
+    DraftView view;
+    view.context = prefix;
+    const std::vector<TokenId> before = tail(std::vector<TokenId>(ids.begin(), ids.begin() + b), ctx - int64_t(prefix.size()) - (e - b));
+    view.context.insert(view.context.end(), before.begin(), before.end());
+    view.tokens.assign(ids.begin() + b, ids.begin() + e);
+    if (!logprobs.empty()) view.logprobs.assign(logprobs.begin() + b, logprobs.begin() + e);
+    view.entropies.assign(view.tokens.size(), 0.0f);
+    for (const Span& s : c.selector.select(view)) out.push_back({s.begin + b, s.end + b});
+  }
+  c.events.on_stage({"select_spans", seconds_since(start), drafter && !logprobs.empty() ? 1 : 0, 0}, 0);
+  return out;
+}
+
+// The fix's check: a rewritten run stays only where the drafter finds the text likelier with
+// it: its tokens and the few after it (which read differently after the change) score higher
+// in all. Elsewhere the text's own tokens come back, reported as one more step.
+void Pipeline::Impl::keep_likelier_runs(const Call& c, EditDocument& doc) {
+  constexpr int64_t kAfter = 4;  // tokens after a run its change bears on
+  const auto start = Clock::now();
+  std::vector<TokenId> now;
+  for (const EditToken& t : doc.tokens()) now.push_back(t.id);
+  const std::vector<TokenId>& was = doc.source_ids();  // the fix keeps the text's length, token for token
+  const std::vector<float> before = score_ids(*drafter->model(), *tokenizer, was).logprobs;
+  const std::vector<float> after = score_ids(*drafter->model(), *tokenizer, now).logprobs;
+  const int64_t n = int64_t(now.size());
+  RefineStepEvent undo{0, {}, {}};
+  undo.step.step = -1;
+  // Runs of tokens the fix chose and changed (what an edit asked for, it keeps).
+  auto fixed = [&](int64_t i) { return now[size_t(i)] != was[size_t(i)] && doc.tokens()[size_t(i)].fix; };
+  for (int64_t i = 0; i < n;) {
+    if (!fixed(i)) {
+      ++i;
+      continue;
+    }
+    int64_t end = i + 1;
+    while (end < n && fixed(end)) ++end;
+    double gain = 0;
+    for (int64_t j = i; j < std::min(n, end + kAfter); ++j) gain += double(after[size_t(j)]) - double(before[size_t(j)]);
+    if (gain <= 0)
+      for (int64_t j = i; j < end; ++j) {
+        doc.tokens()[size_t(j)].id = was[size_t(j)];
+        undo.step.committed.push_back(j);
+        undo.step.tokens.push_back(was[size_t(j)]);
+        undo.step.confidence.push_back(1.0f);
+        undo.texts.push_back(tokenizer->piece_text(was[size_t(j)]));
+      }
+    i = end;
+  }
+  if (!undo.step.committed.empty()) c.events.on_refine_step(undo);
+  c.events.on_stage({"verify", seconds_since(start), 2, int64_t(undo.step.committed.size())}, 0);
+}
+
+// The canvas of document tokens [begin, end) after the frozen prefix: the refiner writes the
+// masked ones (a gap slot shows the mask), everything else is read only.
+Canvas Pipeline::Impl::document_canvas(const EditDocument& doc, const std::vector<TokenId>& prefix, int64_t begin,
+                                       int64_t end) const {
+  std::vector<TokenId> ids;
+  for (int64_t i = begin; i < end; ++i) ids.push_back(doc.tokens()[size_t(i)].id);
+  Canvas canvas = Canvas::from_parts(prefix, ids);
+  for (int64_t i = begin; i < end; ++i) canvas.roles[size_t(canvas.n_context + i - begin)] = doc.tokens()[size_t(i)].role;
+  return canvas;
+}
+
+// Each required phrase into the masked run it names (at its position) or, without one, where
+// the refiner finds it likeliest: its mean log-probability over the candidate places, each
+// scored in one pass with the rest of the run masked.
+void Pipeline::Impl::place_phrases(const EditPlan& plan, EditDocument& doc, const std::vector<TokenId>& prefix) const {
+  const int64_t ctx = refiner->model()->config().max_position_embeddings;
+  for (size_t q = 0; q < plan.require.size(); ++q) {
+    const RequiredPhrase& phrase = plan.require[q];
+    const std::string what = str_cat("require[", q, "]");
+    // Tokens that spell " phrase" (a word after the text before it), as the tokenizer writes it.
+    const std::string spelled = " " + phrase.text.substr(phrase.text.find_first_not_of(' '));
+    std::vector<TokenId> ids = tokenizer->encode(spelled);
+    std::string check;
+    for (TokenId id : ids) check += tokenizer->piece_bytes(id);
+    if (check != spelled) ids = tokenizer->encode(spelled.substr(1));  // a dummy-prefix tokenizer adds the space itself
+    const int64_t n = int64_t(ids.size());
+    const std::vector<Span> runs = doc.masked_runs();
+    auto run_of = [&](int64_t i) {
+      for (const Span& r : runs)
+        if (i >= r.begin && i < r.end) return r;
+      return Span{-1, -1};
+    };
+    int64_t largest = 0;
+    for (const Span& r : runs) largest = std::max(largest, r.end - r.begin);
+    std::vector<int64_t> candidates;
+    if (phrase.at >= 0) {
+      const int64_t i = doc.masked_index_at(phrase.at);
+      const Span r = run_of(i);
+      if (i < 0 || i + n > r.end)
+        fail(what, "'", phrase.text, "' needs ", n, " tokens but the room at ", phrase.at, " has ", i < 0 ? 0 : r.end - i);
+      candidates.push_back(i);
+    } else {
+      for (const Span& r : runs) {
+        const int64_t places = r.end - r.begin - n + 1;
+        for (int64_t k = 0; k < std::min<int64_t>(places, 16); ++k) candidates.push_back(r.begin + k * places / std::min<int64_t>(places, 16));
+      }
+      if (candidates.empty())
+        fail(what, "'", phrase.text, "' needs ", n, " tokens but the largest rewrite range or gap has ", largest);
+    }
+    int64_t best = candidates[0];
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (int64_t k : candidates) {
+      if (candidates.size() == 1) break;
+      const Span r = run_of(k);
+      const int64_t room = ctx - int64_t(prefix.size());
+      const int64_t begin = std::max<int64_t>(0, std::min(r.begin, r.end - room / 2 - room / 4));
+      const int64_t end = std::min<int64_t>(int64_t(doc.tokens().size()), begin + room);
+      Canvas canvas = document_canvas(doc, prefix, begin, end);
+      for (int64_t j = 0; j < canvas.n_draft(); ++j)
+        if (canvas.roles[size_t(canvas.n_context + j)] == CanvasRole::kMasked) canvas.tokens[size_t(canvas.n_context + j)] = refiner->mask_id();
+      for (int64_t j = 0; j < n; ++j) {
+        canvas.tokens[size_t(canvas.n_context + k - begin + j)] = ids[size_t(j)];
+        canvas.roles[size_t(canvas.n_context + k - begin + j)] = CanvasRole::kDraft;  // scored
+      }
+      const std::vector<float> p = refiner->token_probabilities(canvas);
+      double score = 0;
+      for (int64_t j = 0; j < n; ++j) score += std::log(std::max(1e-30f, p[size_t(canvas.n_context + k - begin + j)]));
+      if (score / double(n) > best_score) best_score = score / double(n), best = k;
+    }
+    doc.place(ids, best);
+  }
+}
+
+// The masked runs refined window by window: each window holds as much text on both sides of
+// its masked tokens as the refiner's context allows, after the frozen prefix; what a window
+// writes is read-only text for the next.
+void Pipeline::Impl::refine_document(const Call& c, EditDocument& doc, const std::vector<TokenId>& prefix) {
+  const int64_t ctx = refiner->model()->config().max_position_embeddings;
+  const int64_t room = ctx - int64_t(prefix.size());
+  const int64_t n = int64_t(doc.tokens().size());
+  auto masked = [&](int64_t i) { return doc.tokens()[size_t(i)].role == CanvasRole::kMasked; };
+  for (int64_t from = 0;;) {
+    int64_t first = from;
+    while (first < n && !masked(first)) ++first;
+    if (first >= n) break;
+    c.check_stop();
+    const auto start = Clock::now();
+    // The masked tokens within half the room from the first, then text on both sides.
+    int64_t core_end = first + 1;
+    for (int64_t i = first; i < std::min(n, first + std::max<int64_t>(1, room / 2)); ++i)
+      if (masked(i)) core_end = i + 1;
+    const int64_t rest = room - (core_end - first);
+    const int64_t right = std::min(n - core_end, rest - std::min(first, rest / 2));
+    const int64_t left = std::min(first, rest - right);
+    const int64_t begin = first - left, end = core_end + right;
+    Canvas canvas = document_canvas(doc, prefix, begin, end);
+    for (int64_t j = 0; j < canvas.n_draft(); ++j)  // masked tokens past the core wait for the next window
+      if (begin + j >= core_end && canvas.roles[size_t(canvas.n_context + j)] == CanvasRole::kMasked)
+        canvas.roles[size_t(canvas.n_context + j)] = CanvasRole::kFrozen;
+    const int64_t shift = begin - canvas.n_context;  // canvas position + shift = document index
+    const RefineResult r = denoiser().denoise(canvas, c.cfg.refine, [&](const RefineStep& step) {
+      RefineStepEvent e{0, step, {}};
+      for (int64_t& i : e.step.committed) i += shift;
+      for (int64_t& i : e.step.remasked) i += shift;
+      for (TokenId id : e.step.tokens) e.texts.push_back(tokenizer->piece_text(id));
+      c.events.on_refine_step(e);
+      c.check_stop();
+    });
+    check_denoised(canvas, r);
+    int64_t written = 0;
+    for (int64_t i = first; i < core_end; ++i) {
+      EditToken& t = doc.tokens()[size_t(i)];
+      if (t.role != CanvasRole::kMasked) continue;
+      t.id = r.tokens[size_t(i - shift)];
+      t.role = CanvasRole::kFrozen;
+      ++written;
+    }
+    c.events.on_stage({"refine", seconds_since(start), r.trace.n_forward, written}, 0);
+    from = core_end;
+  }
 }
 
 }  // namespace sculpt

@@ -18,6 +18,7 @@
 #include "diffusion_refine/canvas.h"
 #include "diffusion_refine/denoiser.h"
 #include "diffusion_refine/span_selector.h"
+#include "hybrid/edit_request.h"
 #include "hybrid/pipeline_config.h"
 #include "hybrid/pipeline_events.h"
 #include "retrieval/retriever.h"
@@ -36,8 +37,8 @@ struct PipelineTrace {
 };
 
 struct PipelineResult {
-  std::string text;                // the new text (the prompt not repeated)
-  std::string draft_text;          // the drafter's text before refinement
+  std::string text;                // the new text (the prompt not repeated); editing: the whole document
+  std::string draft_text;          // the drafter's text before refinement; editing: the text as given
   std::vector<TokenId> ids;        // the output's token ids
   std::vector<TokenId> draft_ids;  // the draft's token ids (aligned with ids when drafting is on)
   bool stopped = false;            // the draft ended at EOS or a stop string (else: max_tokens)
@@ -71,13 +72,17 @@ class Pipeline {
   PipelineResult generate(const std::string& prompt, const PipelineConfig& settings,
                           PipelineObserver* observer = nullptr);
 
-  // Editing mode: refines a user's text with the pipeline's retrieval and refiner. `spans` are
-  // token ranges of the text (empty = chosen by the configured span selector, with the
-  // refiner's own confidence standing in for drafter scores the text does not have).
-  PipelineResult refine_text(const std::string& text, const std::vector<Span>& spans = {},
-                             PipelineObserver* observer = nullptr);
-  PipelineResult refine_text(const std::string& text, const std::vector<Span>& spans, const PipelineConfig& settings,
-                             PipelineObserver* observer = nullptr);
+  // Editing: rewrites ranges of a user's text, fills its gaps, places required phrases and keeps
+  // locked text, against the text on both sides, with the pipeline's retrieval and refiner; then
+  // drafts and refines request.continue_tokens more (edit_request.h says what each field does).
+  // With nothing to rewrite, fill, place or add, it fixes the text: the span selector chooses
+  // what to rewrite, from the drafter's scores of the text when a drafter is loaded, else the
+  // refiner's confidence. Locked and untouched text comes back byte for byte; the events report
+  // the document's tokens (section 0), the runs re-masked, each step and edit in document
+  // coordinates, then the whole text as one section. Throws Error for a request plan_edit
+  // refuses, a phrase without room, a forbidden phrase a lock keeps.
+  PipelineResult edit(const EditRequest& request, PipelineObserver* observer = nullptr);
+  PipelineResult edit(const EditRequest& request, const PipelineConfig& settings, PipelineObserver* observer = nullptr);
 
   const PipelineConfig& config() const;
   const Tokenizer& tokenizer() const;

@@ -35,6 +35,7 @@ struct DraftTokenEvent {
   std::string text;    // what the token adds to the text ("" while a multi-byte character is incomplete)
   float logprob = 0;   // log p(id | prefix) under the drafter's distribution, nats
   float entropy = 0;   // entropy of that distribution, nats
+  bool drafted = true; // false: a token of the user's own text (editing), without scores
 };
 
 // A span the refiner re-masks, and why.

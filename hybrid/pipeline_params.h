@@ -9,9 +9,11 @@
 //     drafter_adapter: ""           # a LoRA adapter folder (sculpt finetune) merged in at load
 //     index: build/brown.bm25
 //     evaluator: models/evaluator   # scores outputs only (sculpt generate --score, sculpt ablate)
+//     forbid: ["grand jury"]        # never in any output
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 
@@ -42,6 +44,10 @@ struct PipelineParams {
   bool retrieve_for_refine = true;   // passages for prompt + draft go into the refiner's frozen context
   int section_tokens = 0;            // long documents: new tokens per section; 0 = one section
   int max_tokens = 128;              // new tokens in all (may exceed the models' contexts)
+  // Phrases no output may contain (core/phrase_ban.h: ASCII case ignored, any tokenization):
+  // banned while drafting and refining, checked on the final text. A request adds to them; none
+  // lifts them.
+  std::vector<std::string> forbid;
 
   template <class V>
   void visit(V& v) {
@@ -60,6 +66,7 @@ struct PipelineParams {
     v.field("section_tokens", section_tokens, "new tokens per section of a long document; 0 = one section",
             Range{0, 1 << 20});
     v.field("max_tokens", max_tokens, "new tokens in all; may exceed the models' contexts", Range{1, 1 << 24});
+    v.field("forbid", forbid, "phrases no output may contain (case-insensitive, any tokenization)");
   }
 
   bool drafts() const { return mode != PipelineMode::kDiffusionOnly; }  // loads and runs the drafter

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "hybrid/text_spans.h"
+
 namespace sculpt {
 namespace {
 
@@ -111,6 +113,17 @@ std::string render_word_diff(const std::string& before, const std::string& after
     at = c.new_end;
   }
   return out + after.substr(at);
+}
+
+std::vector<TextChange> word_changes_in_code_points(const std::string& before, const std::string& after) {
+  std::vector<TextChange> out = word_changes(before, after);
+  for (TextChange& c : out) {
+    c.old_begin = size_t(code_point_offset(before, c.old_begin));
+    c.old_end = size_t(code_point_offset(before, c.old_end));
+    c.new_begin = size_t(code_point_offset(after, c.new_begin));
+    c.new_end = size_t(code_point_offset(after, c.new_end));
+  }
+  return out;
 }
 
 }  // namespace sculpt

@@ -27,6 +27,9 @@ struct TextChange {
 // texts give none. Pure.
 std::vector<TextChange> word_changes(const std::string& before, const std::string& after);
 
+// The same with the offsets in code points (the unit a browser and Python count).
+std::vector<TextChange> word_changes_in_code_points(const std::string& before, const std::string& after);
+
 // `after` with each change shown in place: "[-old-]{+new+}" (as wdiff), or with colour as ANSI
 // escapes (old struck through in red, new in bold green).
 std::string render_word_diff(const std::string& before, const std::string& after, bool colour);

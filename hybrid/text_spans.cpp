@@ -13,35 +13,40 @@ int64_t code_point_offset(const std::string& text, size_t byte_offset) {
                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
 }
 
-std::vector<Span> token_spans_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text,
-                                 const std::vector<std::pair<int64_t, int64_t>>& ranges) {
-  const int64_t n_chars = code_point_offset(text, text.size());
-  // The text as the tokens spell it, and where each token's bytes end. A piece of part of a
-  // character (a byte piece) covers all of that character, so a range touching the character
-  // takes every piece of it.
+TokenLayout token_layout(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text) {
+  // The text as the tokens spell it, and where each token's bytes end.
+  TokenLayout out;
   std::string spelled;
-  std::vector<size_t> byte_end;
   for (TokenId id : ids) {
+    out.byte_begin.push_back(spelled.size());
     spelled += tokenizer.piece_bytes(id);
-    byte_end.push_back(spelled.size());
+    out.byte_end.push_back(spelled.size());
   }
   // The decoder drops the leading space of the first piece (sentencepiece's dummy prefix).
   if (spelled.compare(0, 1, " ") == 0 && spelled.compare(1, std::string::npos, tokenizer.decode(ids)) == 0) {
     spelled.erase(0, 1);
-    for (size_t& e : byte_end) e = e > 0 ? e - 1 : 0;
+    for (size_t* v : {out.byte_begin.data(), out.byte_end.data()})
+      for (size_t i = 0; i < ids.size(); ++i) v[i] = v[i] > 0 ? v[i] - 1 : 0;
   }
+  out.exact = spelled == text;
+  // Token i covers code points [first, last): from the character its first byte is in, to past
+  // the character its last byte is in. A piece of part of a character (a byte piece) covers all
+  // of that character, so a range touching the character takes every piece of it.
   auto is_continuation = [&](size_t at) { return at < spelled.size() && (uint8_t(spelled[at]) & 0xC0) == 0x80; };
-  // Token i covers code points [first, last): from the character its first byte is in, to
-  // past the character its last byte is in.
-  std::vector<Span> covers(ids.size());
-  size_t begin_byte = 0;
-  int64_t cp = 0;  // code points before begin_byte, counting a character cut at begin_byte as before it
+  int64_t cp = 0;  // code points before byte_begin[i], counting a character cut there as before it
   for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t first = is_continuation(begin_byte) ? cp - 1 : cp;
-    cp += code_point_offset(spelled.substr(begin_byte, byte_end[i] - begin_byte), byte_end[i] - begin_byte);
-    covers[i] = {first, cp};
-    begin_byte = byte_end[i];
+    const size_t b = out.byte_begin[i], e = out.byte_end[i];
+    const int64_t first = is_continuation(b) ? cp - 1 : cp;
+    cp += code_point_offset(spelled.substr(b, e - b), e - b);
+    out.chars.push_back({first, cp});
   }
+  return out;
+}
+
+std::vector<Span> token_spans_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text,
+                                 const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+  const int64_t n_chars = code_point_offset(text, text.size());
+  const std::vector<Span> covers = token_layout(tokenizer, ids, text).chars;
   std::vector<Span> out;
   for (const auto& [begin, end] : ranges) {
     if (begin < 0 || end <= begin || end > n_chars)

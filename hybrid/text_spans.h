@@ -18,6 +18,14 @@ namespace sculpt {
 // The number of code points in text[0, byte_offset).
 int64_t code_point_offset(const std::string& text, size_t byte_offset);
 
+// Where each token of `ids` (the tokens of `text`) lies in the text.
+struct TokenLayout {
+  std::vector<size_t> byte_begin, byte_end;  // the bytes each token spells, in the text as the tokens spell it
+  std::vector<Span> chars;                  // the code points each covers (each byte piece of a character covers it)
+  bool exact = false;                       // the tokens spell `text` exactly; else the offsets are of their own spelling
+};
+TokenLayout token_layout(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text);
+
 // The token ranges of `ids` (the tokens of `text`) that overlap each code point range, in
 // order; a range covering no token is dropped. Throws Error naming a range that is empty or
 // reaches past the text's end.

@@ -68,7 +68,7 @@ Injection ContextInjector::render(const std::vector<Hit>& hits) const {
     out.text += block_of(kept);
     out.n_tokens += n;
     const size_t start = h.start + (lead == std::string::npos ? 0 : lead);
-    out.used.push_back(InjectedPassage{h.passage_id, h.doc_id, start, start + kept, h.score, n, truncated});
+    out.used.push_back(InjectedPassage{h.passage_id, h.doc_id, start, start + kept, h.score, n, truncated, body.substr(0, kept)});
   }
   return out;
 }

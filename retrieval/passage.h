@@ -41,6 +41,7 @@ struct InjectedPassage {
   double score = 0;
   int n_tokens = 0;  // of its rendered block, separator included
   bool truncated = false;
+  std::string text;  // the text injected (the document's bytes [start, end))
 };
 
 }  // namespace sculpt

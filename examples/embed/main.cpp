@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
     for (const sculpt::StageTiming& stage : trace.stages)
       std::printf("  %-16s %.3f s, %lld forward passes\n", stage.name.c_str(), stage.seconds, (long long)stage.n_forward);
 
-    // Editing mode on the pipeline's own output: the span selector picks what to re-mask.
-    const sculpt::PipelineResult edited = pipeline.refine_text(result.text);
+    // Editing the pipeline's own output, with nothing asked: the span selector picks what to fix.
+    const sculpt::PipelineResult edited = pipeline.edit(sculpt::EditRequest{result.text});
     std::printf("refined again: %zu tokens changed\n", edited.trace.edits.size());
     for (const sculpt::TextChange& c : sculpt::word_changes(edited.draft_text, edited.text))
       std::printf("  '%s' -> '%s'\n", c.old_text.c_str(), c.new_text.c_str());

@@ -36,5 +36,6 @@ std::vector<Command> bench_train_commands();
 std::vector<Command> lora_commands();
 std::vector<Command> serve_commands();
 std::vector<Command> bench_serve_commands();
+std::vector<Command> bench_fix_commands();
 
 }  // namespace sculpt::cli

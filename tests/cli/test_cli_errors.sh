@@ -90,6 +90,7 @@ mkdir -p "$work/docs"
 for i in $(seq 1 200); do echo "The jury said the election in county $i was conducted fairly."; done >"$work/corpus.txt"
 cp "$work/corpus.txt" "$work/docs/a.txt"
 printf 'The jury said the election was fair.\n' >"$work/text.txt"
+printf 'The jury [___:x] said.\n' >"$work/gap.txt"
 printf 'model:\n  hidden_size: 32\n  intermediate_size: 64\n  num_hidden_layers: 1\n  num_attention_heads: 2\n  max_position_embeddings: 64\n  attention: bidirectional\n' >"$work/refiner.yaml"
 printf 'tokenizer:\n  vocab_size: 300\n' >"$work/tok.yaml"
 printf 'tokenizer:\n  vocab_size: 300\n  mask_piece: ""\n' >"$work/tok_nomask.yaml"
@@ -104,11 +105,15 @@ else
 fi
 expect_error refine_missing_input "nope.txt"                     -- "$sculpt" refine --model "$work/refiner" --input "$work/nope.txt"
 expect_error refine_missing_model "does not exist"               -- "$sculpt" refine --model "$work/nope" --input "$work/text.txt"
-expect_error refine_spans_outside "span '0:999'"                 -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 0:999
-expect_error refine_spans_syntax  "span '5-9'"                   -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 5-9
+expect_error refine_range_outside "rewrite[0] 0:999: is empty or outside the text's 37 characters" -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --rewrite 0:999
+expect_error refine_range_syntax  "--rewrite '5-9': expected begin:end" -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --rewrite 5-9
+expect_error refine_lock_overlap  "lock[0] 0:10: overlaps rewrite[0] 5:12" -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --lock 0:10 --rewrite 5:12
+expect_error refine_phrase_no_room "'hello' needs room"          -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --require hello
+expect_error refine_require_at_syntax "--require-at 'x:hello'"   -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --require-at x:hello
+expect_error refine_bad_gap       "gap marker at 9: expected [___] or [___:N]" -- "$sculpt" refine --model "$work/refiner" --input "$work/gap.txt"
 expect_error refine_bad_tau       "--tau"                        -- "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --tau 1.5
-expect_error refine_causal_model  "bidirectional or block_causal" -- "$sculpt" refine --model "$work/causal" --input "$work/text.txt" --spans 0:5
-expect_error refine_no_mask_token "mask token"                   -- "$sculpt" refine --model "$work/nomask" --input "$work/text.txt" --spans 0:5
+expect_error refine_causal_model  "bidirectional or block_causal" -- "$sculpt" refine --model "$work/causal" --input "$work/text.txt" --rewrite 0:5
+expect_error refine_no_mask_token "mask token"                   -- "$sculpt" refine --model "$work/nomask" --input "$work/text.txt" --rewrite 0:5
 expect_error refine_empty_input   "empty"                        -- "$sculpt" refine --model "$work/refiner" --input /dev/null
 expect_error train_mdm_causal     "bidirectional or block_causal" -- "$sculpt" train --set data.corpus="$work/docs" --set train.tokenizer="$work/tok.model" --set train.out_dir="$work/mdm" --set train.objective=masked_diffusion --set model.hidden_size=32 --set model.intermediate_size=64 --set model.num_hidden_layers=1 --set model.num_attention_heads=2 --set data.seq_len=16
 # The pipeline over those models (the causal one drafts, the bidirectional one refines).
@@ -146,7 +151,7 @@ if "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --json 
    grep -q '"stages"' "$work/trace.json" &&
    "$sculpt" generate --config "$work/pipeline.yaml" --prompt "The jury" --score --set pipeline.evaluator="$work/causal" 2>&1 >/dev/null |
      grep -q "^evaluator .*causal: NLL [0-9.]* nats/token" &&
-   "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --spans 4:12 --show-edits >/dev/null 2>"$work/err"; then
+   "$sculpt" refine --config "$work/pipeline.yaml" --input "$work/text.txt" --rewrite 4:12 --show-edits >/dev/null 2>"$work/err"; then
   pass_case
 else
   fail_case generate_ok "" "$work/err"
@@ -187,17 +192,25 @@ mkdir -p "$work/no_tokenizer" && cp "$work/refiner/config.json" "$work/refiner/m
 expect_error export_no_tokenizer  "tokenizer.model: missing"     -- "$sculpt" model export "$work/no_tokenizer" --out "$work/x"
 if "$sculpt" model export "$work/refiner" --out "$work/refiner16" >/dev/null 2>"$work/err" &&
    "$sculpt" model info "$work/refiner16" --json | grep -q '"dtype": "float16"' &&
-   "$sculpt" refine --model "$work/refiner16" --input "$work/text.txt" --spans 4:12 >/dev/null 2>"$work/err"; then
+   "$sculpt" refine --model "$work/refiner16" --input "$work/text.txt" --rewrite 4:12 >/dev/null 2>"$work/err"; then
   pass_case
 else
   fail_case export_ok "" "$work/err"
 fi
 # A good refinement for contrast: exit 0 and JSON with a trace.
-if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --spans 4:12 --json >"$work/out.json" 2>"$work/err" &&
+if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --rewrite 4:12 --json >"$work/out.json" 2>"$work/err" &&
    grep -q '"forward_passes"' "$work/out.json"; then
   pass_case
 else
   fail_case refine_ok "" "$work/err"
+fi
+# In a pipe: a gap filled, a lock and a required phrase kept byte for byte, nothing else touched.
+if printf 'The jury said [___:12] was fair.' |
+   "$sculpt" refine --model "$work/refiner" --input - --lock 0:8 --require election >"$work/out" 2>"$work/err" &&
+   grep -q '^The jury said.*election.* was fair\.$' "$work/out" && ! grep -q '\[___' "$work/out"; then
+  pass_case
+else
+  fail_case refine_pipe_gap_lock_require "" "$work/out"
 fi
 # Retrieval: a small good index to damage, then bad corpora, indexes, options and a server that is down.
 mkdir -p "$work/corpus" "$work/empty_corpus"
@@ -247,9 +260,9 @@ head -c 20000 "$work/refiner/model.safetensors" >"$work/trunc_model/model.safete
 cp "$work/refiner/model.safetensors" "$work/refiner/tokenizer.model" "$work/badjson_model/"; printf '{"hidden_size": 32,' >"$work/badjson_model/config.json"
 cp "$work/refiner/model.safetensors" "$work/refiner/tokenizer.model" "$work/shape_model/"
 sed 's/"hidden_size": 32/"hidden_size": 48/' "$work/refiner/config.json" >"$work/shape_model/config.json"
-expect_error model_truncated_weights "trunc_model/model.safetensors" -- "$sculpt" refine --model "$work/trunc_model" --input "$work/text.txt" --spans 0:5
+expect_error model_truncated_weights "trunc_model/model.safetensors" -- "$sculpt" refine --model "$work/trunc_model" --input "$work/text.txt" --rewrite 0:5
 expect_error model_config_not_json  "badjson_model/config.json"  -- "$sculpt" model info "$work/badjson_model"
-expect_error model_wrong_shapes     "shape_model"                -- "$sculpt" refine --model "$work/shape_model" --input "$work/text.txt" --spans 0:5
+expect_error model_wrong_shapes     "shape_model"                -- "$sculpt" refine --model "$work/shape_model" --input "$work/text.txt" --rewrite 0:5
 # Tokenizer files: empty.
 : >"$work/empty.model"
 expect_error tokenizer_empty_file "empty.model"                  -- "$sculpt" tokenizer encode --model "$work/empty.model" hi

@@ -212,21 +212,6 @@ TEST_F(PipelineTest, LongDocumentsGoPastTheContextSectionBySection) {
   EXPECT_EQ(find_stage(r, "draft")->n_forward, find_stage(r, "draft")->n_tokens);
 }
 
-TEST_F(PipelineTest, EditingModeNeverChangesTextOutsideTheSpans) {
-  Pipeline p = pipeline({"refine.edit_threshold=0.5", "refine.edit_scope=spans"});
-  const std::string text = sculpt::testing::make_document(99999, 3);
-  const std::vector<TokenId> ids = p.tokenizer().encode(text);
-  const PipelineResult r = p.refine_text(text, {{2, 6}, {10, 12}});
-  ASSERT_EQ(r.ids.size(), ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const bool in_span = (i >= 2 && i < 6) || (i >= 10 && i < 12);
-    if (!in_span) {
-      EXPECT_EQ(r.ids[i], ids[i]) << "token " << i;
-    }
-  }
-  EXPECT_EQ(find_stage(r, "refine")->n_tokens, 6);
-  EXPECT_THAT([&] { p.refine_text(text, {{0, 9999}}); }, ::testing::ThrowsMessage<Error>(HasSubstr("outside")));
-}
 
 // Per-call settings (a server request's) give exactly what a pipeline configured with them gives,
 // and leave the loaded pipeline's own settings alone.
@@ -263,12 +248,13 @@ TEST_F(PipelineTest, ConcurrentCallsGiveWhatTheyGiveAlone) {
   other.draft.sampler.seed = 99;
   other.pipeline.max_tokens = 20;
   const PipelineResult a_alone = p.generate("The sailor reads"), b_alone = p.generate("A ship", other);
-  const PipelineResult e_alone = p.refine_text("The sailor reads the long letter twice.", {{1, 3}});
+  const EditRequest edit{"The sailor reads the long letter twice.", {{4, 16}}};
+  const PipelineResult e_alone = p.edit(edit);
   for (int round = 0; round < 3; ++round) {
     PipelineResult a, b, e;
     std::thread ta([&] { a = p.generate("The sailor reads"); });
     std::thread tb([&] { b = p.generate("A ship", other); });
-    std::thread te([&] { e = p.refine_text("The sailor reads the long letter twice.", {{1, 3}}); });
+    std::thread te([&] { e = p.edit(edit); });
     ta.join(), tb.join(), te.join();
     EXPECT_EQ(a.ids, a_alone.ids);
     EXPECT_EQ(b.ids, b_alone.ids);
@@ -306,7 +292,7 @@ TEST_F(PipelineTest, AnObserverThatAsksToStopEndsTheCallWithinAForwardPass) {
   // The pipeline is whole afterwards: the next call gives what it always gives.
   EXPECT_EQ(p.generate("The sailor reads").ids, pipeline().generate("The sailor reads").ids);
   StopAfter editing(0);
-  EXPECT_THROW(p.refine_text("The sailor reads the long letter twice.", {{1, 3}}, &editing), Cancelled);
+  EXPECT_THROW(p.edit({"The sailor reads the long letter twice.", {{4, 16}}}, &editing), Cancelled);
 }
 
 // A denoiser that writes token 7 everywhere it may, and one that breaks the frozen context.
