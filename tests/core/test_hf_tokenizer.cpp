@@ -200,7 +200,8 @@ TEST(OnigRegexTest, PublishedPatterns) {
       {"cl100k-possessive",
        R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s)"},
   };
-  for (const auto& [name, pattern] : patterns) {
+  for (const auto& entry : patterns) {  // not a structured binding: C++17 lambdas cannot capture one
+    const std::string &name = entry.first, &pattern = entry.second;
     EXPECT_EQ(error_message([&] { hf::OnigRegex(pattern, false, name); }), "") << name;
   }
   const auto pieces = [](const std::string& pattern, const std::string& text) {
