@@ -43,11 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       r.settings.draft.sampler.validate();
     });
   parse([&] {
-    const auto r = sculpt::server::parse_refine_request(body, defaults);
-    if (r.text.empty()) std::abort();
-    for (const auto& [b, e] : r.ranges)
-      if (b < 0 || e <= b) std::abort();
+    const auto r = sculpt::server::parse_refine_request(body, defaults, limits);
+    for (const auto& g : r.edit.rewrite)
+      if (g.begin < 0 || g.end <= g.begin) std::abort();
     r.settings.refine.validate();
+    sculpt::plan_edit(r.edit);  // accepted requests plan without an error
   });
   return 0;
 }

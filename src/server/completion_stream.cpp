@@ -24,12 +24,12 @@ json CompletionStream::chunk(const json& choice) const {
           {"choices", json::array({choice})}};
 }
 
-void CompletionStream::send_text(const std::string& delta) {
+void CompletionStream::send_text(const std::string& delta, const json& logprobs) {
   if (delta.empty()) return;
   text_ += delta;
   const json choice = options_.chat
                           ? json{{"index", 0}, {"delta", {{"content", delta}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}}
-                          : json{{"index", 0}, {"text", delta}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+                          : json{{"index", 0}, {"text", delta}, {"logprobs", logprobs}, {"finish_reason", nullptr}};
   send("data: " + chunk(choice).dump() + "\n\n");
 }
 
@@ -45,13 +45,26 @@ void CompletionStream::start() {
                            {"finish_reason", nullptr}}).dump() + "\n\n");
 }
 
+void CompletionStream::on_passages(const PassagesEvent& e) {
+  if (!options_.revisions || e.passages.empty()) return;
+  json passages = json::array();
+  for (const InjectedPassage& p : e.passages)
+    passages.push_back({{"doc_id", p.doc_id}, {"score", p.score}, {"text", p.text}, {"truncated", p.truncated}});
+  send_event("sculpt.passages", {{"stage", e.stage}, {"passages", passages}});
+}
+
 void CompletionStream::on_draft_token(const DraftTokenEvent& e) {
   if (e.index == 0) {  // a new section starts where the text so far ends
     section_start_ = text_.size() + pending_.size();
     token_texts_.clear();
   }
   token_texts_.push_back(e.text);
-  if (options_.revisions || options_.final_tokens) send_text(e.text);
+  // With revisions, each drafted token carries the drafter's log-probability (OpenAI's
+  // completions logprobs shape), for a reader that shows how sure the drafter was.
+  const json logprobs = options_.revisions && e.drafted
+                            ? json{{"tokens", {e.text}}, {"token_logprobs", {e.logprob}}}
+                            : json(nullptr);
+  if (options_.revisions || options_.final_tokens) send_text(e.text, logprobs);
   else pending_ += e.text;
 }
 
@@ -86,6 +99,7 @@ void CompletionStream::on_spans(const SpansEvent& e) {
   for (const SpanChoice& c : e.spans)
     spans.push_back({{"begin", code_point_offset(text_, token_offset(c.span.begin))},
                      {"end", code_point_offset(text_, token_offset(c.span.end))},
+                     {"tokens", c.span.end - c.span.begin},  // masked positions: a gap has text of length 0
                      {"repeat", c.repeat}});
   send_event("sculpt.spans", {{"strategy", e.strategy}, {"spans", spans}});
   // The spans go blank: the refiner writes them anew. Right to left, so earlier offsets hold.
@@ -128,7 +142,7 @@ void CompletionStream::on_section(const SectionEvent& e) {
   token_texts_.clear();
 }
 
-void CompletionStream::finish(const PipelineResult& result, const json& usage, const json& timings) {
+void CompletionStream::finish(const PipelineResult& result, const json& usage, const json& timings, const json& edits) {
   const char* reason = result.stopped ? "stop" : "length";
   const json last = options_.chat ? json{{"index", 0}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", reason}}
                                   : json{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", reason}};
@@ -139,7 +153,7 @@ void CompletionStream::finish(const PipelineResult& result, const json& usage, c
     with_usage["usage"] = usage;
     send("data: " + with_usage.dump() + "\n\n");
   }
-  if (options_.revisions) send_event("sculpt.done", {{"text", result.text}, {"usage", usage}, {"timings", timings}});
+  if (options_.revisions) send_event("sculpt.done", {{"text", result.text}, {"edits", edits}, {"usage", usage}, {"timings", timings}});
   send("data: [DONE]\n\n");
 }
 

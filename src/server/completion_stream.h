@@ -40,6 +40,7 @@ class CompletionStream : public PipelineObserver {
   CompletionStream(Options options, std::function<bool(const std::string&)> write, RequestGuard& guard);
 
   bool stop_requested() override { return guard_.stop_requested(); }
+  void on_passages(const PassagesEvent& e) override;
   void on_draft_token(const DraftTokenEvent& e) override;
   void on_spans(const SpansEvent& e) override;
   void on_refine_step(const RefineStepEvent& e) override;
@@ -47,15 +48,17 @@ class CompletionStream : public PipelineObserver {
 
   // Opens the stream (chat: the assistant role).
   void start();
-  // The last chunk (finish_reason, and usage when asked), sculpt.done, then [DONE].
-  void finish(const PipelineResult& result, const nlohmann::json& usage, const nlohmann::json& timings);
+  // The last chunk (finish_reason, and usage when asked), sculpt.done (with `edits`: what the
+  // refiner changed, from the draft or the text as sent), then [DONE].
+  void finish(const PipelineResult& result, const nlohmann::json& usage, const nlohmann::json& timings,
+              const nlohmann::json& edits);
   // An error after the stream started: an error chunk as OpenAI's API sends it, then [DONE].
   void fail(const nlohmann::json& error_body);
 
   const std::string& text() const { return text_; }  // what the client has been sent, as it now reads
 
  private:
-  void send_text(const std::string& delta);
+  void send_text(const std::string& delta, const nlohmann::json& logprobs = nullptr);
   void send_event(const char* name, nlohmann::json data);
   void send(const std::string& bytes);
   // Replaces the texts of section tokens [b, e) and sends the revision.

@@ -34,6 +34,7 @@ struct Extension {
   SpanParams spans;
   RefineParams refine;
   RetrievalRequest retrieval;
+  std::vector<std::string> forbid;  // added to the server's pipeline.forbid, never replacing it
   bool stream_revisions = false;
 
   template <class V>
@@ -47,6 +48,7 @@ struct Extension {
     v.section("spans", spans, "which draft tokens are re-masked");
     v.section("refine", refine, "the refiner's denoising");
     v.section("retrieval", retrieval, "retrieval for this request");
+    v.field("forbid", forbid, "phrases never to write, beside the server's");
     v.field("stream_revisions", stream_revisions, "stream the draft at once, then its revisions as sculpt.refine events");
   }
 };
@@ -246,6 +248,10 @@ void apply_extension(const json& extension, PipelineConfig& settings, bool* stre
   if (!e.retrieval.enabled) settings.pipeline.retrieve_for_prompt = settings.pipeline.retrieve_for_refine = false;
   settings.retrieval.k = e.retrieval.k;
   settings.retrieval.inject = e.retrieval.inject;
+  for (size_t i = 0; i < e.forbid.size(); ++i) {
+    if (e.forbid[i].empty()) throw bad_request(str_cat("sculpt.forbid[", i, "] is empty"), "sculpt.forbid");
+    settings.pipeline.forbid.push_back(e.forbid[i]);
+  }
   if (stream_revisions) *stream_revisions = e.stream_revisions;
 }
 
@@ -275,28 +281,87 @@ GenerationRequest parse_generation_request(const std::string& body, const Pipeli
   return r;
 }
 
-RefineRequest parse_refine_request(const std::string& body, const PipelineConfig& defaults) {
+namespace {
+
+std::vector<CharRange> ranges_field(const json& j, const char* key) {
+  std::vector<CharRange> out;
+  if (!present(j, key)) return out;
+  const json& v = j.at(key);
+  if (!v.is_array()) throw bad_request(str_cat(key, " must be a list of [begin, end] code point ranges"), key);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json& range = v[i];
+    const std::string where = str_cat(key, "[", i, "]");
+    if (!range.is_array() || range.size() != 2 || !range[0].is_number_integer() || !range[1].is_number_integer())
+      throw bad_request(where + " must be [begin, end], two integers", where);
+    const int64_t b = range[0].get<int64_t>(), e = range[1].get<int64_t>();
+    if (b < 0 || e <= b) throw bad_request(str_cat(where, " [", b, ", ", e, "] is empty or negative"), where);
+    out.push_back({b, e});
+  }
+  return out;
+}
+
+std::vector<RequiredPhrase> require_field(const json& j) {
+  std::vector<RequiredPhrase> out;
+  if (!present(j, "require")) return out;
+  const json& v = j.at("require");
+  if (!v.is_array()) throw bad_request("require must be a list of phrases (strings, or {\"text\", \"at\"})", "require");
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string where = str_cat("require[", i, "]");
+    if (v[i].is_string()) {
+      out.push_back({v[i].get<std::string>(), -1});
+      continue;
+    }
+    if (!v[i].is_object() || !v[i].contains("text") || !v[i]["text"].is_string())
+      throw bad_request(where + " must be a string or {\"text\": ..., \"at\": position}", where);
+    check_fields(v[i], {"text", "at"});
+    RequiredPhrase p{v[i]["text"].get<std::string>(), -1};
+    if (v[i].contains("at")) {
+      if (!v[i]["at"].is_number_integer() || v[i]["at"].get<int64_t>() < 0)
+        throw bad_request(where + ".at must be a code point position (an integer >= 0)", where);
+      p.at = v[i]["at"].get<int64_t>();
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+RefineRequest parse_refine_request(const std::string& body, const PipelineConfig& defaults, const RequestLimits& limits) {
   const json j = parse_body(body);
-  check_fields(j, {"model", "text", "rewrite", "sculpt"});
+  check_fields(j, {"model", "text", "rewrite", "lock", "require", "forbid", "continue", "context", "stream", "sculpt"});
+  check_model(j, limits);
   RefineRequest r;
   r.settings = defaults;
+  EditRequest& e = r.edit;
   if (!j.contains("text")) throw bad_request("text is required", "text");
-  r.text = string_field(j, "text");
-  if (r.text.empty()) throw bad_request("text is empty", "text");
-  if (present(j, "rewrite")) {
-    const json& v = j.at("rewrite");
-    if (!v.is_array()) throw bad_request("rewrite must be a list of [begin, end] code point ranges", "rewrite");
+  e.text = string_field(j, "text");
+  e.rewrite = ranges_field(j, "rewrite");
+  e.lock = ranges_field(j, "lock");
+  e.require = require_field(j);
+  if (present(j, "forbid")) {
+    const json& v = j.at("forbid");
+    if (!v.is_array()) throw bad_request("forbid must be a list of phrases", "forbid");
     for (size_t i = 0; i < v.size(); ++i) {
-      const json& range = v[i];
-      const std::string where = str_cat("rewrite[", i, "]");
-      if (!range.is_array() || range.size() != 2 || !range[0].is_number_integer() || !range[1].is_number_integer())
-        throw bad_request(where + " must be [begin, end], two integers", where);
-      const int64_t b = range[0].get<int64_t>(), e = range[1].get<int64_t>();
-      if (b < 0 || e <= b) throw bad_request(str_cat(where, " [", b, ", ", e, "] is empty or negative"), where);
-      r.ranges.emplace_back(b, e);
+      if (!v[i].is_string() || v[i].get<std::string>().empty())
+        throw bad_request(str_cat("forbid[", i, "] must be a non-empty string"), str_cat("forbid[", i, "]"));
+      e.forbid.push_back(v[i].get<std::string>());
     }
   }
+  if (present(j, "continue")) e.continue_tokens = int(number_field(j, "continue", 0, limits.max_tokens, /*integer=*/true));
+  if (present(j, "context")) e.context = string_field(j, "context");
+  if (present(j, "stream")) r.stream = bool_field(j, "stream");
+  if (e.text.empty() && e.continue_tokens == 0) throw bad_request("text is empty (and nothing to continue)", "text");
   if (present(j, "sculpt")) apply_extension(j.at("sculpt"), r.settings, nullptr);
+  try {
+    plan_edit(e);
+  } catch (const Error& error) {  // "lock[0] 3:9: overlaps ..." names its field first
+    const std::string message = error.what();
+    const size_t end = message.find_first_of(" [:");
+    const std::string key = message.substr(0, end);
+    const bool named = key == "rewrite" || key == "lock" || key == "require" || key == "continue";
+    throw bad_request(message, named ? message.substr(0, message.find_first_of(" :")) : "text");
+  }
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/chat_template.h"
+#include "hybrid/edit_request.h"
 #include "hybrid/pipeline_config.h"
 #include "server/api_error.h"
 
@@ -41,13 +42,17 @@ GenerationRequest parse_generation_request(const std::string& body, const Pipeli
                                            const RequestLimits& limits, Route route);
 
 struct RefineRequest {
-  std::string text;
-  std::vector<std::pair<int64_t, int64_t>> ranges;  // code point ranges to rewrite, half-open; empty = chosen
+  EditRequest edit;
+  bool stream = false;       // Server-Sent Events: the document, then its revisions
   PipelineConfig settings;
 };
 
-// Parses a /v1/refine body: {"text": ..., "rewrite": [[begin, end], ...], "sculpt": {...}}.
-RefineRequest parse_refine_request(const std::string& body, const PipelineConfig& defaults);
+// Parses a /v1/refine body: {"text": ..., "rewrite": [[begin, end], ...], "lock": [[begin, end],
+// ...], "require": ["phrase" or {"text", "at"}, ...], "forbid": [...], "continue": N, "context":
+// ..., "stream": bool, "sculpt": {...}} (ranges and positions in code points). The plan is
+// checked here, so a malformed gap marker, an overlap or a range outside the text is a 400
+// naming the field.
+RefineRequest parse_refine_request(const std::string& body, const PipelineConfig& defaults, const RequestLimits& limits);
 
 // The "sculpt" extension object applied to `settings` through the typed config loader (strict:
 // unknown keys name themselves, with a suggestion). Sets *stream_revisions if given.

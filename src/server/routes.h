@@ -7,12 +7,16 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "server/api_error.h"
+#include "server/client_connection.h"
+#include "server/completion_stream.h"
 #include "server/server_context.h"
+#include "server/slot_gate.h"
 
 namespace sculpt::server {
 
@@ -40,6 +44,18 @@ ApiError cancelled_error(const std::string& reason);
 nlohmann::json timings_json(const PipelineTrace& trace);
 // A draft's changes, word by word, as code point ranges of both texts.
 nlohmann::json edits_json(const std::string& before, const std::string& after);
+nlohmann::json usage_json(int64_t n_prompt, int64_t n_generated);
+
+// One pipeline call of a request, with `observer` as its events' destination.
+using PipelineRun = std::function<PipelineResult(PipelineObserver& observer)>;
+// Runs it under the request's guard (client gone, deadline, shutdown) and records its metrics
+// and log; a Cancelled call becomes its ApiError.
+PipelineResult run_guarded(ServerContext& ctx, ClientConnection& client, int64_t n_prompt, const PipelineRun& run);
+// Answers with Server-Sent Events: the call runs inside cpp-httplib's content provider, on the
+// connection's thread, each event written as it happens; the slot is held until the end.
+void stream_response(ServerContext& ctx, httplib::Response& res, CompletionStream::Options options,
+                     std::shared_ptr<ClientConnection> client, std::shared_ptr<SlotGate::Lease> lease, int64_t n_prompt,
+                     PipelineRun run);
 
 void add_completion_routes(httplib::Server& server, ServerContext& ctx);
 void add_refine_routes(httplib::Server& server, ServerContext& ctx);

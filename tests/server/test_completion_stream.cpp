@@ -75,7 +75,7 @@ class CompletionStreamTest : public ::testing::Test {
     stream.on_section({0, section_text, ""});
     PipelineResult result;
     result.text = section_text;
-    stream.finish(result, {{"prompt_tokens", 1}}, json::object());
+    stream.finish(result, {{"prompt_tokens", 1}}, json::object(), json::array());
     return out;
   }
 };
@@ -106,6 +106,7 @@ TEST_F(CompletionStreamTest, RevisionsTurnTheStreamedDraftIntoTheFinalText) {
       EXPECT_EQ(e.event, "sculpt.spans");
       EXPECT_EQ(j["spans"][0]["begin"], 4);  // " jury said" after " The"
       EXPECT_EQ(j["spans"][0]["end"], 14);
+      EXPECT_EQ(j["spans"][0]["tokens"], 2);  // the positions the refiner masks
     }
   }
   EXPECT_EQ(text, final_text);

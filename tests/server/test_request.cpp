@@ -135,15 +135,27 @@ TEST(RequestTest, BadBodiesGetOneErrorNamingTheField) {
 }
 
 TEST(RequestTest, RefineTakesTextRangesAndOptions) {
-  const RefineRequest r = parse_refine_request(R"({"text": "abc def", "rewrite": [[0, 3]], "sculpt": {"refine": {"steps": 2}}})",
-                                               PipelineConfig{});
-  EXPECT_EQ(r.text, "abc def");
-  ASSERT_EQ(r.ranges.size(), 1u);
-  EXPECT_EQ(r.ranges[0], (std::pair<int64_t, int64_t>{0, 3}));
+  const RequestLimits limits{256, "pipeline"};
+  const RefineRequest r = parse_refine_request(
+      R"({"text": "abc def [___:4]", "rewrite": [[0, 3]], "lock": [[4, 7]], "require": ["xy", {"text": "zz", "at": 1}],
+          "forbid": ["bad"], "continue": 5, "stream": true, "sculpt": {"refine": {"steps": 2}, "forbid": ["worse"]}})",
+      PipelineConfig{}, limits);
+  EXPECT_EQ(r.edit.text, "abc def [___:4]");
+  ASSERT_EQ(r.edit.rewrite.size(), 1u);
+  EXPECT_EQ(r.edit.rewrite[0].begin, 0);
+  EXPECT_EQ(r.edit.rewrite[0].end, 3);
+  EXPECT_EQ(r.edit.lock[0].begin, 4);
+  ASSERT_EQ(r.edit.require.size(), 2u);
+  EXPECT_EQ(r.edit.require[0].at, -1);
+  EXPECT_EQ(r.edit.require[1].at, 1);
+  EXPECT_EQ(r.edit.forbid, std::vector<std::string>{"bad"});
+  EXPECT_EQ(r.settings.pipeline.forbid, std::vector<std::string>{"worse"});  // added to the server's list
+  EXPECT_EQ(r.edit.continue_tokens, 5);
+  EXPECT_TRUE(r.stream);
   EXPECT_EQ(r.settings.refine.steps, 2);
-  auto refused = [](const std::string& body) {
+  auto refused = [&](const std::string& body) {
     try {
-      parse_refine_request(body, PipelineConfig{});
+      parse_refine_request(body, PipelineConfig{}, limits);
     } catch (const ApiError& e) {
       return e.param;
     }
@@ -153,6 +165,19 @@ TEST(RequestTest, RefineTakesTextRangesAndOptions) {
   EXPECT_EQ(refused(R"({"text": "x", "rewrite": [[3, 1]]})"), "rewrite[0]");
   EXPECT_EQ(refused(R"({"text": "x", "rewrite": [[0, "1"]]})"), "rewrite[0]");
   EXPECT_EQ(refused(R"({"text": "x", "path": "/etc/passwd"})"), "path");
+  // The plan is checked with the request: each refusal names its field.
+  EXPECT_EQ(refused(R"({"text": "abc def", "rewrite": [[0, 5]], "lock": [[4, 7]]})"), "lock[0]");
+  EXPECT_EQ(refused(R"({"text": "abc [___:x] def"})"), "text");
+  EXPECT_EQ(refused(R"({"text": "abc def", "rewrite": [[0, 99]]})"), "rewrite[0]");
+  EXPECT_EQ(refused(R"({"text": "abc def", "require": ["q"]})"), "require[0]");
+  EXPECT_EQ(refused(R"({"text": "abc", "forbid": [""]})"), "forbid[0]");
+  EXPECT_EQ(refused(R"({"text": "abc", "continue": 999})"), "continue");
+  EXPECT_EQ(refused(R"({"text": "abc", "sculpt": {"forbid": [""]}})"), "sculpt.forbid");
+  // The server's forbidden phrases stay whatever a request says.
+  PipelineConfig server;
+  server.pipeline.forbid = {"kept"};
+  EXPECT_EQ(parse_refine_request(R"({"text": "a", "sculpt": {"forbid": []}})", server, limits).settings.pipeline.forbid,
+            std::vector<std::string>{"kept"});
 }
 
 }  // namespace

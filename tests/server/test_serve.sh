@@ -88,7 +88,8 @@ check sse_final_text 'cmp -s <(sse_text <"$work/s1.txt") <(json "d[\"choices\"][
 curl -sN "$url/v1/completions" -d "$stream_body, \"sculpt\": {\"stream_revisions\": true}}" >"$work/s2.txt"
 check sse_revisions_sent 'grep -q "^event: sculpt.refine" "$work/s2.txt"'
 check sse_revisions_rebuild 'cmp -s <(sse_text <"$work/s2.txt") <(json "d[\"choices\"][0][\"text\"]" <"$work/c1.json")' "revisions applied to the draft do not give the final text"
-check sse_draft_first '[ "$(head -1 "$work/s2.txt" | cut -c1-6)" = "data: " ]'
+# The draft's text arrives before the first revision.
+check sse_draft_first '[ "$(grep -m1 -E "^event: sculpt.refine|^data: \{\"choices\".*\"text\":\"[^\"]" "$work/s2.txt" | cut -c1-6)" = "data: " ]'
 curl -sN "$url/v1/completions" -d "$stream_body, \"stream_options\": {\"include_usage\": true}}" >"$work/s3.txt"
 check sse_usage 'grep -q "\"usage\":{\"completion_tokens\"" "$work/s3.txt"'
 curl -sN "$url/v1/completions" -d '{"prompt": "The jury said", "max_tokens": 6, "stream": true, "sculpt": {"mode": "ar_only"}}' >"$work/s4.txt"
@@ -99,6 +100,20 @@ curl -s "$url/v1/refine" -d '{"text": "The jury said that the city has a defensi
 check refine_text '[ -n "$(json "d[\"text\"]" <"$work/r.json")" ]'
 check refine_object '[ "$(json "d[\"object\"]" <"$work/r.json")" = refinement ]'
 check refine_edits_inside '[ "$(json "all(e[\"old_begin\"] >= 30 and e[\"old_end\"] <= 48 for e in d[\"edits\"])" <"$work/r.json")" = True ]'
+# The editing operations: a gap filled, a lock and a required phrase kept byte for byte, the
+# rest of the text unchanged, a forbidden phrase (the text's own) gone.
+curl -s "$url/v1/refine" -d '{"text": "The jury said [___:6] the council agreed.", "lock": [[0, 8]], "require": ["election"], "forbid": ["council"]}' >"$work/r2.json"
+check refine_ops_text '[ "$(json "d[\"text\"].startswith(\"The jury said \") and \"election\" in d[\"text\"] and \"[___\" not in d[\"text\"] and \"council\" not in d[\"text\"].lower()" <"$work/r2.json")" = True ]' "$(cat "$work/r2.json")"
+curl -s "$url/v1/refine" -d '{"text": "The jury said [___:6]. The council agreed."}' >"$work/r3.json"
+check refine_gap_rest_unchanged '[ "$(json "d[\"text\"].startswith(\"The jury said\") and d[\"text\"].endswith(\". The council agreed.\")" <"$work/r3.json")" = True ]'
+curl -s "$url/v1/refine" -d '{"text": "The jury said the election was fair.", "continue": 8}' >"$work/r4.json"
+check refine_continue '[ "$(json "d[\"text\"].startswith(\"The jury said the election was fair.\") and len(d[\"text\"]) > 37" <"$work/r4.json")" = True ]'
+# Streamed: the revisions applied to the streamed text give the answer's text.
+curl -sN "$url/v1/refine" -d '{"text": "The jury said [___:6] the council agreed.", "lock": [[0, 8]], "stream": true}' >"$work/r5.txt"
+check refine_stream_done 'grep -q "^event: sculpt.done" "$work/r5.txt" && [ "$(tail -2 "$work/r5.txt" | head -1)" = "data: [DONE]" ]'
+check refine_stream_rebuild '[ "$(sse_text <"$work/r5.txt" | cut -c1-8)" = "The jury" ]' "revisions applied to the streamed text do not give sculpt.done's text"
+check refine_bad_gap '[ "$(curl -s -o /dev/null -w %{http_code} "$url/v1/refine" -d "{\"text\": \"a [___:x] b\"}")" = 400 ]'
+check refine_lock_overlap '[ "$(curl -s "$url/v1/refine" -d "{\"text\": \"The jury said.\", \"lock\": [[0, 8]], \"rewrite\": [[4, 12]]}" | json "d[\"error\"][\"message\"]")" = "lock[0] 0:8: overlaps rewrite[0] 4:12: text cannot be both kept and rewritten" ]'
 check refine_outside_range '[ "$(curl -s -o /dev/null -w %{http_code} "$url/v1/refine" -d "{\"text\": \"short\", \"rewrite\": [[2, 99]]}")" = 400 ]'
 
 # --- errors: status and OpenAI's shape
