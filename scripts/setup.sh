@@ -17,6 +17,7 @@ packages=(
   libstemmer-dev libicu-dev # retrieval: Snowball stemming, Unicode normalisation
   libcpp-httplib-dev curl   # sculpt serve: the HTTP server; its tests talk to it with curl
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
+  chromium                  # tests/server/test_editor.mjs: the live editor in a real browser (headless)
 )
 
 SUDO=""

@@ -54,6 +54,7 @@ HttpServer::HttpServer(const ServerParams& params, const std::string& model_name
   http_->set_write_timeout(30);
   install_hooks();
   add_info_routes(*http_, ctx_);
+  add_web_routes(*http_);
   add_completion_routes(*http_, ctx_);
   add_refine_routes(*http_, ctx_);
   install_method_guards();
@@ -77,7 +78,7 @@ void HttpServer::install_hooks() {
         return httplib::Server::HandlerResponse::Handled;
       }
     }
-    if (ctx_.params.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    if (ctx_.params.api_key.empty() || req.path == "/health" || (req.method == "GET" && is_web_path(req.path))) return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
     if (auth.compare(0, prefix.size(), prefix) == 0 && same_key(auth.substr(prefix.size()), ctx_.params.api_key))

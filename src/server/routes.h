@@ -60,5 +60,8 @@ void stream_response(ServerContext& ctx, httplib::Response& res, CompletionStrea
 void add_completion_routes(httplib::Server& server, ServerContext& ctx);
 void add_refine_routes(httplib::Server& server, ServerContext& ctx);
 void add_info_routes(httplib::Server& server, ServerContext& ctx);
+void add_web_routes(httplib::Server& server);
+// The editor's page and files (routes_web.cpp): served without the API key.
+bool is_web_path(const std::string& path);
 
 }  // namespace sculpt::server
