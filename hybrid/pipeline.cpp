@@ -277,12 +277,10 @@ struct Pipeline::Impl {
     return section;
   }
 
-  // The span params of a call on a user's text (the fix): the drafter's strategies (logprob,
-  // entropy) become `combined`, both models' surprisal, when a drafter is loaded to score the
-  // text (what `sculpt bench fix` measures best), else the refiner's confidence alone.
+  // The span params of a call on a user's text (the fix): spans.fix_strategy, or the refiner's
+  // confidence when no drafter is loaded to score the text.
   SpanParams for_own_text(SpanParams sp) const {
-    if (sp.strategy == SpanStrategy::kLogprob || sp.strategy == SpanStrategy::kEntropy || sp.strategy == SpanStrategy::kCombined)
-      sp.strategy = drafter ? SpanStrategy::kCombined : SpanStrategy::kRefinerConfidence;
+    sp.strategy = drafter ? sp.fix_strategy : SpanStrategy::kRefinerConfidence;
     return sp;
   }
 

@@ -78,8 +78,8 @@ int bench_fix(const std::vector<std::string>& args) {
   std::vector<SpanStrategy> strategies;
   for (const std::string& name : split_list(vm["strategies"].as<std::string>())) {
     SpanParams probe;
-    load_config_string("strategy: " + name, "--strategies", probe);  // the names the config takes
-    strategies.push_back(probe.strategy);
+    load_config_string("fix_strategy: " + name, "--strategies", probe);  // the names the config takes
+    strategies.push_back(probe.fix_strategy);
   }
   apply_runtime(cfg.runtime);
   cfg.pipeline.mode = PipelineMode::kHybrid;  // the drafter scores, the refiner fixes
@@ -123,7 +123,7 @@ int bench_fix(const std::vector<std::string>& args) {
     for (SpanStrategy strategy : strategies)
       for (bool verify : {false, true}) {
         PipelineConfig s = cfg;
-        s.spans.strategy = strategy;
+        s.spans.fix_strategy = strategy;
         s.spans.max_fraction = budget;  // the budget decides, not the thresholds
         s.spans.logprob_threshold = 0.0;
         s.spans.confidence_threshold = 1.0;

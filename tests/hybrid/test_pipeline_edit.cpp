@@ -84,7 +84,7 @@ TEST_F(PipelineEditTest, RewritesKeepEverythingElseByteForByteAcrossWindows) {
 
 TEST_F(PipelineEditTest, LockedTextSurvivesTheFixThatRewritesEverythingElse) {
   // A fix that re-masks every token it may: only the locks hold the text.
-  Pipeline p = pipeline({"spans.strategy=refiner_confidence", "spans.confidence_threshold=1", "spans.max_fraction=1",
+  Pipeline p = pipeline({"spans.fix_strategy=refiner_confidence", "spans.confidence_threshold=1", "spans.max_fraction=1",
                          "spans.dilate=0", "spans.verify=false"});
   const std::string text = sculpt::testing::make_document(12, 6);
   const CharRange start = range_of(text, text.substr(0, 10)), inner = range_of(text, "the", 30);
@@ -222,6 +222,10 @@ TEST_F(PipelineEditTest, TheFixScoresTheTextWithTheDrafterWhenThereIsOne) {
   ASSERT_EQ(hybrid.spans.size(), 1u);
   EXPECT_EQ(hybrid.spans[0].strategy, "combined");
   EXPECT_EQ(refiner_only.spans[0].strategy, "refiner_confidence");
+  Seen logprob;
+  pipeline({"spans.fix_strategy=logprob"}).edit({text}, &logprob);
+  ASSERT_EQ(logprob.spans.size(), 1u);
+  EXPECT_EQ(logprob.spans[0].strategy, "logprob");
 }
 
 TEST_F(PipelineEditTest, ARefusedEditChangesNothingAndThePipelineGoesOn) {
