@@ -900,7 +900,7 @@ json gpt2_json() {
   }
   const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
   json j = bpe_json(encoder, merges);
-  j["added_tokens"] = {added_token("<|endoftext|>", 50256, true)};
+  j["added_tokens"] = json::array({added_token("<|endoftext|>", 50256, true)});  // json::array: a one-element {x} is x itself under clang
   j["pre_tokenizer"] = byte_level;
   j["post_processor"] = byte_level;
   j["decoder"] = byte_level;
