@@ -3,7 +3,7 @@
 // shipped models and a small retrieval index. Generates, watches refinement, accepts the edits,
 // locks a word and rewrites around it, fills a gap, requires a phrase, continues, undoes and
 // redoes, reloads and finds the document, exports it, types a malformed gap and gets one clear
-// refusal with the document unchanged, then finds the server gone. No console errors on the way.
+// refusal with the document unchanged, then finds the server busy and then gone. No console errors on the way.
 // Screenshots of each state go to SCREENSHOT_DIR (default: <binary dir>/test_artifacts/editor).
 // Usage: node test_editor.mjs SCULPT_BINARY SOURCE_DIR [SCREENSHOT_DIR]   (exit 77: fixtures absent)
 import { spawn, spawnSync } from 'node:child_process';
@@ -43,7 +43,9 @@ spans: {strategy: logprob, logprob_threshold: -3.0, max_fraction: 0.3}
 refine: {steps: 6}
 retrieval: {k: 2, inject: {budget_tokens: 48, max_passages: 1}}
 `);
-const server = spawn(sculpt, ['serve', '--config', path.join(work, 'pipeline.yaml'), '--port', '0']);
+// One slot and no queue: a second request at once is refused as busy (503).
+const server = spawn(sculpt, ['serve', '--config', path.join(work, 'pipeline.yaml'), '--port', '0', '--parallel', '1',
+                              '--queue', '0']);
 let log = '';
 server.stderr.on('data', (d) => { log += d; });
 let base = null;
@@ -219,10 +221,23 @@ try {
   check('dark', await page.evaluate(() => document.documentElement.dataset.theme) === 'dark');
   await shot('6-dark');
 
+  // --- the server is busy with another client: a clear message, the document kept
+  const hog = new AbortController();
+  const hogResponse = await fetch(base + '/v1/completions', {
+    method: 'POST', signal: hog.signal, headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prompt: 'The jury said', max_tokens: 1000, stream: true, sculpt: { mode: 'ar_only' } }),
+  });
+  const hogReader = hogResponse.body.getReader();
+  await hogReader.read();  // it holds the only slot now
+  await page.$eval(tid('prompt'), (e) => { e.value = 'The jury said'; });
+  await operate('generate');
+  check('busy_message', (await status()).includes('The server is busy'), await status());
+  check('busy_document_kept', (await text()) === typed, await text());
+  hog.abort();
+
   // --- the server goes away: a clear message, the document kept
   server.kill('SIGTERM');
   await new Promise((r) => (server.exitCode !== null ? r() : server.on('exit', r)));
-  await page.$eval(tid('prompt'), (e) => { e.value = 'The jury said'; });
   await operate('generate');
   check('unreachable_message', (await status()).includes('Cannot reach the server'), await status());
   check('unreachable_document_kept', (await text()) === typed, await text());
