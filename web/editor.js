@@ -702,7 +702,7 @@ function wire() {
     if (e.key === 'Escape' && state.run) state.run.abort.abort();
     else if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') generate();
     else if (e.altKey && !e.ctrlKey) {
-      const action = {r: rewrite, l: lock, g: gap, c: continueText}[e.key.toLowerCase()];
+      const action = {KeyR: rewrite, KeyL: lock, KeyG: gap, KeyC: continueText}[e.code];  // code: Alt changes e.key on macOS
       if (!action) return;
       action();
     } else if ((e.ctrlKey || e.metaKey) && !inField && (e.key === 'z' || e.key === 'Z' || e.key === 'y')) {

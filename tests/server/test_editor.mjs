@@ -199,6 +199,15 @@ try {
   check('reload_lock', (await lockedText()) === 'jury', await lockedText());
   check('reload_undo', await page.$eval(tid('undo'), (e) => !e.disabled));
 
+  // --- from the keyboard: Alt+L locks the selection, and again unlocks it
+  const altL = async () => { await page.keyboard.down('Alt'); await page.keyboard.press('KeyL'); await page.keyboard.up('Alt'); };
+  await select(0, 3);
+  await altL();
+  check('keyboard_lock', (await lockedText()) === 'Thejury', await lockedText());
+  await select(0, 3);
+  await altL();
+  check('keyboard_unlock', (await lockedText()) === 'jury', await lockedText());
+
   // --- export as text
   await page.click(tid('export'));
   const exported = path.join(work, 'document.txt');
