@@ -80,8 +80,10 @@ inline std::string make_document(uint32_t seed, int n_sentences = 4) {
   std::string text;
   for (int i = 0; i < n_sentences; ++i) {
     if (i) text += (i % 2) ? " " : "\n";
-    text += subjects[rng() % subjects.size()] + " " + verbs[rng() % verbs.size()] + " " +
-            objects[rng() % objects.size()] + ".";
+    // Drawn in a fixed order (object, verb, subject): operands of + are unsequenced, and gcc and
+    // clang would otherwise make different documents from one seed.
+    const size_t object = rng() % objects.size(), verb = rng() % verbs.size(), subject = rng() % subjects.size();
+    text += subjects[subject] + " " + verbs[verb] + " " + objects[object] + ".";
   }
   return text;
 }
