@@ -30,7 +30,6 @@ struct SpanParams {
   double entropy_threshold = 3.0;      // nats; kEntropy re-masks tokens whose distribution was flatter
   double confidence_threshold = 0.05;  // kRefinerConfidence re-masks tokens the refiner gives less
   double combined_threshold = 14.0;    // nats; kCombined re-masks tokens whose two surprisals add up to more
-                                       // (14: the fix damages least on held-out text, sculpt bench fix)
   double random_fraction = 0.15;       // kRandom
   std::vector<std::string> ranges;     // kRanges: "begin:end" draft-token ranges, end exclusive
   double max_fraction = 0.5;           // at most this share of the draft is re-masked, weakest first; 1 = no cap
@@ -38,9 +37,9 @@ struct SpanParams {
   int repeat_ngram = 0;                // also re-mask, first of all, each draft token ending a repeated n-gram; 0 = off
   int64_t seed = 0;                    // kRandom's seed
   // A user's text (the fix: Pipeline::edit with nothing asked) is scored by fix_strategy:
-  // refiner_confidence, logprob or combined (the default: of the three, it damages least on
-  // held-out text, sculpt bench fix); without a drafter, refiner_confidence.
-  SpanStrategy fix_strategy = SpanStrategy::kCombined;
+  // refiner_confidence (the default: the fewest words damaged per word restored on corrupted
+  // held-out text, sculpt bench fix), logprob or combined; without a drafter, refiner_confidence.
+  SpanStrategy fix_strategy = SpanStrategy::kRefinerConfidence;
   // The fix keeps a rewritten span only where the drafter finds the text likelier with it (the
   // span and the few tokens after it); needs a drafter.
   bool verify = true;

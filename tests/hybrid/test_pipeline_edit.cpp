@@ -214,18 +214,22 @@ TEST_F(PipelineEditTest, TheEventsReportTheDocumentThenItsChanges) {
   EXPECT_EQ(seen.sections[0].text, r.text);
 }
 
-TEST_F(PipelineEditTest, TheFixScoresTheTextWithTheDrafterWhenThereIsOne) {
+TEST_F(PipelineEditTest, TheFixScoresTheTextAsFixStrategySaysAndTheDrafterVerifies) {
   const std::string text = sculpt::testing::make_document(14, 5);
-  Seen hybrid, refiner_only;
-  pipeline().edit({text}, &hybrid);
-  pipeline({"pipeline.mode=diffusion_only"}).edit({text}, &refiner_only);
-  ASSERT_EQ(hybrid.spans.size(), 1u);
-  EXPECT_EQ(hybrid.spans[0].strategy, "combined");
-  EXPECT_EQ(refiner_only.spans[0].strategy, "refiner_confidence");
-  Seen logprob;
-  pipeline({"spans.fix_strategy=logprob"}).edit({text}, &logprob);
-  ASSERT_EQ(logprob.spans.size(), 1u);
-  EXPECT_EQ(logprob.spans[0].strategy, "logprob");
+  auto fix = [&](const std::vector<std::string>& overrides, bool* verified) {
+    Seen seen;
+    const PipelineResult r = pipeline(overrides).edit({text}, &seen);
+    *verified = std::any_of(r.trace.stages.begin(), r.trace.stages.end(), [](const StageTiming& t) { return t.name == "verify"; });
+    EXPECT_EQ(seen.spans.size(), 1u);
+    return seen.spans.empty() ? std::string() : seen.spans[0].strategy;
+  };
+  bool verified = false;
+  EXPECT_EQ(fix({}, &verified), "refiner_confidence");  // the default
+  EXPECT_TRUE(verified);                                 // the drafter keeps only what it finds likelier
+  EXPECT_EQ(fix({"spans.fix_strategy=combined"}, &verified), "combined");
+  EXPECT_EQ(fix({"spans.fix_strategy=logprob"}, &verified), "logprob");
+  EXPECT_EQ(fix({"spans.fix_strategy=combined", "pipeline.mode=diffusion_only"}, &verified), "refiner_confidence");
+  EXPECT_FALSE(verified);  // no drafter to verify with
 }
 
 TEST_F(PipelineEditTest, ARefusedEditChangesNothingAndThePipelineGoesOn) {
