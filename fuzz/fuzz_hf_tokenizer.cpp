@@ -6,7 +6,9 @@
 //      sentencepiece-style BPE (Replace + Prepend, byte_fallback, Metaspace-style decoding).
 //      Valid UTF-8 must encode, and decode back unchanged (byte-level: always; the other: when
 //      the text holds no U+2581 and no added-token string); invalid UTF-8 must throw Error.
-//      Then the input's bytes as ids are decoded (out-of-range ids throw Error).
+//      The tokens' piece_bytes must spell the decoded text (but for the space a
+//      sentencepiece-style decoder strips from its start). Then the input's bytes as ids are
+//      decoded and spelled (out-of-range ids throw Error).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -122,8 +124,12 @@ void check_text(const sculpt::HfTokenizer& tok, const std::string& text, bool va
     for (sculpt::TokenId id : ids) {
       if (id < 0 || id >= tok.n_vocab()) std::abort();
     }
-    if (round_trips && tok.decode(ids, /*skip_special_tokens=*/true) != text) std::abort();
+    const std::string decoded = tok.decode(ids, /*skip_special_tokens=*/true);
+    if (round_trips && decoded != text) std::abort();
     (void)tok.decode(ids);
+    std::string spelled;
+    for (sculpt::TokenId id : ids) spelled += tok.piece_bytes(id);
+    if (spelled != decoded && spelled != " " + decoded) std::abort();
   } catch (const sculpt::Error&) {
     if (valid) std::abort();  // valid UTF-8 must encode
   }
@@ -141,6 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::vector<sculpt::TokenId> ids = tok.encode("Hello, world! <s> caf\u00e9 12345 \U0001F600\n", true);
     (void)tok.decode(ids);
     (void)tok.decode(ids, /*skip_special_tokens=*/true);
+    for (sculpt::TokenId id : ids) (void)tok.piece_bytes(id);
   } catch (const sculpt::Error&) {
   }
 
@@ -162,6 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
       (void)tok->decode(ids);
       (void)tok->decode(ids, /*skip_special_tokens=*/true);
+      for (sculpt::TokenId id : ids) (void)tok->piece_bytes(id);
     } catch (const sculpt::Error&) {
     }
   }

@@ -15,10 +15,10 @@ namespace {
 // ByteLevel (pre_tokenizers/byte_level.rs, Decoder): all tokens' bytes, then lossy UTF-8.
 class ByteLevel : public Decoder {
  public:
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes mode) const override {
     std::string bytes;
     for (const std::string& t : tokens) bytes += byte_level_token_bytes(t);
-    return {utf8_lossy(bytes)};
+    return {mode == DecodeBytes::kRaw ? bytes : utf8_lossy(bytes)};
   }
 };
 
@@ -27,7 +27,7 @@ class ByteLevel : public Decoder {
 class Metaspace : public Decoder {
  public:
   Metaspace(char32_t replacement, bool drop_first) : replacement_(replacement), drop_first_(drop_first) {}
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string out;
       const std::string& t = tokens[i];
@@ -54,7 +54,7 @@ class Replace : public Decoder {
  public:
   Replace(std::unique_ptr<OnigRegex> regex, std::string content)
       : regex_(std::move(regex)), content_(std::move(content)) {}
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes) const override {
     for (std::string& t : tokens) {
       std::string out;
       for (const Match& m : regex_->find_matches(t)) {
@@ -90,16 +90,16 @@ int byte_token_value(const std::string& t) {
 }
 
 // ByteFallback (decoders/byte_fallback.rs): runs of <0xNN> tokens become their text, or one
-// U+FFFD per byte if the run is not valid UTF-8.
+// U+FFFD per byte if the run is not valid UTF-8 (their bytes as they are with DecodeBytes::kRaw).
 class ByteFallback : public Decoder {
  public:
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes mode) const override {
     std::vector<std::string> out;
     std::string bytes;
     size_t n_bytes = 0;
     const auto flush = [&] {
       if (n_bytes == 0) return;
-      if (utf8_invalid_at(bytes) == std::string::npos) {
+      if (mode == DecodeBytes::kRaw || utf8_invalid_at(bytes) == std::string::npos) {
         out.push_back(bytes);
       } else {
         for (size_t i = 0; i < n_bytes; ++i) out.emplace_back("\xEF\xBF\xBD");
@@ -125,7 +125,7 @@ class ByteFallback : public Decoder {
 // Fuse (decoders/fuse.rs): all tokens as one.
 class Fuse : public Decoder {
  public:
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes) const override {
     std::string all;
     for (const std::string& t : tokens) all += t;
     return {all};
@@ -137,7 +137,7 @@ class Fuse : public Decoder {
 class Strip : public Decoder {
  public:
   Strip(char32_t content, size_t start, size_t stop) : content_(content), start_(start), stop_(stop) {}
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes) const override {
     for (std::string& t : tokens) {
       std::vector<size_t> starts;  // byte offset of each character
       for (size_t k = 0; k < t.size();) {
@@ -187,7 +187,7 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 class WordPiece : public Decoder {
  public:
   WordPiece(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) t = t.compare(0, prefix_.size(), prefix_) == 0 ? t.substr(prefix_.size()) : " " + t;
@@ -210,7 +210,7 @@ class WordPiece : public Decoder {
 class BpeSuffix : public Decoder {
  public:
   explicit BpeSuffix(std::string suffix) : suffix_(std::move(suffix)) {}
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes) const override {
     for (size_t i = 0; i < tokens.size(); ++i) replace_all(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
     return tokens;
   }
@@ -222,8 +222,8 @@ class BpeSuffix : public Decoder {
 class Sequence : public Decoder {
  public:
   explicit Sequence(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
-  std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
-    for (const auto& p : parts_) tokens = p->decode_chain(std::move(tokens));
+  std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes mode) const override {
+    for (const auto& p : parts_) tokens = p->decode_chain(std::move(tokens), mode);
     return tokens;
   }
 

@@ -10,11 +10,16 @@
 
 namespace sculpt::hf {
 
+// What the decoders that make bytes (ByteLevel, ByteFallback) do with bytes that are not valid
+// UTF-8: what the library does (U+FFFD), or keep them (to spell one token's bytes, which may be
+// part of a character).
+enum class DecodeBytes { kLossy, kRaw };
+
 class Decoder {
  public:
   virtual ~Decoder() = default;
   // Decoder::decode_chain: token strings in, token strings out (decode() joins the result).
-  virtual std::vector<std::string> decode_chain(std::vector<std::string> tokens) const = 0;
+  virtual std::vector<std::string> decode_chain(std::vector<std::string> tokens, DecodeBytes bytes) const = 0;
 };
 
 // Builds the decoder described at `at`. Throws Error naming the unsupported type or option, or

@@ -4,6 +4,7 @@
 // token strings (skipping special ones if asked) and the decoder chain.
 #include "core/hf_tokenizer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 
@@ -34,6 +35,10 @@ struct HfTokenizer::Impl {
   TokenId eos_id = -1;
   TokenId pad_id = -1;
   TokenId unk_id = -1;
+  std::vector<TokenId> prefix_ids;  // what the post-processor puts before a text
+  // piece_bytes runs the decoder on {lead, token, lead}: lead alone decodes to lead_bytes, and
+  // {lead, lead} to lead_bytes + tail_bytes, so what lies between is the token's share.
+  std::string lead_bytes, tail_bytes;
 
   // The parts of tokenizer.json, in the order the library builds them (added tokens need the
   // model and the normalizer).
@@ -44,6 +49,13 @@ struct HfTokenizer::Impl {
     const TokenId id = added.token_to_id(piece);
     return id >= 0 ? id : model->token_to_id(piece);
   }
+  // The string decoding hands the decoder for the id at `position` of a decoded list (npos:
+  // a lone id); throws Error for an id outside the vocabulary.
+  const std::string& token_string(TokenId id, size_t position) const;
+  // The decoder chain over token strings, joined.
+  std::string decode_strings(std::vector<std::string> tokens, hf::DecodeBytes bytes) const;
+  // prefix_ids, lead_bytes and tail_bytes, once the parts are loaded.
+  void derive_layout();
 };
 
 namespace {
@@ -137,6 +149,7 @@ HfTokenizer HfTokenizer::build(std::string_view tokenizer_json, std::string_view
   if (!tokenizer_config_json.empty()) {
     impl->apply_config(doc, parse_json(tokenizer_config_json, config_name), JsonAt{config_name, ""});
   }
+  impl->derive_layout();
   return HfTokenizer(std::move(impl));
 }
 
@@ -194,6 +207,43 @@ void HfTokenizer::Impl::apply_config(const json& doc, const json& config, const 
   post_processor = hf::make_bos_eos_template(add_bos ? bos_id : -1, add_eos ? eos_id : -1);
 }
 
+// The sentinel token piece_bytes puts on either side of a token: an ASCII letter, which every
+// decoder passes through as itself.
+constexpr const char* kLeadToken = "x";
+
+void HfTokenizer::Impl::derive_layout() {
+  // A probe id in place of the text shows where the post-processor puts its tokens.
+  constexpr TokenId kProbe = -2;
+  std::vector<TokenId> probe{kProbe};
+  if (post_processor) post_processor->add_special_tokens(probe);
+  prefix_ids.assign(probe.begin(), std::find(probe.begin(), probe.end(), kProbe));
+  lead_bytes = decode_strings({kLeadToken}, hf::DecodeBytes::kRaw);
+  const std::string both = decode_strings({kLeadToken, kLeadToken}, hf::DecodeBytes::kRaw);
+  if (both.compare(0, lead_bytes.size(), lead_bytes) != 0) {
+    fail(path, "the decoder does not decode tokens one after another (cannot spell single tokens)");
+  }
+  tail_bytes = both.substr(lead_bytes.size());
+}
+
+const std::string& HfTokenizer::Impl::token_string(TokenId id, size_t position) const {
+  const std::string at = position == std::string::npos ? "" : str_cat(" at position ", position);
+  if (id < 0 || id >= n_vocab) fail(path, "cannot decode id ", id, at, ": outside [0, ", n_vocab, ")");
+  const std::string* token = added.decode_string(id);
+  if (token == nullptr) token = model->id_to_token(id);
+  if (token == nullptr) fail(path, "cannot decode id ", id, at, ": no token has this id");
+  return *token;
+}
+
+std::string HfTokenizer::Impl::decode_strings(std::vector<std::string> tokens, hf::DecodeBytes bytes) const {
+  std::string out;
+  if (!decoder) {
+    for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
+    return out;
+  }
+  for (const std::string& t : decoder->decode_chain(std::move(tokens), bytes)) out += t;
+  return out;
+}
+
 std::vector<TokenId> HfTokenizer::encode(std::string_view text, bool add_special_tokens) const {
   const Impl& m = impl();
   if (text.size() > kMaxTextBytes) fail(m.path, "cannot encode ", text.size(), " bytes: the limit is 2 GiB");
@@ -220,24 +270,27 @@ std::string HfTokenizer::decode(const std::vector<TokenId>& ids, bool skip_speci
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    const TokenId id = ids[i];
-    if (id < 0 || id >= m.n_vocab) {
-      fail(m.path, "cannot decode id ", id, " at position ", i, ": outside [0, ", m.n_vocab, ")");
-    }
-    const std::string* token = m.added.decode_string(id);
-    if (token == nullptr) token = m.model->id_to_token(id);
-    if (token == nullptr) fail(m.path, "cannot decode id ", id, " at position ", i, ": no token has this id");
-    if (skip_special_tokens && m.added.is_special_content(*token)) continue;
-    tokens.push_back(*token);
+    const std::string& token = m.token_string(ids[i], i);
+    if (skip_special_tokens && m.added.is_special_content(token)) continue;
+    tokens.push_back(token);
   }
-  std::string out;
-  if (!m.decoder) {
-    for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
-    return out;
-  }
-  for (const std::string& t : m.decoder->decode_chain(std::move(tokens))) out += t;
-  return out;
+  return m.decode_strings(std::move(tokens), hf::DecodeBytes::kLossy);
 }
+
+std::string HfTokenizer::piece_bytes(TokenId id) const {
+  const Impl& m = impl();
+  const std::string& token = m.token_string(id, std::string::npos);
+  if (m.added.is_special_content(token)) return "";
+  const std::string all = m.decode_strings({kLeadToken, token, kLeadToken}, hf::DecodeBytes::kRaw);
+  const size_t lead = m.lead_bytes.size(), tail = m.tail_bytes.size();
+  if (all.size() < lead + tail || all.compare(0, lead, m.lead_bytes) != 0 ||
+      all.compare(all.size() - tail, tail, m.tail_bytes) != 0) {
+    fail(m.path, "cannot spell token ", id, " on its own: the decoder joins it with its neighbours");
+  }
+  return all.substr(lead, all.size() - lead - tail);
+}
+
+const std::vector<TokenId>& HfTokenizer::prefix_ids() const { return impl().prefix_ids; }
 
 std::string HfTokenizer::id_to_piece(TokenId id) const {
   const Impl& m = impl();

