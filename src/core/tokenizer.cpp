@@ -1,68 +1,67 @@
-// Tokenizer: sentencepiece reached through the C shim in core/spm_shim, which
-// core/spm_shim/spm_shim_loader.cpp opens with dlmopen() instead of linking it.
-//
-// Why a separate link-map namespace: Debian's libsentencepiece.so.0 bundles protobuf 3.14 and
-// exports its symbols, while LibTorch in the same process needs the system protobuf 3.21; with
-// both in one namespace the process crashes at start-up. dlmopen(LM_ID_NEWLM) gives the shim its
-// own copies of libstdc++ and protobuf. RTLD_DEEPBIND is not enough (the trainer then crashes
-// writing to std::cerr). The price: no memory may cross the namespaces, so the shim's interface
-// is C with caller-owned buffers, and the namespace is opened once per process because glibc
-// has only about 16 of them.
+// Tokenizer: the two formats behind one interface. Each call goes to the loaded model
+// (core/spm_tokenizer.h or core/hf_tokenizer.h); what the two do not say alike (the special
+// ids a model starts texts with, its mask token) is settled here once, at load. Why
+// sentencepiece is reached through a dlmopen()ed shim: core/spm_tokenizer.cpp.
 #include "core/tokenizer.h"
 
-#include <algorithm>
-#include <cctype>
-#include <cerrno>
-#include <fstream>
+#include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "core/error.h"
-#include "core/spm_shim/spm_shim_loader.h"
+#include "core/hf_text.h"
+#include "core/hf_tokenizer.h"
+#include "core/spm_tokenizer.h"
+#include "core/tokenizer_files.h"
 
 namespace sculpt {
+
+const char* tokenizer_format_name(TokenizerFormat format) {
+  switch (format) {
+    case TokenizerFormat::kSentencePiece: return "sentencepiece";
+    case TokenizerFormat::kHuggingFace: return "tokenizer.json";
+  }
+  return "?";
+}
+
+struct Tokenizer::Model {
+  std::optional<SpmTokenizer> spm;  // exactly one of the two is set
+  std::optional<HfTokenizer> hf;
+  TokenId bos_id = -1;
+  TokenId bos_for_model = -1;
+  TokenId mask_id = -1;
+};
+
 namespace {
 
-// Calls a shim function that fills a caller buffer, growing the buffer once if it asks to.
-template <class Buffer, class Call>
-Buffer fill_buffer(const std::string& where, size_t initial_size, Call&& call) {
-  Buffer out(initial_size, typename Buffer::value_type{});
-  char error[kSpmErrorCap] = {};
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    size_t needed = 0;
-    const int rc = call(out.data(), out.size(), &needed, error, sizeof error);
-    if (rc == SCULPT_SPM_OK) {
-      out.resize(needed);
-      return out;
-    }
-    if (rc != SCULPT_SPM_BUFFER_TOO_SMALL) fail(where, error);
-    out.resize(needed);
+namespace fs = std::filesystem;
+
+// The mask token of masked-diffusion models, in one place so that a model's own config
+// (mask_token_id) can take its place: a sentencepiece model's control piece kMaskPiece (only a
+// control piece, since an ordinary "[MASK]" piece could come from user text), or the first of
+// kHfMaskPieces a tokenizer.json has. -1 when there is none.
+TokenId find_mask_id(const std::optional<SpmTokenizer>& spm, const std::optional<HfTokenizer>& hf) {
+  if (spm) {
+    const TokenId id = spm->piece_to_id(Tokenizer::kMaskPiece);
+    return id >= 0 && spm->is_control(id) ? id : -1;
   }
-  fail(where, "sentencepiece asked for a bigger buffer twice");
+  for (std::string_view piece : Tokenizer::kHfMaskPieces) {
+    const TokenId id = hf->piece_to_id(piece);
+    if (id >= 0) return id;
+  }
+  return -1;
+}
+
+// The BOS a tokenizer.json's post-processor puts before every text, or -1; more than one token
+// before a text is refused (nothing here could start a context with it).
+TokenId hf_bos_for_model(const HfTokenizer& hf) {
+  const std::vector<TokenId>& prefix = hf.prefix_ids();
+  if (prefix.size() > 1)
+    fail(hf.path(), "post_processor: puts ", prefix.size(), " tokens before a text; only one (a BOS) is supported");
+  return prefix.empty() ? -1 : prefix[0];
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// Tokenizer
-
-struct Tokenizer::Model {
-  const SpmShim* shim = nullptr;
-  sculpt_spm_model* handle = nullptr;  // owned; freed by the shim that allocated it
-  std::string path;
-  int64_t n_vocab = 0;
-  TokenId unk_id = -1;
-  TokenId bos_id = -1;
-  TokenId eos_id = -1;
-  TokenId pad_id = -1;
-  TokenId mask_id = -1;
-
-  Model() = default;
-  Model(const Model&) = delete;
-  Model& operator=(const Model&) = delete;
-  ~Model() {
-    if (handle != nullptr) shim->free(handle);
-  }
-};
 
 Tokenizer::Tokenizer(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
 
@@ -71,106 +70,101 @@ const Tokenizer::Model& Tokenizer::model() const {
   return *model_;
 }
 
-Tokenizer Tokenizer::load(const std::string& model_path) {
-  // Checked here so a missing file gets errno's words rather than sentencepiece's.
-  if (!std::ifstream(model_path, std::ios::binary)) {
-    fail(model_path, "cannot open tokenizer model: ", errno_text(errno));
+Tokenizer Tokenizer::load(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return load_dir(path);
+  auto m = std::make_shared<Model>();
+  if (fs::path(path).extension() == ".json") {
+    const fs::path config = fs::path(path).parent_path() / "tokenizer_config.json";
+    m->hf = HfTokenizer::load(path, fs::is_regular_file(config, ec) ? config.string() : "");
+    m->bos_for_model = hf_bos_for_model(*m->hf);
+    m->bos_id = m->hf->bos_id() >= 0 ? m->hf->bos_id() : m->bos_for_model;
+  } else {
+    m->spm = SpmTokenizer::load(path);
+    m->bos_id = m->bos_for_model = m->spm->bos_id();
   }
-  const SpmShim& api = spm_shim();
-  auto model = std::make_shared<Model>();
-  model->shim = &api;
-  model->path = model_path;
-  char error[kSpmErrorCap] = {};
-  if (api.load(model_path.c_str(), &model->handle, error, sizeof error) != SCULPT_SPM_OK) {
-    fail(model_path, "not a valid sentencepiece model: ", error);
-  }
-  model->n_vocab = api.n_vocab(model->handle);
-  model->unk_id = api.special_id(model->handle, SCULPT_SPM_UNK);
-  model->bos_id = api.special_id(model->handle, SCULPT_SPM_BOS);
-  model->eos_id = api.special_id(model->handle, SCULPT_SPM_EOS);
-  model->pad_id = api.special_id(model->handle, SCULPT_SPM_PAD);
-  // Only a control piece counts: an ordinary "[MASK]" piece could be produced from user text.
-  const int32_t mask = api.piece_to_id(model->handle, kMaskPiece.data(), kMaskPiece.size());
-  if (mask >= 0 && api.piece_kind(model->handle, mask) == SCULPT_SPM_PIECE_CONTROL) {
-    model->mask_id = mask;
-  }
-  return Tokenizer(std::move(model));
+  m->mask_id = find_mask_id(m->spm, m->hf);
+  return Tokenizer(std::move(m));
 }
+
+Tokenizer Tokenizer::load_dir(const std::string& model_dir) { return load(model_tokenizer_file(model_dir)); }
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text) const {
   const Model& m = model();
-  // Usually one id per few bytes; byte fallback makes at most one per byte plus the "▁" prefix.
-  const std::vector<int32_t> ids = fill_buffer<std::vector<int32_t>>(
-      m.path, text.size() + 8,
-      [&](int32_t* ids, size_t cap, size_t* needed, char* error, size_t error_cap) {
-        return m.shim->encode(m.handle, text.data(), text.size(), ids, cap, needed, error,
-                              error_cap);
-      });
-  return std::vector<TokenId>(ids.begin(), ids.end());  // the shim's C interface is 32-bit
+  return m.hf ? m.hf->encode(text) : m.spm->encode(text);
 }
+
+std::vector<TokenId> Tokenizer::encode_with_specials(std::string_view text) const {
+  const Model& m = model();
+  if (m.hf) return m.hf->encode(text, /*add_special_tokens=*/true);
+  std::vector<TokenId> ids = m.spm->encode(text);
+  if (m.bos_for_model >= 0) ids.insert(ids.begin(), m.bos_for_model);
+  return ids;
+}
+
+TokenId Tokenizer::bos_for_model() const { return model().bos_for_model; }
 
 std::string Tokenizer::decode(const std::vector<TokenId>& ids) const {
   const Model& m = model();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0 || ids[i] >= m.n_vocab) {
-      fail(m.path, "cannot decode id ", ids[i], " at position ", i, ": outside [0, ", m.n_vocab,
-           ")");
-    }
-  }
-  const std::vector<int32_t> narrow(ids.begin(), ids.end());  // in range: checked above
-  return fill_buffer<std::string>(
-      m.path, ids.size() * 8 + 16,
-      [&](char* out, size_t cap, size_t* needed, char* error, size_t error_cap) {
-        return m.shim->decode(m.handle, narrow.data(), narrow.size(), out, cap, needed, error,
-                              error_cap);
-      });
+  return m.hf ? m.hf->decode(ids, /*skip_special_tokens=*/true) : m.spm->decode(ids);
 }
 
 std::string Tokenizer::id_to_piece(TokenId id) const {
   const Model& m = model();
-  if (id < 0 || id >= m.n_vocab) fail(m.path, "id ", id, " is outside [0, ", m.n_vocab, ")");
-  return fill_buffer<std::string>(
-      m.path, 32, [&](char* out, size_t cap, size_t* needed, char* error, size_t error_cap) {
-        return m.shim->id_to_piece(m.handle, int32_t(id), out, cap, needed, error, error_cap);
-      });
+  return m.hf ? m.hf->id_to_piece(id) : m.spm->id_to_piece(id);
 }
 
 std::string Tokenizer::piece_bytes(TokenId id) const {
-  const std::string piece = id_to_piece(id);
-  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' && std::isxdigit(uint8_t(piece[3])) &&
-      std::isxdigit(uint8_t(piece[4])))
-    return std::string(1, char(std::stoi(piece.substr(3, 2), nullptr, 16)));
-  if (id == bos_id() || id == eos_id() || id == mask_id()) return "";
-  const std::string space = "\xe2\x96\x81";  // U+2581, sentencepiece's word boundary
-  std::string out;
-  for (size_t i = 0; i < piece.size();) {
-    if (piece.compare(i, space.size(), space) == 0) {
-      out += ' ';
-      i += space.size();
-    } else {
-      out += piece[i++];
-    }
-  }
-  return out;
+  const Model& m = model();
+  return m.hf ? m.hf->piece_bytes(id) : m.spm->piece_bytes(id);
 }
 
 std::string Tokenizer::piece_text(TokenId id) const {
-  const std::string piece = id_to_piece(id);
-  if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0) return decode({id});  // the decoder's own U+FFFD rule
-  return piece_bytes(id);
+  const Model& m = model();
+  return m.hf ? hf::utf8_lossy(m.hf->piece_bytes(id)) : m.spm->piece_text(id);
 }
 
 TokenId Tokenizer::piece_to_id(std::string_view piece) const {
   const Model& m = model();
-  return m.shim->piece_to_id(m.handle, piece.data(), piece.size());
+  return m.hf ? m.hf->piece_to_id(piece) : m.spm->piece_to_id(piece);
 }
 
-int64_t Tokenizer::n_vocab() const { return model().n_vocab; }
-TokenId Tokenizer::unk_id() const { return model().unk_id; }
+bool Tokenizer::is_special(TokenId id) const {
+  const Model& m = model();
+  return m.hf ? m.hf->is_special(id) : m.spm->is_control(id);
+}
+
+int64_t Tokenizer::n_vocab() const {
+  const Model& m = model();
+  return m.hf ? m.hf->n_vocab() : m.spm->n_vocab();
+}
+
+TokenId Tokenizer::unk_id() const {
+  const Model& m = model();
+  return m.hf ? m.hf->unk_id() : m.spm->unk_id();
+}
+
 TokenId Tokenizer::bos_id() const { return model().bos_id; }
-TokenId Tokenizer::eos_id() const { return model().eos_id; }
-TokenId Tokenizer::pad_id() const { return model().pad_id; }
+
+TokenId Tokenizer::eos_id() const {
+  const Model& m = model();
+  return m.hf ? m.hf->eos_id() : m.spm->eos_id();
+}
+
+TokenId Tokenizer::pad_id() const {
+  const Model& m = model();
+  return m.hf ? m.hf->pad_id() : m.spm->pad_id();
+}
+
 TokenId Tokenizer::mask_id() const { return model().mask_id; }
-const std::string& Tokenizer::path() const { return model().path; }
+
+TokenizerFormat Tokenizer::format() const {
+  return model().hf ? TokenizerFormat::kHuggingFace : TokenizerFormat::kSentencePiece;
+}
+
+const std::string& Tokenizer::path() const {
+  const Model& m = model();
+  return m.hf ? m.hf->path() : m.spm->path();
+}
 
 }  // namespace sculpt
