@@ -20,16 +20,14 @@ const char* stop_reason_name(StopReason reason) {
 
 Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   if (model_->config().vocab_size != tokenizer_.n_vocab())
-    fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " pieces but the model's vocab_size is ",
+    fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " tokens but the model's vocab_size (config.json) is ",
          model_->config().vocab_size);
   model_->eval();
 }
 
 Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir) {
   Transformer model = load_adapted_transformer(model_dir, adapter_dir);
-  const std::string tok_path = model_dir + "/tokenizer.model";
-  if (!file_exists(tok_path)) fail(tok_path, "missing: the drafter's model directory must hold its tokenizer");
-  return Drafter(std::move(model), Tokenizer::load(tok_path));
+  return Drafter(std::move(model), Tokenizer::load_dir(model_dir));
 }
 
 std::vector<DraftResult> Drafter::draft(const std::vector<std::string>& prompts, const DraftParams& params,
@@ -37,7 +35,7 @@ std::vector<DraftResult> Drafter::draft(const std::vector<std::string>& prompts,
   std::vector<std::vector<TokenId>> prompt_ids;
   for (const std::string& prompt : prompts) {
     std::vector<TokenId> ids;
-    if (tokenizer_.bos_id() >= 0) ids.push_back(tokenizer_.bos_id());  // as Llama does
+    if (tokenizer_.bos_for_model() >= 0) ids.push_back(tokenizer_.bos_for_model());  // as the model's tokenizer does
     const std::vector<TokenId> text = tokenizer_.encode(prompt);
     ids.insert(ids.end(), text.begin(), text.end());
     prompt_ids.push_back(std::move(ids));

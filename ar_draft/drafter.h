@@ -31,7 +31,7 @@ enum class StopReason { kMaxTokens, kEos, kStopString, kContext };
 const char* stop_reason_name(StopReason reason);
 
 struct DraftResult {
-  std::vector<TokenId> prompt_ids;  // BOS + the encoded prompt
+  std::vector<TokenId> prompt_ids;  // the encoded prompt, after BOS where the model's tokenizer adds one
   std::vector<DraftToken> tokens;   // drafted tokens (EOS and tokens past a stop string excluded)
   std::string text;                 // decoded drafted tokens, cut at a stop string
   StopReason stop_reason = StopReason::kMaxTokens;
@@ -53,7 +53,7 @@ class Drafter {
  public:
   // Throws Error if the model's vocabulary and the tokenizer's differ (naming both sizes).
   Drafter(Transformer model, Tokenizer tokenizer);
-  // Loads <dir>/config.json, model.safetensors and tokenizer.model, with the LoRA adapter in
+  // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.
   static Drafter load(const std::string& model_dir, const std::string& adapter_dir = "");
 

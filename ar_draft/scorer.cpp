@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -11,13 +12,29 @@ namespace sculpt {
 
 namespace {
 
-void check_scorable(TransformerImpl& model, const Tokenizer& tokenizer) {
+void check_scorable(TransformerImpl& model) {
   if (model.config().attention != AttentionMode::kCausal)
     fail("score", "scoring needs a causal model, this one is ", attention_mode_name(model.config().attention));
-  if (tokenizer.bos_id() < 0) fail(tokenizer.path(), "the tokenizer has no BOS piece to start scoring from");
 }
 
-// Scores seq[first..] (first >= 1) given everything before it; seq[0] is BOS.
+// BOS where the model's tokenizer puts one before a text, then the text's tokens.
+std::vector<TokenId> model_sequence(const Tokenizer& tokenizer, const std::vector<TokenId>& ids) {
+  std::vector<TokenId> seq;
+  if (tokenizer.bos_for_model() >= 0) seq.push_back(tokenizer.bos_for_model());
+  seq.insert(seq.end(), ids.begin(), ids.end());
+  return seq;
+}
+
+// Throws unless there is a token to score: `what` is empty, or it is one token with nothing
+// before it (no BOS, no context).
+void check_something_to_score(int64_t n_tokens, int64_t n_scored, const char* what) {
+  if (n_scored > 0) return;
+  if (n_tokens == 0) fail("score", "the ", what, " is empty: nothing to score");
+  fail("score", "the ", what, " is one token with nothing before it (the tokenizer adds no BOS): nothing to score");
+}
+
+// Scores seq[first..] (first >= 1) given everything before it; seq[0] is BOS or a first token
+// that is not scored.
 ScoreResult score_sequence(TransformerImpl& model, const std::vector<int64_t>& seq, int64_t first) {
   ScoreResult out;
   out.ids.assign(seq.begin() + first, seq.end());
@@ -54,21 +71,20 @@ ScoreResult score_text(TransformerImpl& model, const Tokenizer& tokenizer, const
 }
 
 ScoreResult score_ids(TransformerImpl& model, const Tokenizer& tokenizer, const std::vector<TokenId>& ids) {
-  check_scorable(model, tokenizer);
-  std::vector<TokenId> seq{tokenizer.bos_id()};
-  seq.insert(seq.end(), ids.begin(), ids.end());
-  if (seq.size() == 1) fail("score", "the text is empty: nothing to score");
+  check_scorable(model);
+  const std::vector<TokenId> seq = model_sequence(tokenizer, ids);
+  check_something_to_score(int64_t(ids.size()), int64_t(seq.size()) - 1, "text");
   return score_sequence(model, seq, 1);
 }
 
 ScoreResult score_continuation(TransformerImpl& model, const Tokenizer& tokenizer, const std::string& context,
                                const std::string& continuation) {
-  check_scorable(model, tokenizer);
-  std::vector<TokenId> seq{tokenizer.bos_id()};
-  for (TokenId id : tokenizer.encode(context)) seq.push_back(id);
-  const int64_t first = int64_t(seq.size());
+  check_scorable(model);
+  std::vector<TokenId> seq = model_sequence(tokenizer, tokenizer.encode(context));
+  const int64_t n_before = int64_t(seq.size());
   for (TokenId id : tokenizer.encode(continuation)) seq.push_back(id);
-  if (int64_t(seq.size()) == first) fail("score", "the continuation is empty: nothing to score");
+  const int64_t first = std::max<int64_t>(n_before, 1);
+  check_something_to_score(int64_t(seq.size()) - n_before, int64_t(seq.size()) - first, "continuation");
   return score_sequence(model, seq, first);
 }
 

@@ -279,16 +279,14 @@ Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   const ModelConfig& c = model_->config();
   check_masked_diffusion_model(c, "refiner");
   if (c.vocab_size != tokenizer_.n_vocab())
-    fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " pieces but the refiner's vocab_size is ",
+    fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " tokens but the refiner's vocab_size (config.json) is ",
          c.vocab_size);
   model_->eval();
 }
 
 Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_dir) {
   Transformer model = load_adapted_transformer(model_dir, adapter_dir);
-  const std::string tok_path = model_dir + "/tokenizer.model";
-  if (!file_exists(tok_path)) fail(tok_path, "missing: the refiner's model directory must hold its tokenizer");
-  return Refiner(std::move(model), Tokenizer::load(tok_path));
+  return Refiner(std::move(model), Tokenizer::load_dir(model_dir));
 }
 
 void Refiner::check_draft_tokenizer(const Tokenizer& drafter) const {

@@ -25,7 +25,7 @@ class Refiner : public Denoiser {
   // Throws Error if the model has no mask token, is causal, or its vocabulary differs from
   // the tokenizer's (naming both sizes).
   Refiner(Transformer model, Tokenizer tokenizer);
-  // Loads <dir>/config.json, model.safetensors and tokenizer.model, with the LoRA adapter in
+  // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.
   static Refiner load(const std::string& model_dir, const std::string& adapter_dir = "");
 

@@ -502,7 +502,7 @@ AblationResult run_ablation(const AblationSpec& spec, const AblationOptions& opt
   // The prompts are cut in the base pipeline's tokens (every variant sees the same text).
   const PipelineConfig base = variant_config(spec, spec.variants.at(2));
   const std::string tokenizer_dir = base.pipeline.drafter.empty() ? base.pipeline.refiner : base.pipeline.drafter;
-  run.prompts = make_eval_set(spec.eval, Tokenizer::load(tokenizer_dir + "/tokenizer.model"));
+  run.prompts = make_eval_set(spec.eval, Tokenizer::load_dir(tokenizer_dir));
   run.eval_text = eval_set_jsonl(run.prompts);
   write_file_atomic(spec.out_dir + "/eval_set.jsonl", run.eval_text);
   run.log << "[ablate] " << spec.name << ": " << spec.variants.size() << " variants x " << run.prompts.size()

@@ -149,7 +149,7 @@ struct Pipeline::Impl {
   std::vector<TokenId> frozen_context(const std::vector<TokenId>& passages, const std::vector<TokenId>& document,
                                       int64_t context, int64_t n_new) const {
     std::vector<TokenId> out;
-    if (tokenizer->bos_id() >= 0) out.push_back(tokenizer->bos_id());
+    if (tokenizer->bos_for_model() >= 0) out.push_back(tokenizer->bos_for_model());
     const int64_t room = context - n_new - int64_t(out.size());
     // Passages never crowd out the text itself: they take at most half the room.
     if (int64_t(passages.size()) <= room / 2) out.insert(out.end(), passages.begin(), passages.end());
@@ -543,9 +543,18 @@ void Pipeline::Impl::keep_likelier_runs(const Call& c, EditDocument& doc) {
   std::vector<TokenId> now;
   for (const EditToken& t : doc.tokens()) now.push_back(t.id);
   const std::vector<TokenId>& was = doc.source_ids();  // the fix keeps the text's length, token for token
-  const std::vector<float> before = score_ids(*drafter->model(), *tokenizer, was).logprobs;
-  const std::vector<float> after = score_ids(*drafter->model(), *tokenizer, now).logprobs;
+  if (tokenizer->bos_for_model() < 0 && now.size() < 2) {  // one token and no BOS: nothing predicts it
+    c.events.on_stage({"verify", seconds_since(start), 0, 0}, 0);
+    return;
+  }
+  const ScoreResult before = score_ids(*drafter->model(), *tokenizer, was);
+  const ScoreResult after = score_ids(*drafter->model(), *tokenizer, now);
   const int64_t n = int64_t(now.size());
+  // Without BOS the first token is not scored (nothing predicts it): it counts as 0 either way.
+  const auto logprob = [n](const ScoreResult& s, int64_t j) {
+    const int64_t first = n - int64_t(s.logprobs.size());
+    return j < first ? 0.0 : double(s.logprobs[size_t(j - first)]);
+  };
   RefineStepEvent undo{0, {}, {}};
   undo.step.step = -1;
   // Runs of tokens the fix chose and changed (what an edit asked for, it keeps).
@@ -558,7 +567,7 @@ void Pipeline::Impl::keep_likelier_runs(const Call& c, EditDocument& doc) {
     int64_t end = i + 1;
     while (end < n && fixed(end)) ++end;
     double gain = 0;
-    for (int64_t j = i; j < std::min(n, end + kAfter); ++j) gain += double(after[size_t(j)]) - double(before[size_t(j)]);
+    for (int64_t j = i; j < std::min(n, end + kAfter); ++j) gain += logprob(after, j) - logprob(before, j);
     if (gain <= 0)
       for (int64_t j = i; j < end; ++j) {
         doc.tokens()[size_t(j)].id = was[size_t(j)];

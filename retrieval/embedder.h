@@ -22,8 +22,9 @@ class Embedder {
   virtual std::string model_id() const = 0;
 };
 
-// Loads <model_dir>/config.json, model.safetensors and tokenizer.model. Texts are cut to
-// `max_tokens` tokens (BOS included; 0 = the model's context); the embedding is the mean of the
+// Loads <model_dir>/config.json, model.safetensors and its tokenizer (tokenizer.json or
+// tokenizer.model). Texts are cut to `max_tokens` tokens (BOS included where the model's
+// tokenizer adds one; 0 = the model's context); the embedding is the mean of the
 // final hidden states (after the last norm) over those tokens. Throws Error naming the folder.
 std::unique_ptr<Embedder> load_transformer_embedder(const std::string& model_dir, int max_tokens);
 

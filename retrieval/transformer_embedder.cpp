@@ -29,7 +29,7 @@ class TransformerEmbedder : public Embedder {
     std::vector<std::vector<TokenId>> ids(texts.size());
     for (size_t i = 0; i < texts.size(); ++i) {
       const std::vector<TokenId> pieces = tokenizer_.encode(texts[i]);
-      if (tokenizer_.bos_id() >= 0) ids[i].push_back(tokenizer_.bos_id());
+      if (tokenizer_.bos_for_model() >= 0) ids[i].push_back(tokenizer_.bos_for_model());
       for (TokenId p : pieces) {
         if (int64_t(ids[i].size()) >= max_tokens_) break;
         ids[i].push_back(p);
@@ -81,7 +81,7 @@ class TransformerEmbedder : public Embedder {
 std::unique_ptr<Embedder> load_transformer_embedder(const std::string& model_dir, int max_tokens) {
   if (model_dir.empty()) fail("dense retrieval", "no embedding model: set retrieval.dense.model or pass --model DIR");
   Transformer model = load_transformer(model_dir);
-  Tokenizer tokenizer = Tokenizer::load(model_dir + "/tokenizer.model");
+  Tokenizer tokenizer = Tokenizer::load_dir(model_dir);
   if (tokenizer.n_vocab() > model->config().vocab_size)
     fail(model_dir, "tokenizer has ", tokenizer.n_vocab(), " pieces but the model's vocabulary is ",
          model->config().vocab_size);

@@ -3,12 +3,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/tokenizer_files.h"
 
 namespace sculpt {
 namespace {
@@ -17,6 +19,11 @@ namespace fs = std::filesystem;
 
 void rename_or_fail(const std::string& from, const std::string& to) {
   if (std::rename(from.c_str(), to.c_str()) != 0) fail(from, "cannot rename to ", to, ": ", errno_text(errno));
+}
+
+bool is_tokenizer_file(const std::string& name) {
+  const std::vector<std::string>& names = tokenizer_file_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 // A hard link (no copy) when possible, else an atomic copy.
@@ -34,7 +41,7 @@ void write_training_checkpoint(const std::string& out_dir, const WeightsWriter& 
   make_directories(tmp_state);
   const std::vector<std::string> files = write_weights(tmp);
   for (const std::string& name : files)
-    if (name != "tokenizer.model") link_or_copy(tmp + "/" + name, tmp_state + "/" + name);
+    if (!is_tokenizer_file(name)) link_or_copy(tmp + "/" + name, tmp_state + "/" + name);
   write_file_atomic(tmp_state + "/optimizer.pt", optimizer_bytes);
   write_file_atomic(tmp_state + "/state.json", state_json);  // last: marks the state complete
   fsync_directory(tmp_state);

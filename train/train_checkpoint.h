@@ -4,7 +4,7 @@
 // the old checkpoint or the new one, and find_trainer_state() finishes a swap a kill
 // interrupted between its two renames.
 //
-// out_dir layout: the model directory (config.json + model.safetensors + tokenizer.model, or a
+// out_dir layout: the model directory (config.json + model.safetensors + the tokenizer files, or a
 // fine-tune's adapter_config.json + adapter_model.safetensors) and trainer_state/ (hard links
 // of the same weight files, optimizer.pt, state.json with the step and the sampler's state).
 //

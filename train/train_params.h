@@ -45,7 +45,7 @@ struct MaskedDiffusionParams {
 
 struct TrainParams {
   std::string out_dir;    // model directory to write (and trainer_state/ inside it)
-  std::string tokenizer;  // tokenizer.model used for the shards and copied into out_dir
+  std::string tokenizer;  // tokenizer.model, tokenizer.json or model directory: for the shards, copied into out_dir
   // "" = fresh weights from the `model:` section; else a model directory. With masked_diffusion,
   // its weights are adapted (DiffuLLaMA-style): attention, block_size, logits_alignment and
   // max_position_embeddings come from the `model:` section, the mask token from the tokenizer.
@@ -73,7 +73,7 @@ struct TrainParams {
   template <class V>
   void visit(V& v) {
     v.field("out_dir", out_dir, "output model directory (with trainer_state/ for --resume)");
-    v.field("tokenizer", tokenizer, "path to tokenizer.model");
+    v.field("tokenizer", tokenizer, "its tokenizer: a tokenizer.model, a tokenizer.json or a model directory");
     v.field("init_from", init_from, "model directory to start from; empty = fresh initialisation");
     v.field("objective", objective, "training objective",
             Choices<TrainObjective>{{"next_token", TrainObjective::kNextToken},

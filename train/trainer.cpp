@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/tokenizer.h"
+#include "core/tokenizer_files.h"
 #include "train/gradient_reducer.h"
 #include "train/lora_adapter.h"
 #include "train/masked_diffusion.h"
@@ -306,7 +307,7 @@ class TrainingRun {
   // swap first; the other ranks then find both done rather than racing it).
   void open_data_and_state() {
     if (!dp_.lead()) dp_.barrier();
-    const ShardPaths paths = build_shards(cfg_.data, *tok_, p_.tokenizer);
+    const ShardPaths paths = build_shards(cfg_.data, *tok_, tok_->path());
     make_directories(p_.out_dir);
     state_dir_ = find_trainer_state(p_.out_dir);
     if (dp_.lead()) dp_.barrier();
@@ -488,8 +489,9 @@ class TrainingRun {
       };
     return [this](const std::string& dir) {
       save_transformer(*model_, dir);  // config.json + model.safetensors, each fsynced
-      write_file_atomic(dir + "/tokenizer.model", read_file(p_.tokenizer));
-      return std::vector<std::string>{"tokenizer.model", "model.safetensors", "config.json"};
+      std::vector<std::string> files = copy_tokenizer_files(p_.tokenizer, dir);
+      files.insert(files.end(), {"model.safetensors", "config.json"});
+      return files;
     };
   }
 
@@ -523,7 +525,8 @@ void TrainParams::validate() const {
 void TrainParams::validate_complete() const {
   validate();
   if (out_dir.empty()) fail("train.out_dir", "is empty; give the model directory to write");
-  if (tokenizer.empty()) fail("train.tokenizer", "is empty; give the path of tokenizer.model");
+  if (tokenizer.empty())
+    fail("train.tokenizer", "is empty; give its tokenizer (a tokenizer.model, a tokenizer.json or a model directory)");
   if (!file_exists(tokenizer)) fail("train.tokenizer", "no such file: ", tokenizer);
   if (!init_from.empty() && !file_exists(init_from + "/config.json"))
     fail("train.init_from", init_from, " is not a model directory (no config.json)");

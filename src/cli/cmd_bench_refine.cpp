@@ -258,7 +258,7 @@ int bench_refine(const std::vector<std::string>& args) {
   out["threads"] = at::get_num_threads();
   out["speed"] = speed_figures(refiner, n_context, n_span, steps);
   if (n_windows > 0 || n_span_windows > 0) {
-    const ShardPaths paths = build_shards(cfg.data, refiner.tokenizer(), model_dir + "/tokenizer.model");
+    const ShardPaths paths = build_shards(cfg.data, refiner.tokenizer(), refiner.tokenizer().path());
     const TokenShard valid = TokenShard::open(paths.valid);
     if (n_windows > 0)
       out["restoration"] = restoration_figures(refiner, valid, window, n_windows, corrupt, decode_modes(decoding.refine, taus));

@@ -3,10 +3,10 @@
 #include <cstdio>
 
 #include "cli/cli_util.h"
-#include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/lora_merge.h"
+#include "core/tokenizer_files.h"
 
 namespace sculpt::cli {
 namespace {
@@ -48,14 +48,13 @@ int lora_merge(const std::vector<std::string>& args) {
   const std::string base = vm["base"].as<std::string>(), out = vm["out"].as<std::string>();
   if (out == base) throw UsageError{"--out must differ from --base (the base stays as it is)"};
   const DType dtype = parse_dtype(vm["dtype"].as<std::string>());
-  const std::string tok_path = base + "/tokenizer.model";
-  if (!file_exists(tok_path)) fail(tok_path, "missing: the merged model carries its base's tokenizer");
+  model_tokenizer_file(base);  // the merged model carries its base's tokenizer: it must have one
   Transformer model = load_transformer(base);
   const LoraAdapterFile adapter = read_lora_adapter(*model, vm["adapter"].as<std::string>());
   merge_lora_adapter(*model, adapter);
   const size_t n_layers = adapter.layers.size();
   save_transformer(*model, out, dtype);
-  write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
+  copy_tokenizer_files(base, out);
   std::printf("wrote %s: %s with %zu adapted layers merged, stored as %s\n", out.c_str(), base.c_str(), n_layers,
               vm["dtype"].as<std::string>().c_str());
   return 0;

@@ -7,20 +7,26 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
-#include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/tokenizer.h"
+#include "core/tokenizer_files.h"
 #include "train/trainer.h"
 
 namespace sculpt::cli {
 namespace {
 
+// A model's vocabulary is its tokenizer's: an id of one is an id of the other.
+void check_vocab_size(const Tokenizer& tok, const ModelConfig& c, const std::string& dir) {
+  if (tok.n_vocab() != c.vocab_size)
+    fail(tok.path(), "the tokenizer has ", tok.n_vocab(), " tokens but ", dir, "/config.json says vocab_size ",
+         c.vocab_size);
+}
 
 int model_info(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()
-      ("dir", po::value<std::string>()->required(), "model directory (config.json, model.safetensors, tokenizer.model)")
+      ("dir", po::value<std::string>()->required(), "model directory (config.json, model.safetensors, tokenizer.json or tokenizer.model)")
       ("json", po::bool_switch(), "print JSON");
   po::positional_options_description positional;
   positional.add("dir", 1);
@@ -52,14 +58,14 @@ int model_info(const std::vector<std::string>& args) {
   info["rope_theta"] = c.rope_theta;
   info["tied_embeddings"] = c.tie_word_embeddings;
 
-  const std::string tok_path = dir + "/tokenizer.model";
-  if (file_exists(tok_path)) {
-    Tokenizer tok = Tokenizer::load(tok_path);
-    if (tok.n_vocab() != c.vocab_size)
-      fail(dir, "tokenizer.model has ", tok.n_vocab(), " pieces but config.json says vocab_size ", c.vocab_size);
-    info["tokenizer"] = {{"path", tok_path}, {"pieces", tok.n_vocab()}, {"unk_id", tok.unk_id()},
-                         {"bos_id", tok.bos_id()}, {"eos_id", tok.eos_id()}, {"pad_id", tok.pad_id()},
-                         {"mask_id", tok.mask_id()}};
+  if (file_exists(dir + "/tokenizer.json") || file_exists(dir + "/tokenizer.model")) {
+    const Tokenizer tok = Tokenizer::load_dir(dir);
+    check_vocab_size(tok, c, dir);
+    info["tokenizer"] = {{"path", tok.path()},          {"format", tokenizer_format_name(tok.format())},
+                         {"pieces", tok.n_vocab()},     {"unk_id", tok.unk_id()},
+                         {"bos_id", tok.bos_id()},      {"eos_id", tok.eos_id()},
+                         {"pad_id", tok.pad_id()},      {"mask_id", tok.mask_id()},
+                         {"adds_bos", tok.bos_for_model() >= 0}};
   } else {
     info["tokenizer"] = nullptr;
   }
@@ -82,11 +88,14 @@ int model_info(const std::vector<std::string>& args) {
   std::printf("context      %lld tokens, rope theta %g\n", (long long)c.max_position_embeddings, c.rope_theta);
   std::printf("vocabulary   %lld%s\n", (long long)c.vocab_size, c.tie_word_embeddings ? " (tied embeddings)" : "");
   if (info["tokenizer"].is_null()) {
-    std::printf("tokenizer    none (no tokenizer.model in the directory)\n");
+    std::printf("tokenizer    none (no tokenizer.json or tokenizer.model in the directory)\n");
   } else {
     const auto& t = info["tokenizer"];
-    std::printf("tokenizer    %s: unk %d, bos %d, eos %d, pad %d, mask %d\n", tok_path.c_str(), t["unk_id"].get<int>(),
-                t["bos_id"].get<int>(), t["eos_id"].get<int>(), t["pad_id"].get<int>(), t["mask_id"].get<int>());
+    std::printf("tokenizer    %s (%s, %lld tokens): unk %d, bos %d%s, eos %d, pad %d, mask %d\n",
+                t["path"].get<std::string>().c_str(), t["format"].get<std::string>().c_str(),
+                (long long)t["pieces"].get<int64_t>(), t["unk_id"].get<int>(), t["bos_id"].get<int>(),
+                t["adds_bos"].get<bool>() ? " (starts every text)" : "", t["eos_id"].get<int>(), t["pad_id"].get<int>(),
+                t["mask_id"].get<int>());
   }
   return 0;
 }
@@ -95,7 +104,7 @@ int model_init(const std::vector<std::string>& args) {
   po::options_description options("options");
   add_config_options(options);
   options.add_options()
-      ("tokenizer", po::value<std::string>()->required(), "tokenizer.model to pair with the model")
+      ("tokenizer", po::value<std::string>()->required(), "the model's tokenizer: a tokenizer.json, a tokenizer.model or a model directory")
       ("out", po::value<std::string>()->required(), "model directory to create")
       ("dtype", po::value<std::string>()->default_value("float32"), "storage dtype: float32, float16, bfloat16");
   po::variables_map vm;
@@ -121,7 +130,7 @@ int model_init(const std::vector<std::string>& args) {
   initialise_weights(*model, cfg.runtime.seed);
   const std::string out = vm["out"].as<std::string>();
   save_transformer(*model, out, dtype);
-  write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
+  copy_tokenizer_files(tok_path, out);
   std::printf("wrote %s: %.2f M parameters, %s attention, vocabulary %lld\n", out.c_str(), mc.n_params() / 1e6,
               attention_mode_name(mc.attention), (long long)mc.vocab_size);
   return 0;
@@ -141,13 +150,9 @@ int model_export(const std::vector<std::string>& args) {
   const std::string dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
   if (dir == out) throw UsageError{"--out must differ from the exported directory"};
   Transformer model = load_transformer(dir);  // validates config and every tensor
-  const std::string tok_path = dir + "/tokenizer.model";
-  if (!file_exists(tok_path)) fail(tok_path, "missing: an exported model carries its tokenizer");
-  Tokenizer tok = Tokenizer::load(tok_path);
-  if (tok.n_vocab() != model->config().vocab_size)
-    fail(tok_path, "the tokenizer has ", tok.n_vocab(), " pieces but the model's vocab_size is ", model->config().vocab_size);
+  check_vocab_size(Tokenizer::load_dir(dir), model->config(), dir);  // an exported model carries its tokenizer
   save_transformer(*model, out, dtype);
-  write_file_atomic(out + "/tokenizer.model", read_file(tok_path));
+  copy_tokenizer_files(dir, out);
   std::printf("wrote %s: %.2f M parameters stored as %s\n", out.c_str(), model->config().n_params() / 1e6,
               vm["dtype"].as<std::string>().c_str());
   return 0;

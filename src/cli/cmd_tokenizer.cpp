@@ -1,5 +1,6 @@
-// `sculpt tokenizer train|encode`: sentencepiece models through the shim.
+// `sculpt tokenizer train|encode`: train a sentencepiece model; encode with either format.
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
 #include "core/checkpoint.h"
@@ -36,17 +37,27 @@ int tokenizer_train(const std::vector<std::string>& args) {
 int tokenizer_encode(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()
-      ("model", po::value<std::string>()->required(), "tokenizer.model file (or a model directory)")
-      ("text", po::value<std::string>()->required(), "text to encode");
+      ("model", po::value<std::string>()->required(), "a tokenizer.json, a tokenizer.model or a model directory")
+      ("text", po::value<std::string>()->required(), "text to encode")
+      ("specials", po::bool_switch(), "add the special tokens the model's tokenizer adds (BOS for Llama, none for Qwen)")
+      ("json", po::bool_switch(), "print {\"ids\": [...], \"pieces\": [...]} (and the tokenizer's file and format)");
   po::positional_options_description positional;
   positional.add("text", 1);
   po::variables_map vm;
-  if (!parse_options(args, "sculpt tokenizer encode --model PATH TEXT", options, vm, &positional)) return 0;
-  std::string path = vm["model"].as<std::string>();
-  if (file_exists(path + "/tokenizer.model")) path += "/tokenizer.model";
-  Tokenizer tok = Tokenizer::load(path);
-  for (TokenId id : tok.encode(vm["text"].as<std::string>()))
-    std::cout << id << "\t" << tok.id_to_piece(id) << "\n";
+  if (!parse_options(args, "sculpt tokenizer encode --model PATH TEXT [--specials] [--json]", options, vm, &positional))
+    return 0;
+  const Tokenizer tok = Tokenizer::load(vm["model"].as<std::string>());
+  const std::string& text = vm["text"].as<std::string>();
+  const std::vector<TokenId> ids = vm["specials"].as<bool>() ? tok.encode_with_specials(text) : tok.encode(text);
+  if (vm["json"].as<bool>()) {
+    std::vector<std::string> pieces;
+    for (TokenId id : ids) pieces.push_back(tok.id_to_piece(id));
+    const nlohmann::json out = {{"tokenizer", tok.path()}, {"format", tokenizer_format_name(tok.format())},
+                                {"ids", ids}, {"pieces", pieces}};
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  for (TokenId id : ids) std::cout << id << "\t" << tok.id_to_piece(id) << "\n";
   return 0;
 }
 

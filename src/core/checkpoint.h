@@ -1,4 +1,5 @@
-// Model directories in the Hugging Face layout: config.json + model.safetensors (+ tokenizer.model).
+// Model directories in the Hugging Face layout: config.json + model.safetensors (+ the tokenizer,
+// core/tokenizer_files.h).
 // Tensor names are the Llama ones, so Llama-family checkpoints load as they are and what we save
 // loads in transformers' LlamaForCausalLM unchanged.
 //

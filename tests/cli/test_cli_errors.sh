@@ -189,13 +189,31 @@ expect_error export_missing_dir  "does not exist"               -- "$sculpt" mod
 expect_error export_bad_weights  "model.safetensors"            -- "$sculpt" model export "$work/bad_model" --out "$work/x"
 expect_error export_same_dir      "--out must differ"            -- "$sculpt" model export "$work/refiner" --out "$work/refiner"
 mkdir -p "$work/no_tokenizer" && cp "$work/refiner/config.json" "$work/refiner/model.safetensors" "$work/no_tokenizer/"
-expect_error export_no_tokenizer  "tokenizer.model: missing"     -- "$sculpt" model export "$work/no_tokenizer" --out "$work/x"
+expect_error export_no_tokenizer  "no_tokenizer: no tokenizer: a model directory needs tokenizer.json or tokenizer.model" -- "$sculpt" model export "$work/no_tokenizer" --out "$work/x"
 if "$sculpt" model export "$work/refiner" --out "$work/refiner16" >/dev/null 2>"$work/err" &&
    "$sculpt" model info "$work/refiner16" --json | grep -q '"dtype": "float16"' &&
    "$sculpt" refine --model "$work/refiner16" --input "$work/text.txt" --rewrite 4:12 >/dev/null 2>"$work/err"; then
   pass_case
 else
   fail_case export_ok "" "$work/err"
+fi
+# Model directories with a tokenizer.json: none at all, truncated, a feature not implemented, a
+# vocabulary other than config.json's (a good 3-token file against the 300 of the models above).
+tiny_tok='{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "post_processor": null, "decoder": null, "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}'
+for d in trunc_tok wordpiece_tok small_tok; do mkdir -p "$work/$d" && cp "$work/causal/config.json" "$work/causal/model.safetensors" "$work/$d/"; done
+printf '%s' "$tiny_tok" | head -c 60 >"$work/trunc_tok/tokenizer.json"
+printf '%s' "$tiny_tok" | sed 's/"type": "BPE"/"type": "WordPiece"/' >"$work/wordpiece_tok/tokenizer.json"
+printf '%s' "$tiny_tok" >"$work/small_tok/tokenizer.json"
+expect_error draft_no_tokenizer    "no_tokenizer: no tokenizer: a model directory needs tokenizer.json or tokenizer.model" -- "$sculpt" draft --model "$work/no_tokenizer" --prompt hi
+expect_error tokenizer_json_truncated "trunc_tok/tokenizer.json: not valid JSON" -- "$sculpt" tokenizer encode --model "$work/trunc_tok/tokenizer.json" hi
+expect_error draft_tokenizer_truncated "trunc_tok/tokenizer.json: not valid JSON" -- "$sculpt" draft --model "$work/trunc_tok" --prompt hi
+expect_error tokenizer_json_unsupported "wordpiece_tok/tokenizer.json: model.type 'WordPiece' is not supported" -- "$sculpt" score --model "$work/wordpiece_tok" --input "$work/text.txt"
+expect_error draft_vocab_mismatch  "small_tok/tokenizer.json: the tokenizer has 3 tokens but the model's vocab_size (config.json) is 300" -- "$sculpt" draft --model "$work/small_tok" --prompt ab
+expect_error info_vocab_mismatch   "small_tok/tokenizer.json: the tokenizer has 3 tokens but $work/small_tok/config.json says vocab_size 300" -- "$sculpt" model info "$work/small_tok"
+if "$sculpt" tokenizer encode --model "$work/small_tok" --json abba | python3 -c "import json,sys; assert json.load(sys.stdin)['ids'] == [2, 1, 0]" 2>"$work/err"; then
+  pass_case
+else
+  fail_case tokenizer_json_encode "" "$work/err"
 fi
 # A good refinement for contrast: exit 0 and JSON with a trace.
 if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --rewrite 4:12 --json >"$work/out.json" 2>"$work/err" &&
