@@ -15,6 +15,7 @@
 #include "core/distributed.h"
 #include "core/error.h"
 #include "hybrid/batch_generation.h"
+#include "hybrid/chat_prompt.h"
 #include "hybrid/pipeline.h"
 
 namespace sculpt::cli {
@@ -26,6 +27,8 @@ int generate(const std::vector<std::string>& args) {
   add_config_options(options);
   options.add_options()
       ("prompt", po::value<std::string>(), "prompt text")
+      ("chat", po::value<std::string>(), "a conversation instead of a prompt: a JSON file of [{\"role\": ..., \"content\": ...}] "
+                                         "messages, written through the model's chat template")
       ("prompts", po::value<std::string>(), "batch: a JSONL file of {\"prompt\": ..., \"id\": ...} lines (with --out)")
       ("out", po::value<std::string>(), "batch: JSONL results in input order; resumes a half-done run; sharded over "
                                         "the ranks of `sculpt launch`")
@@ -35,16 +38,22 @@ int generate(const std::vector<std::string>& args) {
       ("show-edits", po::bool_switch(), "print the words the refiner changed in the draft (in colour on a terminal)")
       ("score", po::bool_switch(), "score the output with pipeline.evaluator: NLL per token given the prompt");
   po::variables_map vm;
-  if (!parse_options(args, "sculpt generate --config FILE --prompt TEXT [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE] [--score]\n"
+  if (!parse_options(args, "sculpt generate --config FILE (--prompt TEXT | --chat FILE.json) [--max-tokens N] [--set k=v ...] [--json] [--show-edits] [--trace FILE] [--score]\n"
                            "       sculpt generate --config FILE --prompts FILE.jsonl --out FILE.jsonl   (batch; sculpt launch --nproc N -- ... to shard)",
                      options, vm))
     return 0;
   const bool batch = vm.count("prompts") || vm.count("out");
   if (batch && (!vm.count("prompts") || !vm.count("out"))) throw UsageError{"--prompts and --out go together"};
   if (batch && vm.count("prompt")) throw UsageError{"give --prompt (one text) or --prompts (a file), not both"};
+  if (batch && vm.count("chat")) throw UsageError{"give --chat (one conversation) or --prompts (a file), not both"};
+  if (vm.count("prompt") && vm.count("chat")) throw UsageError{"give --prompt or --chat, not both"};
   if (batch && (vm["json"].as<bool>() || vm["show-edits"].as<bool>() || vm.count("trace") || vm["score"].as<bool>()))
     throw UsageError{"--json, --show-edits, --trace and --score are for one --prompt; batch results go to --out"};
-  if (!batch && !vm.count("prompt")) throw UsageError{"the option '--prompt' is required (or --prompts with --out)"};
+  if (!batch && !vm.count("prompt") && !vm.count("chat"))
+    throw UsageError{"the option '--prompt' is required (or --chat, or --prompts with --out)"};
+  // A bad conversation file fails before the models load.
+  std::vector<ChatMessage> messages;
+  if (vm.count("chat")) messages = parse_chat_messages(read_file(vm["chat"].as<std::string>()), vm["chat"].as<std::string>());
   const std::string config_path = vm["config"].as<std::string>();
   if (config_path.empty()) throw UsageError{"--config is required: the pipeline's models come from it"};
   std::vector<std::string> overrides;
@@ -81,7 +90,15 @@ int generate(const std::vector<std::string>& args) {
     return 0;
   }
   const bool json = vm["json"].as<bool>(), show_edits = vm["show-edits"].as<bool>();
-  const std::string prompt = vm["prompt"].as<std::string>();
+  PipelineConfig settings = pipeline.config();
+  std::string prompt;
+  if (vm.count("chat")) {
+    const ChatPrompt chat = chat_prompt(pipeline, messages);
+    prompt = chat.prompt;
+    if (!chat.stop.empty()) settings.draft.stop.push_back(chat.stop);
+  } else {
+    prompt = vm["prompt"].as<std::string>();
+  }
   // What is printed and recorded while the pipeline runs comes from its events: each section as
   // it is finished (with --show-edits, the words the refiner changed), and the event log.
   SectionPrinter printer(show_edits ? SectionPrinter::kEdits : SectionPrinter::kText, ::isatty(STDOUT_FILENO));
@@ -89,11 +106,11 @@ int generate(const std::vector<std::string>& args) {
   ObserverList observers;
   if (!json) observers.add(&printer);
   if (vm.count("trace")) observers.add(&event_log);
-  if (!json) {
+  if (!json && messages.empty()) {  // the text continues the prompt (a chat's answer stands alone)
     std::printf("%s", prompt.c_str());
     std::fflush(stdout);
   }
-  const PipelineResult r = pipeline.generate(prompt, &observers);
+  const PipelineResult r = pipeline.generate(prompt, settings, &observers);
   nlohmann::json out = {{"prompt", prompt}, {"text", r.text}, {"draft", r.draft_text}, {"trace", trace_json(r.trace)}};
   if (evaluator && !r.text.empty()) {
     const ScoreResult s = score_continuation(*evaluator->model(), evaluator->tokenizer(), prompt, r.text);

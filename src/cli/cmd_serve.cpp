@@ -15,6 +15,7 @@
 #include "core/chat_template.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "hybrid/chat_prompt.h"
 #include "hybrid/pipeline.h"
 #include "server/http_server.h"
 
@@ -100,8 +101,7 @@ int serve(const std::vector<std::string>& args) {
 
   server::HttpServer server(params, model_name);
   // Chat completions render messages with the template of the model that writes first.
-  const std::string chat_model = cfg.pipeline.drafts() ? cfg.pipeline.drafter : cfg.pipeline.refiner;
-  if (std::optional<ChatFormat> chat = load_chat_format(chat_model)) server.set_chat_format(std::move(*chat));
+  if (std::optional<ChatFormat> chat = load_chat_format(chat_model_dir(cfg.pipeline))) server.set_chat_format(std::move(*chat));
   install_stop_handlers();
   const int port = server.bind();
   std::fprintf(stderr, "sculpt serve: listening on http://%s:%d (model %s); loading %s\n", params.host.c_str(), port,

@@ -145,6 +145,19 @@ std::string ChatFormat::render(const std::vector<ChatMessage>& messages) const {
   return chat_template.render(messages, options);
 }
 
+std::string ChatFormat::prompt(const std::vector<ChatMessage>& messages, const Tokenizer& tokenizer) const {
+  const std::string text = render(messages);
+  if (tokenizer.bos_for_model() < 0) return text;
+  const std::string bos = tokenizer.id_to_piece(tokenizer.bos_for_model());
+  return text.compare(0, bos.size(), bos) == 0 ? text.substr(bos.size()) : text;
+}
+
+std::string chat_role(const std::string& role) {
+  for (const char* known : {"system", "user", "assistant", "tool"})
+    if (role == known) return role;
+  return role == "developer" ? "system" : "";
+}
+
 std::optional<ChatFormat> load_chat_format(const std::string& model_dir) {
   const std::string config_path = model_dir + "/tokenizer_config.json";
   const std::string jinja_path = model_dir + "/chat_template.jinja";

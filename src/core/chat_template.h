@@ -34,12 +34,10 @@
 #include <string>
 #include <vector>
 
-namespace sculpt {
+#include "core/chat_message.h"
+#include "core/tokenizer.h"
 
-struct ChatMessage {
-  std::string role;  // "system", "user", "assistant", "tool"
-  std::string content;
-};
+namespace sculpt {
 
 struct ChatTemplateOptions {
   bool add_generation_prompt = true;  // end with the assistant's turn opened
@@ -82,6 +80,11 @@ struct ChatFormat {
 
   // The messages as a prompt, the assistant's turn opened.
   std::string render(const std::vector<ChatMessage>& messages) const;
+
+  // The same as text for a model whose tokenizer is `tokenizer`: when the tokenizer starts every
+  // text with BOS itself (bos_for_model()), a BOS the template writes at the start is left to it,
+  // so the model sees BOS once, as transformers' apply_chat_template(tokenize=True) gives it.
+  std::string prompt(const std::vector<ChatMessage>& messages, const Tokenizer& tokenizer) const;
 };
 
 // The chat format of a model directory: chat_template.jinja if present (the file transformers

@@ -161,12 +161,12 @@ std::vector<ChatMessage> messages_field(const json& j) {
     const json& m = v[i];
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       throw bad_request(where + " must be an object with a string role", where);
-    static const std::set<std::string> kRoles = {"system", "developer", "user", "assistant", "tool"};
-    const std::string role = m["role"].get<std::string>();
-    if (!kRoles.count(role)) throw bad_request(where + ".role '" + role + "' is not one of system, user, assistant, tool", where + ".role");
+    const std::string role = chat_role(m["role"].get<std::string>());
+    if (role.empty())
+      throw bad_request(where + ".role '" + m["role"].get<std::string>() + "' is not one of " + kChatRoles, where + ".role");
     if (!m.contains("content") || !m["content"].is_string())
       throw bad_request(where + ".content must be a string", where + ".content");
-    out.push_back({role == "developer" ? "system" : role, m["content"].get<std::string>()});
+    out.push_back({role, m["content"].get<std::string>()});
   }
   return out;
 }

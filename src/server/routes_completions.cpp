@@ -36,7 +36,7 @@ void generation(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     if (!ctx.chat)
       throw bad_request("the model has no chat template (no chat_template.jinja, no chat_template in its "
                         "tokenizer_config.json); use /v1/completions with a prompt", "messages");
-    r.prompt = ctx.chat->render(r.messages);
+    r.prompt = ctx.chat->prompt(r.messages, ctx.pipeline->tokenizer());
     // The assistant's turn ends at the template's end-of-turn text, as a stop string too: a
     // tokenizer without it as a special token writes it as text.
     if (!ctx.chat->eos_token.empty()) r.settings.draft.stop.push_back(ctx.chat->eos_token);

@@ -215,6 +215,15 @@ if "$sculpt" tokenizer encode --model "$work/small_tok" --json abba | python3 -c
 else
   fail_case tokenizer_json_encode "" "$work/err"
 fi
+# Chat: a conversation file that is not JSON, a bad role, models without a chat template.
+printf '[{"role": "user", "content": "hi"' >"$work/chat_bad.json"
+printf '[{"role": "robot", "content": "hi"}]' >"$work/chat_role.json"
+printf '[{"role": "user", "content": "hi"}]' >"$work/chat.json"
+expect_error generate_chat_bad_json "chat_bad.json: not valid JSON" -- "$sculpt" generate --config "$work/pipeline.yaml" --chat "$work/chat_bad.json"
+expect_error generate_chat_bad_role "chat_role.json: messages[0].role: 'robot' is not one of system, user, assistant, tool" -- "$sculpt" generate --config "$work/pipeline.yaml" --chat "$work/chat_role.json"
+expect_error generate_chat_missing "nope.json"                   -- "$sculpt" generate --config "$work/pipeline.yaml" --chat "$work/nope.json"
+expect_error generate_chat_no_template "causal: the model has no chat template" -- "$sculpt" generate --config "$work/pipeline.yaml" --chat "$work/chat.json"
+expect_error generate_chat_and_prompt "give --prompt or --chat, not both" -- "$sculpt" generate --config "$work/pipeline.yaml" --chat "$work/chat.json" --prompt hi
 # A good refinement for contrast: exit 0 and JSON with a trace.
 if "$sculpt" refine --model "$work/refiner" --input "$work/text.txt" --rewrite 4:12 --json >"$work/out.json" 2>"$work/err" &&
    grep -q '"forward_passes"' "$work/out.json"; then

@@ -3,8 +3,9 @@
 // the published tokenizer.json files of Qwen3, Llama 3 and Llama 2 against the JavaScript
 // reference (tests/reference/hf_tokenize.mjs): ids with and without the model's special tokens,
 // BOS where the model's tokenizer puts it, decoding that skips special tokens, piece_bytes
-// spelling the decoded text. The sentencepiece side is the shipped drafter's tokenizer.model.
-// Reference tests skip, saying why, without data/npm (scripts/npm_packages.sh) or node.
+// spelling the decoded text, and chat prompts that give the model BOS once. The sentencepiece
+// side is the shipped drafter's tokenizer.model. Reference tests skip, saying why, without
+// data/npm (scripts/npm_packages.sh) or node.
 #include "core/tokenizer.h"
 
 #include <gmock/gmock.h>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/chat_template.h"
 #include "core/error.h"
 #include "core/hf_text.h"
 #include "core/tokenizer_files.h"
@@ -288,6 +290,38 @@ TEST(TokenizerReferenceTest, PublishedTokenizersThroughTheFacade) {
   const std::string why = reference_missing(hf_fixture("qwen3", "tokenizer.json"));
   if (!why.empty()) GTEST_SKIP() << why;
   for (const Family& family : families()) expect_facade_agrees(family);
+}
+
+// A chat prompt gives the model the ids transformers' apply_chat_template(tokenize=True) gives:
+// the rendered text encoded without special tokens, so a template that writes BOS (Llama 3)
+// has it once, and one that does not (Qwen3) has none.
+TEST(TokenizerReferenceTest, ChatPromptsHaveBosOnce) {
+  const std::string why = reference_missing(hf_fixture("qwen3", "tokenizer.json"));
+  if (!why.empty()) GTEST_SKIP() << why;
+  const std::vector<ChatMessage> messages = {{"system", "Be brief."}, {"user", "Hello \U0001F600, how are you?"}};
+  for (const std::string family : {"qwen3", "llama3-bos"}) {
+    TempDir dir("tok_chat");
+    testing::write_hf_tokenizer(family, dir.path());
+    const Tokenizer tok = Tokenizer::load_dir(dir.path());
+    const std::optional<ChatFormat> format = load_chat_format(dir.path());
+    ASSERT_TRUE(format.has_value()) << family;
+    const std::string rendered = format->render(messages);
+    const json response = run_reference({{"node_modules", npm_dir()},
+                                         {"tokenizer_json", dir.file("tokenizer.json")},
+                                         {"tokenizer_config", dir.file("tokenizer_config.json")},
+                                         {"texts", {rendered}}});
+    std::vector<TokenId> ours;
+    if (tok.bos_for_model() >= 0) ours.push_back(tok.bos_for_model());  // as the drafter starts a prompt
+    for (TokenId id : tok.encode(format->prompt(messages, tok))) ours.push_back(id);
+    EXPECT_EQ(ours, response["encoded"][0]["ids"].get<std::vector<TokenId>>()) << family;
+    if (family == "qwen3") {
+      EXPECT_EQ(tok.bos_for_model(), -1);
+    } else {
+      ASSERT_GE(tok.bos_for_model(), 0);
+      EXPECT_EQ(ours.front(), tok.bos_for_model());
+      EXPECT_EQ(std::count(ours.begin(), ours.end(), tok.bos_for_model()), 1);
+    }
+  }
 }
 
 }  // namespace
