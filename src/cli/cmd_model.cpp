@@ -58,7 +58,7 @@ int model_info(const std::vector<std::string>& args) {
   info["rope_theta"] = c.rope_theta;
   info["tied_embeddings"] = c.tie_word_embeddings;
 
-  if (file_exists(dir + "/tokenizer.json") || file_exists(dir + "/tokenizer.model")) {
+  if (!find_model_tokenizer_file(dir).empty()) {
     const Tokenizer tok = Tokenizer::load_dir(dir);
     check_vocab_size(tok, c, dir);
     info["tokenizer"] = {{"path", tok.path()},          {"format", tokenizer_format_name(tok.format())},

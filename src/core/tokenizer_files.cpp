@@ -31,11 +31,17 @@ const std::vector<std::string>& tokenizer_file_names() {
   return names;
 }
 
-std::string model_tokenizer_file(const std::string& model_dir) {
+std::string find_model_tokenizer_file(const std::string& model_dir) {
   for (const char* name : {kJson, kModel}) {
     const std::string path = model_dir + "/" + name;
     if (is_file(path)) return path;
   }
+  return "";
+}
+
+std::string model_tokenizer_file(const std::string& model_dir) {
+  std::string path = find_model_tokenizer_file(model_dir);
+  if (!path.empty()) return path;
   std::error_code ec;
   if (!fs::is_directory(model_dir, ec)) fail(model_dir, "not a model directory (no such directory)");
   fail(model_dir, "no tokenizer: a model directory needs ", kJson, " or ", kModel);

@@ -12,8 +12,10 @@ namespace sculpt {
 const std::vector<std::string>& tokenizer_file_names();
 
 // The tokenizer file of a model directory that Tokenizer::load_dir reads: tokenizer.json if the
-// directory has one, else tokenizer.model. Throws Error naming the directory and both files
-// when it has neither.
+// directory has one, else tokenizer.model; "" when it has neither.
+std::string find_model_tokenizer_file(const std::string& model_dir);
+
+// The same, throwing Error naming the directory and both files when it has neither.
 std::string model_tokenizer_file(const std::string& model_dir);
 
 // Writes the tokenizer at `source` into model_dir (created if missing) under a model directory's
