@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/hf_text.h"
 #include "core/text_check.h"
 
 namespace sculpt {
@@ -185,6 +186,10 @@ std::string EditDocument::text() const {
     at_start = false;
   }
   flush();
+  // A written run may leave a character of the text unfinished (a byte-level tokenizer splits
+  // one across tokens, and the run replaced part of it): as decoding the whole text would, each
+  // broken sequence becomes U+FFFD. A text that was not valid UTF-8 to begin with stays as it is.
+  if (first_invalid_utf8(out) >= 0 && first_invalid_utf8(text_) < 0) out = hf::utf8_lossy(out);
   return out;
 }
 
