@@ -1,19 +1,25 @@
 // End to end on published tokenizer.json files (Qwen3's, Llama 3's with the post-processor Meta
 // publishes, Llama 2's): tiny random causal models made with `sculpt model init` for each, then
 // `sculpt model info`, `tokenizer encode`, `draft`, `score` and `generate --chat` through the
-// binary, and Drafter, score_text and chat_prompt through the library. Ids are compared with the
-// JavaScript reference (tests/reference/hf_tokenize.mjs): a prompt is drafted from, and a text
-// scored on, exactly the ids the model's own tokenizer gives it (BOS first for Llama, none for
-// Qwen). Skips, saying why, without data/npm (scripts/npm_packages.sh) or node.
+// binary, and Drafter, score_text and chat_prompt through the library. Then a drafter and a
+// bidirectional refiner on Qwen3's tokenizer with Dream's mask token added: `refine`, hybrid
+// `generate` and `ablate` through the binary, and Pipeline::edit and generate through the
+// library. Ids are compared with the JavaScript reference (tests/reference/hf_tokenize.mjs): a
+// prompt is drafted from, and a text scored on, exactly the ids the model's own tokenizer gives
+// it (BOS first for Llama, none for Qwen), and every text comes back as the reference decodes
+// the ids written. Skips, saying why, without data/npm (scripts/npm_packages.sh) or node.
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ar_draft/drafter.h"
@@ -21,6 +27,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "hybrid/chat_prompt.h"
+#include "hybrid/edit_request.h"
 #include "hybrid/pipeline.h"
 #include "support/hf_reference.h"
 #include "support/test_util.h"
@@ -74,6 +81,24 @@ class TokenizerJsonModelTest : public ::testing::Test {
                                               &log);
       if (status != 0) throw std::runtime_error("model init failed: " + log);
     }
+    // Dream's tokenizer is Qwen's with <|mask|> added as a special token.
+    testing::write_hf_tokenizer("qwen3", dir_->file("tok-mask"));
+    json tok = json::parse(testing::read_text_file(dir_->file("tok-mask/tokenizer.json")));
+    int64_t n_vocab = 0;
+    for (const auto& [piece, id] : tok["model"]["vocab"].items()) n_vocab = std::max<int64_t>(n_vocab, id.get<int64_t>() + 1);
+    for (const json& t : tok["added_tokens"]) n_vocab = std::max<int64_t>(n_vocab, t["id"].get<int64_t>() + 1);
+    mask_id_ = n_vocab;
+    tok["added_tokens"].push_back({{"id", mask_id_}, {"content", "<|mask|>"}, {"single_word", false}, {"lstrip", false},
+                                   {"rstrip", false}, {"normalized", false}, {"special", true}});
+    testing::write_file(dir_->file("tok-mask/tokenizer.json"), tok.dump());
+    for (const auto& [name, attention] : {std::pair{"drafter", "causal"}, std::pair{"refiner", "bidirectional"}}) {
+      std::string log;
+      const int status = testing::run_command(kSculpt + " model init --config " + q(dir_->file("model.yaml")) +
+                                                  " --set model.attention=" + attention + " --tokenizer " +
+                                                  q(dir_->file("tok-mask")) + " --out " + q(dir_->file(std::string("mask-") + name)),
+                                              &log);
+      if (status != 0) throw std::runtime_error("model init failed: " + log);
+    }
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -94,10 +119,26 @@ class TokenizerJsonModelTest : public ::testing::Test {
                                    {"texts", texts}})["encoded"];
   }
 
+  // The reference's decodings of id lists with the masked Qwen3 tokenizer: [{"text", "text_skip"}].
+  static json reference_decode(const std::vector<std::vector<TokenId>>& ids) {
+    return testing::run_reference({{"node_modules", testing::npm_dir()},
+                                   {"tokenizer_json", dir_->file("mask-refiner/tokenizer.json")},
+                                   {"tokenizer_config", dir_->file("mask-refiner/tokenizer_config.json")},
+                                   {"decode", ids}})["decoded"];
+  }
+  static json reference_mask(const std::vector<std::string>& texts) {
+    return testing::run_reference({{"node_modules", testing::npm_dir()},
+                                   {"tokenizer_json", dir_->file("mask-refiner/tokenizer.json")},
+                                   {"tokenizer_config", dir_->file("mask-refiner/tokenizer_config.json")},
+                                   {"texts", texts}})["encoded"];
+  }
+
   static TempDir* dir_;
+  static int64_t mask_id_;
 };
 
 TempDir* TokenizerJsonModelTest::dir_ = nullptr;
+int64_t TokenizerJsonModelTest::mask_id_ = -1;
 
 TEST_F(TokenizerJsonModelTest, ModelInfoNamesTheTokenizerAndItsVocabulary) {
   for (const Family& f : kFamilies) {
@@ -204,6 +245,123 @@ TEST_F(TokenizerJsonModelTest, GenerateChatUsesTheDraftersTemplate) {
     EXPECT_FALSE(chat.stop.empty()) << f.name;
     // The template writes BOS for Llama 3; the prompt leaves it to the tokenizer (once).
     EXPECT_EQ(chat.prompt.rfind("<|begin_of_text|>", 0), std::string::npos) << f.name;
+  }
+}
+
+TEST_F(TokenizerJsonModelTest, ModelInfoFindsTheDiffusionMaskToken) {
+  const json info = run_json("model info " + q(dir_->file("mask-refiner")) + " --json");
+  EXPECT_EQ(info["attention"], "bidirectional");
+  EXPECT_EQ(info["tokenizer"]["mask_id"], mask_id_);
+  EXPECT_EQ(info["tokenizer"]["adds_bos"], false);
+}
+
+// `sculpt refine` and Pipeline::edit read the text as the reference tokenizes it, rewrite only
+// the tokens of the range, and give back the text the reference decodes from the ids written.
+TEST_F(TokenizerJsonModelTest, RefineRewritesTheTokensOfARange) {
+  TempDir dir("hf_refine");
+  testing::write_file(dir.file("in.txt"), kPrompt);
+  testing::write_file(dir.file("refine.yaml"), "pipeline: {mode: diffusion_only, refiner: " +
+                                                   dir_->file("mask-refiner") + "}\nrefine: {steps: 2}\n");
+  Pipeline pipeline = Pipeline::from_file(dir.file("refine.yaml"));
+  const PipelineResult r = pipeline.edit(EditRequest{kPrompt, {{4, 8}}});  // "jury"
+  const json ref = reference_mask({kPrompt})[0];
+  EXPECT_EQ(json(r.draft_ids), ref["ids"]);  // no BOS for Qwen: the text's own ids
+  ASSERT_EQ(r.ids.size(), r.draft_ids.size());
+  std::vector<size_t> changed;
+  for (size_t i = 0; i < r.ids.size(); ++i)
+    if (r.ids[i] != r.draft_ids[i]) changed.push_back(i);
+  EXPECT_THAT(changed, ::testing::ElementsAre(1));  // " jury" is one token; the random refiner rewrites it
+  EXPECT_NE(r.ids[1], mask_id_);
+  EXPECT_EQ(r.text, reference_decode({r.ids})[0]["text_skip"]);
+  const std::string after = kPrompt.substr(8);  // " said ..." after "The jury", kept byte for byte
+  EXPECT_EQ(r.text.rfind("The", 0), 0u) << r.text;
+  EXPECT_TRUE(r.text.size() > after.size() && r.text.compare(r.text.size() - after.size(), after.size(), after) == 0)
+      << r.text;
+
+  const json out = run_json("refine --model " + q(dir_->file("mask-refiner")) + " --input " + q(dir.file("in.txt")) +
+                            " --rewrite 4:8 --steps 2 --json");
+  EXPECT_EQ(out["text"], r.text);
+}
+
+// Hybrid `sculpt generate`: the drafter and the refiner share the tokenizer.json; the draft and
+// the refined text are the reference's decodings of the ids written.
+TEST_F(TokenizerJsonModelTest, GenerateDraftsAndRefinesThroughTheTokenizerJson) {
+  TempDir dir("hf_generate");
+  testing::write_file(dir.file("hybrid.yaml"),
+                      "runtime: {seed: 1}\npipeline: {drafter: " + dir_->file("mask-drafter") + ", refiner: " +
+                          dir_->file("mask-refiner") + ", max_tokens: 8}\n"
+                          "draft: {stop_at_eos: false, sampler: {temperature: 1.0, seed: 3}}\n"
+                          "spans: {strategy: random, random_fraction: 0.5, max_fraction: 0.5}\nrefine: {steps: 2}\n");
+  Pipeline pipeline = Pipeline::from_file(dir.file("hybrid.yaml"));
+  const PipelineResult r = pipeline.generate(kPrompt);
+  ASSERT_EQ(r.ids.size(), 8u);
+  ASSERT_EQ(r.draft_ids.size(), 8u);
+  EXPECT_NE(r.ids, r.draft_ids);  // the refiner rewrote some of the draft
+  const json dec = reference_decode({r.draft_ids, r.ids});
+  EXPECT_EQ(r.draft_text, dec[0]["text_skip"]);
+  EXPECT_EQ(r.text, dec[1]["text_skip"]);
+  const json out = run_json("generate --config " + q(dir.file("hybrid.yaml")) + " --prompt " + q(kPrompt) + " --json");
+  EXPECT_EQ(out["draft"], r.draft_text);
+  EXPECT_EQ(out["text"], r.text);
+}
+
+// Fixing a text (Pipeline::edit with nothing asked): the drafter's scores of the text choose and
+// check the rewrites; without BOS the text's first token has no score, and the check reads
+// every other token's where it is.
+TEST_F(TokenizerJsonModelTest, FixScoresTheTextWithoutBos) {
+  TempDir dir("hf_fix");
+  testing::write_file(dir.file("hybrid.yaml"),
+                      "runtime: {seed: 1}\npipeline: {drafter: " + dir_->file("mask-drafter") + ", refiner: " +
+                          dir_->file("mask-refiner") + "}\n"
+                          "spans: {strategy: random, random_fraction: 0.5, max_fraction: 0.5, verify: true}\nrefine: {steps: 2}\n");
+  Pipeline pipeline = Pipeline::from_file(dir.file("hybrid.yaml"));
+  const PipelineResult r = pipeline.edit(EditRequest{kPrompt});
+  EXPECT_EQ(json(r.draft_ids), reference_mask({kPrompt})[0]["ids"]);
+  ASSERT_EQ(r.ids.size(), r.draft_ids.size());
+  EXPECT_EQ(r.text, reference_decode({r.ids})[0]["text_skip"]);
+  const auto verify = std::find_if(r.trace.stages.begin(), r.trace.stages.end(),
+                                   [](const StageTiming& s) { return s.name == "verify"; });
+  ASSERT_NE(verify, r.trace.stages.end());
+  EXPECT_EQ(verify->n_forward, 2);  // the text and the rewritten text, each scored once
+}
+
+// `sculpt ablate` cuts its prompts from the corpus with the model's tokenizer.json, runs the
+// baselines, and scores with an evaluator on it.
+TEST_F(TokenizerJsonModelTest, AblateRunsOnTokenizerJsonModels) {
+  TempDir dir("hf_ablate");
+  const std::string document = "The committee's report said \"don't panic\" \u2014 caf\u00e9, \u65e5\u672c, \U0001F600. " +
+                               std::string("It met twice in 2024 and  once more.\n");
+  testing::write_file(dir.file("corpus/doc.txt"), document);
+  testing::write_file(dir.file("pipeline.yaml"),
+                      "runtime: {seed: 1}\npipeline: {drafter: " + dir_->file("mask-drafter") + ", refiner: " +
+                          dir_->file("mask-refiner") + "}\nrefine: {steps: 2}\n");
+  testing::write_file(dir.file("ablation.yaml"),
+                      "base: " + dir.file("pipeline.yaml") + "\nout_dir: " + dir.file("out") + "\nevaluator: " +
+                          dir_->file("mask-drafter") + "\neval:\n  corpus: " + dir.file("corpus") +
+                          "\n  split: all\n  n_prompts: 2\n  prompt_tokens: 6\n  reference_tokens: 4\n  max_tokens: 4\n"
+                          "  warmup: false\nvariants:\n  - {name: tau, set: {refine.rule: threshold}}\n");
+  std::string log;
+  ASSERT_EQ(testing::run_command(kSculpt + " ablate " + q(dir.file("ablation.yaml")) + " > " + q(dir.file("log.txt")), &log), 0) << log;
+  const auto ids = reference_mask({document})[0]["ids"].get<std::vector<TokenId>>();
+  ASSERT_GE(ids.size(), 20u);
+  const json first_prompt = reference_decode({std::vector<TokenId>(ids.begin(), ids.begin() + 6)})[0]["text"];
+  for (const char* variant : {"ar_only", "diffusion_only", "hybrid", "tau"}) {
+    const std::string outputs = testing::read_text_file(dir.file(std::string("out/variants/") + variant + "/outputs.jsonl"));
+    std::istringstream lines(outputs);
+    std::string line;
+    int n = 0, n_first = 0;
+    while (std::getline(lines, line)) {
+      const json o = json::parse(line);
+      // The first window is the document's first six tokens as the reference spells them.
+      if (o["id"] == "doc.txt@0") {
+        EXPECT_EQ(o["prompt"], first_prompt) << variant;
+        ++n_first;
+      }
+      EXPECT_FALSE(o["text"].get<std::string>().empty()) << variant;
+      ++n;
+    }
+    EXPECT_EQ(n, 2) << variant;
+    EXPECT_EQ(n_first, 1) << variant;
   }
 }
 
