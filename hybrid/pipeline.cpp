@@ -512,7 +512,10 @@ std::vector<Span> Pipeline::Impl::fix_spans(const Call& c, const std::vector<Tok
   std::vector<float> logprobs;
   const SpanStrategy strategy = c.selector.params().strategy;
   if (drafter && (strategy == SpanStrategy::kLogprob || strategy == SpanStrategy::kCombined)) {
-    logprobs = score_text(*drafter->model(), *tokenizer, text).logprobs;
+    // Without BOS the text's first token has no score (nothing predicts it): it counts as certain.
+    const bool first_unscored = tokenizer->bos_for_model() < 0;
+    if (!first_unscored || ids.size() > 1) logprobs = score_text(*drafter->model(), *tokenizer, text).logprobs;
+    if (first_unscored) logprobs.insert(logprobs.begin(), 0.0f);
     if (logprobs.size() != ids.size()) fail("edit", "the drafter scored ", logprobs.size(), " tokens of ", ids.size());
   }
   const int64_t ctx = refiner->model()->config().max_position_embeddings;

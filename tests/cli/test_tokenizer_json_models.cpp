@@ -305,24 +305,32 @@ TEST_F(TokenizerJsonModelTest, GenerateDraftsAndRefinesThroughTheTokenizerJson) 
   EXPECT_EQ(out["text"], r.text);
 }
 
-// Fixing a text (Pipeline::edit with nothing asked): the drafter's scores of the text choose and
-// check the rewrites; without BOS the text's first token has no score, and the check reads
-// every other token's where it is.
+// Fixing a text (Pipeline::edit with nothing asked): the drafter's scores of the text choose
+// (spans.fix_strategy combined, the default) and check the rewrites; without BOS the text's
+// first token has no score, and both read every other token's where it is. With every token
+// below the threshold, half the text is rewritten, part of the emoji's two tokens included.
 TEST_F(TokenizerJsonModelTest, FixScoresTheTextWithoutBos) {
   TempDir dir("hf_fix");
   testing::write_file(dir.file("hybrid.yaml"),
                       "runtime: {seed: 1}\npipeline: {drafter: " + dir_->file("mask-drafter") + ", refiner: " +
                           dir_->file("mask-refiner") + "}\n"
-                          "spans: {strategy: random, random_fraction: 0.5, max_fraction: 0.5, verify: true}\nrefine: {steps: 2}\n");
-  Pipeline pipeline = Pipeline::from_file(dir.file("hybrid.yaml"));
-  const PipelineResult r = pipeline.edit(EditRequest{kPrompt});
-  EXPECT_EQ(json(r.draft_ids), reference_mask({kPrompt})[0]["ids"]);
-  ASSERT_EQ(r.ids.size(), r.draft_ids.size());
-  EXPECT_EQ(r.text, reference_decode({r.ids})[0]["text_skip"]);
-  const auto verify = std::find_if(r.trace.stages.begin(), r.trace.stages.end(),
-                                   [](const StageTiming& s) { return s.name == "verify"; });
-  ASSERT_NE(verify, r.trace.stages.end());
-  EXPECT_EQ(verify->n_forward, 2);  // the text and the rewritten text, each scored once
+                          "spans: {logprob_threshold: 0, max_fraction: 0.5, verify: true}\nrefine: {steps: 2}\n");
+  const json ref_ids = reference_mask({kPrompt})[0]["ids"];
+  for (const std::string& strategy : {"combined", "logprob"}) {
+    Pipeline pipeline = Pipeline::from_file(dir.file("hybrid.yaml"), {"spans.fix_strategy=" + strategy});
+    const PipelineResult r = pipeline.edit(EditRequest{kPrompt});
+    EXPECT_EQ(json(r.draft_ids), ref_ids) << strategy;
+    ASSERT_EQ(r.ids.size(), r.draft_ids.size()) << strategy;
+    EXPECT_EQ(r.text, reference_decode({r.ids})[0]["text_skip"]) << strategy;
+    const auto stage = [&](const char* name) {
+      const auto it = std::find_if(r.trace.stages.begin(), r.trace.stages.end(),
+                                   [&](const StageTiming& s) { return s.name == name; });
+      return it == r.trace.stages.end() ? int64_t(-1) : it->n_forward;
+    };
+    EXPECT_EQ(stage("select_spans"), 1) << strategy;  // the drafter scored the text
+    EXPECT_EQ(stage("verify"), 2) << strategy;        // the text and the rewritten text, each scored once
+    std::printf("[ reference ] fix (%s): %s\n", strategy.c_str(), r.text.c_str());
+  }
 }
 
 // `sculpt ablate` cuts its prompts from the corpus with the model's tokenizer.json, runs the
