@@ -412,7 +412,9 @@ function download(name, text, type) {
   a.href = URL.createObjectURL(new Blob([text], {type}));
   a.download = name;
   a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  // The browser reads the blob after click() returns, later on a loaded machine: revoke it only
+  // once the download has surely been taken.
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
 }
 
 // Markdown that reads as the text does: characters Markdown would take as syntax are escaped.

@@ -211,8 +211,10 @@ try {
   // --- export as text
   await page.click(tid('export'));
   const exported = path.join(work, 'document.txt');
-  for (let i = 0; i < 50 && !fs.existsSync(exported); i++) await new Promise((r) => setTimeout(r, 100));
-  check('export_txt', fs.existsSync(exported) && fs.readFileSync(exported, 'utf8') === kept);
+  // The browser writes the download beside a temporary name and renames it when complete.
+  for (let i = 0; i < 300 && !fs.existsSync(exported); i++) await new Promise((r) => setTimeout(r, 100));
+  check('export_txt', fs.existsSync(exported) && fs.readFileSync(exported, 'utf8') === kept,
+        fs.existsSync(exported) ? JSON.stringify(fs.readFileSync(exported, 'utf8')) : 'files: ' + fs.readdirSync(work).join(', '));
 
   // --- typing a malformed gap: one clear refusal, the document unchanged
   await select(kept.length, kept.length);
