@@ -1,5 +1,7 @@
-// The transformer's architecture: a Llama-family config read from and written to Hugging Face
-// config.json, so Llama / Mistral / Qwen2-style checkpoints load and ours load elsewhere.
+// The transformer's architecture, read from and written to Hugging Face config.json: the
+// Llama-layout families (Llama 2/3, Mistral, Mixtral, Qwen2, Qwen3) and the diffusion models
+// built on them (Dream, LLaDA, SDAR, Fast-dLLM v2), each with its published keys, so their
+// checkpoints load and ours load elsewhere.
 //
 //   ModelConfig cfg = load_model_config("models/drafter/config.json");
 //   cfg.validate_complete();
@@ -30,8 +32,43 @@ enum class LogitsAlignment {
 };
 const char* logits_alignment_name(LogitsAlignment alignment);
 
+// What a config.json model_type means: the layout of its checkpoint and, for the diffusion
+// families, how they refine. Each family's values follow its published modeling code.
+struct ModelFamily {
+  const char* model_type;    // config.json's model_type
+  const char* name;          // for people: "Qwen3", "Dream", ...
+  const char* architecture;  // config.json's architectures[0] when Sculpt writes the folder
+  bool qk_norm;              // per-head RMSNorm on q and k before RoPE (q_norm, k_norm: Qwen3)
+  bool llada_layout;         // LLaDA's config keys and tensor names (model.transformer.blocks.N...)
+  bool head_dim_key;         // reads config.json's head_dim (else hidden_size / num_attention_heads)
+  bool qkv_bias;             // default of attention_bias: q/k/v projections carry biases (Qwen2)
+  AttentionMode attention;   // the family's attention pattern (sculpt_attention overrides it)
+  LogitsAlignment alignment;  // how a diffusion family's logits line up (sculpt_logits_alignment overrides it)
+  int64_t block_size;        // block-causal families: the block size their generation code uses
+  const char* block_size_key;  // the family's config.json key for it (SDAR's block_size), or nullptr
+};
+
+// The family of model_type; throws Error(where: ...) naming it and listing the supported ones.
+const ModelFamily& model_family(const std::string& model_type, const std::string& where);
+// "llama, mistral, ...": the model_types that load.
+std::string supported_model_types();
+
+// Rotary frequency schedules beyond RoPE's own (config.json rope_scaling).
+enum class RopeScalingType {
+  kNone,    // inv_freq[i] = theta^(-2i / head_dim)
+  kLlama3,  // Llama 3.1's: low frequencies divided by factor, a smooth ramp between (rope_type llama3)
+};
+
+struct RopeScaling {
+  RopeScalingType type = RopeScalingType::kNone;
+  double factor = 1.0;                       // low frequencies are divided by it
+  double low_freq_factor = 1.0;              // wavelengths above original / low_freq_factor are scaled
+  double high_freq_factor = 4.0;             // wavelengths below original / high_freq_factor are kept
+  int64_t original_max_position_embeddings = 0;  // the context the model was pre-trained at
+};
+
 struct ModelConfig {
-  std::string model_type = "llama";  // HF model_type: llama, mistral or qwen2
+  std::string model_type = "llama";  // HF model_type; model_family() lists the supported ones
   int64_t vocab_size = 0;            // n_vocab
   int64_t hidden_size = 0;           // model width
   int64_t intermediate_size = 0;     // SwiGLU inner width
@@ -42,14 +79,16 @@ struct ModelConfig {
   int64_t max_position_embeddings = 2048;  // context length in tokens
   double rms_norm_eps = 1e-5;
   double rope_theta = 10000.0;       // rotary base
+  RopeScaling rope_scaling;          // rope_scaling in config.json; none by default
   bool tie_word_embeddings = false;  // lm_head shares model.embed_tokens.weight
   bool attention_bias = false;       // q/k/v projections carry biases (Qwen2)
   int64_t bos_token_id = 1;          // -1 = none
   int64_t eos_token_id = 2;          // -1 = none
   int64_t pad_token_id = -1;         // -1 = none
-  int64_t mask_token_id = -1;        // the refiner's [MASK]; -1 = none (autoregressive models)
+  int64_t mask_token_id = -1;        // the refiner's [MASK]; -1 = none (a refiner takes its tokenizer's)
   AttentionMode attention = AttentionMode::kCausal;  // sculpt_attention in config.json
-  int64_t block_size = 0;            // block-causal block length in tokens (sculpt_block_size)
+  int64_t block_size = 0;            // block-causal block length in tokens (sculpt_block_size; SDAR's
+                                     // block_size, Fast-dLLM v2's bd_size)
   // How a refiner's logits line up with its tokens (sculpt_logits_alignment); causal drafters
   // always predict the next token and ignore it.
   LogitsAlignment logits_alignment = LogitsAlignment::kUnshifted;
@@ -61,6 +100,7 @@ struct ModelConfig {
   std::vector<int> moe_layers;        // the sparse layers (sculpt_moe_layers); empty = all, as Mixtral
   double router_aux_loss_coef = 0.01;  // weight of the load-balancing loss in training (Switch's 1e-2)
 
+  const ModelFamily& family() const { return model_family(model_type, "model_type"); }
   int64_t n_kv_heads() const { return num_key_value_heads > 0 ? num_key_value_heads : num_attention_heads; }
   int64_t n_head_dim() const { return head_dim > 0 ? head_dim : hidden_size / num_attention_heads; }
   bool is_sparse_layer(int64_t layer) const;
@@ -73,7 +113,7 @@ struct ModelConfig {
   // YAML fields (same names as config.json), for `model:` sections of configs.
   template <class V>
   void visit(V& v) {
-    v.field("model_type", model_type, "HF model_type: llama, mistral, mixtral or qwen2");
+    v.field("model_type", model_type, "HF model_type: llama, mistral, mixtral, qwen2, qwen3, Dream, llada, sdar or Fast_dLLM_Qwen");
     v.field("vocab_size", vocab_size, "vocabulary size; 0 = from the tokenizer", Range::at_least(0));
     v.field("hidden_size", hidden_size, "model width; required (0 = unset)", Range{0, 1 << 16});
     v.field("intermediate_size", intermediate_size, "SwiGLU inner width; required (0 = unset)", Range{0, 1 << 18});
@@ -109,9 +149,11 @@ struct ModelConfig {
   int64_t n_active_params() const;
 };
 
-// Parses config.json text. Unknown keys are ignored (HF configs carry many), but keys that
-// change the computation in ways we do not implement (rope_scaling, an activation other than
-// silu, a sliding window) are refused with an error naming `where`.
+// Parses config.json text with the keys its family publishes (LLaDA's own: d_model, n_heads,
+// ...). Informational keys are ignored (HF configs carry many: auto_map, architectures,
+// torch_dtype, transformers_version), but keys that change the computation in ways we do not
+// implement (a rope_scaling other than llama3, an activation other than silu, a sliding window)
+// are refused with an error naming `where` and the key; so is a missing required key.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& where);
 ModelConfig load_model_config(const std::string& path);
 std::string model_config_to_json(const ModelConfig& config);

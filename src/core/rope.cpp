@@ -1,7 +1,9 @@
-// RotaryEmbedding: cos/sin tables and the rotate-half application.
+// RotaryEmbedding: the frequency schedules and the rotate-half application.
 #include "core/rope.h"
 
 #include <ATen/ATen.h>
+
+#include <cmath>
 
 #include "core/error.h"
 
@@ -16,15 +18,29 @@ at::Tensor rotate_half(const at::Tensor& x) {
 
 }  // namespace
 
-RotaryEmbedding::RotaryEmbedding(int64_t head_dim, double theta, int64_t max_positions)
+std::vector<double> rope_inverse_frequencies(int64_t head_dim, double theta, const RopeScaling& scaling) {
+  std::vector<double> inv_freq;
+  for (int64_t i = 0; i < head_dim / 2; ++i) inv_freq.push_back(std::pow(theta, -double(2 * i) / double(head_dim)));
+  if (scaling.type != RopeScalingType::kLlama3) return inv_freq;
+  const double original = double(scaling.original_max_position_embeddings);
+  const double low_freq_wavelen = original / scaling.low_freq_factor;    // longer waves are divided by factor
+  const double high_freq_wavelen = original / scaling.high_freq_factor;  // shorter waves are kept
+  for (double& f : inv_freq) {
+    const double wavelen = 2 * M_PI / f;
+    if (wavelen > low_freq_wavelen) {
+      f /= scaling.factor;
+    } else if (wavelen >= high_freq_wavelen) {
+      const double smooth = (original / wavelen - scaling.low_freq_factor) /
+                            (scaling.high_freq_factor - scaling.low_freq_factor);
+      f = (1 - smooth) * f / scaling.factor + smooth * f;
+    }
+  }
+  return inv_freq;
+}
+
+RotaryEmbedding::RotaryEmbedding(int64_t head_dim, double theta, int64_t max_positions, const RopeScaling& scaling)
     : head_dim_(head_dim), max_positions_(max_positions) {
-  auto f64 = at::TensorOptions().dtype(at::kDouble);
-  // inv_freq[i] = theta^(-2i / head_dim), i < head_dim / 2
-  at::Tensor inv_freq = at::pow(theta, -at::arange(0, head_dim, 2, f64) / double(head_dim));
-  at::Tensor freqs = at::outer(at::arange(max_positions, f64), inv_freq);  // [pos, head_dim/2]
-  at::Tensor emb = at::cat({freqs, freqs}, /*dim=*/-1);                   // [pos, head_dim]
-  cos_ = emb.cos().to(at::kFloat);
-  sin_ = emb.sin().to(at::kFloat);
+  inv_freq_ = at::tensor(rope_inverse_frequencies(head_dim, theta, scaling), at::TensorOptions().dtype(at::kDouble));
 }
 
 std::pair<at::Tensor, at::Tensor> RotaryEmbedding::apply(const at::Tensor& q, const at::Tensor& k,
@@ -37,8 +53,9 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::apply(const at::Tensor& q, co
            max_positions_, ")");
   }
   // [batch, 1, seq, head_dim], broadcast over heads
-  at::Tensor cos = cos_.index_select(0, positions.reshape(-1)).view({positions.size(0), 1, positions.size(1), head_dim_});
-  at::Tensor sin = sin_.index_select(0, positions.reshape(-1)).view({positions.size(0), 1, positions.size(1), head_dim_});
+  const at::Tensor freqs = positions.to(at::kDouble).unsqueeze(-1) * inv_freq_;  // [batch, seq, head_dim / 2]
+  const at::Tensor angles = at::cat({freqs, freqs}, /*dim=*/-1).unsqueeze(1);    // [batch, 1, seq, head_dim]
+  const at::Tensor cos = angles.cos().to(at::kFloat), sin = angles.sin().to(at::kFloat);
   return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin};
 }
 

@@ -1,5 +1,6 @@
 // Rotary position embedding (Su et al. 2021, RoFormer) in the Hugging Face "rotate-half"
-// convention: the head dimension is split into halves rather than interleaved pairs.
+// convention: the head dimension is split into halves rather than interleaved pairs. The
+// frequencies are RoPE's own or Llama 3.1's schedule (rope_scaling type llama3).
 //
 //   RotaryEmbedding rope(/*head_dim=*/64, /*theta=*/10000.0, /*max_positions=*/2048);
 //   rope.apply(q, k, positions);  // q, k: [batch, heads, seq, head_dim]; positions: [batch, seq]
@@ -8,16 +9,26 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <vector>
+
+#include "core/model_config.h"
 
 namespace sculpt {
+
+// The head_dim / 2 rotation frequencies inv_freq[i] = theta^(-2i / head_dim) (RoFormer eq. 15),
+// then, under Llama 3's scaling (transformers' _compute_llama3_parameters), with wavelength
+// w = 2 pi / inv_freq, L = original_max_position_embeddings:
+//   w < L / high_freq_factor: kept;  w > L / low_freq_factor: divided by factor;
+//   between: (1 - s) inv_freq / factor + s inv_freq, s = (L / w - low_freq_factor) / (high_freq_factor - low_freq_factor).
+std::vector<double> rope_inverse_frequencies(int64_t head_dim, double theta, const RopeScaling& scaling = {});
 
 class RotaryEmbedding {
  public:
   RotaryEmbedding() = default;
-  RotaryEmbedding(int64_t head_dim, double theta, int64_t max_positions);
+  RotaryEmbedding(int64_t head_dim, double theta, int64_t max_positions, const RopeScaling& scaling = {});
 
   // Returns q and k rotated by the angles of `positions` (int64 [batch, seq], each in
-  // [0, max_positions)); throws Error for a position outside the table.
+  // [0, max_positions)); throws Error for a position outside the context.
   std::pair<at::Tensor, at::Tensor> apply(const at::Tensor& q, const at::Tensor& k,
                                           const at::Tensor& positions) const;
 
@@ -26,9 +37,9 @@ class RotaryEmbedding {
  private:
   int64_t head_dim_ = 0;
   int64_t max_positions_ = 0;
-  // Tables computed once in float64 and stored in float32: [max_positions, head_dim].
-  at::Tensor cos_;
-  at::Tensor sin_;
+  // float64 [head_dim / 2]: the angles are computed per call in float64 and rounded to float32,
+  // so a context of 128K positions costs no table.
+  at::Tensor inv_freq_;
 };
 
 }  // namespace sculpt

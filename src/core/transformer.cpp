@@ -1,4 +1,4 @@
-// The Llama-family decoder: layers, attention masks and the forward pass.
+// The Llama-layout decoder: layers, attention masks and the forward pass.
 #include "core/transformer.h"
 
 #include <ATen/ATen.h>
@@ -47,7 +47,8 @@ class MlpImpl : public nn::Module {
 };
 
 // Grouped-query attention: n_heads query heads share n_kv_heads key/value heads, query head h
-// reading kv head h / (n_heads / n_kv_heads).
+// reading kv head h / (n_heads / n_kv_heads). Qwen3's families normalise each query and key head
+// (RMSNorm over head_dim, q_norm and k_norm) before the rotation.
 class AttentionImpl : public nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& c)
@@ -57,6 +58,10 @@ class AttentionImpl : public nn::Module {
     k_proj_ = register_module("k_proj", LoraLinear(LoraLinearOptions{dim, n_kv_heads_ * head_dim_, c.attention_bias}));
     v_proj_ = register_module("v_proj", LoraLinear(LoraLinearOptions{dim, n_kv_heads_ * head_dim_, c.attention_bias}));
     o_proj_ = register_module("o_proj", LoraLinear(LoraLinearOptions{n_heads_ * head_dim_, dim}));
+    if (c.family().qk_norm) {
+      q_norm_ = register_module("q_norm", std::make_shared<RmsNormImpl>(head_dim_, c.rms_norm_eps));  // [hd]
+      k_norm_ = register_module("k_norm", std::make_shared<RmsNormImpl>(head_dim_, c.rms_norm_eps));  // [hd]
+    }
   }
 
   // x: [b, s, dim]; positions: [b, s]; mask: bool [b|1, 1, 1, s, t] or undefined.
@@ -64,8 +69,14 @@ class AttentionImpl : public nn::Module {
                      const at::Tensor& mask, KvCache* cache, int64_t layer) {
     const int64_t b = x.size(0), s = x.size(1);
     const int64_t rep = n_heads_ / n_kv_heads_;
-    at::Tensor q = q_proj_(x).view({b, s, n_heads_, head_dim_}).transpose(1, 2);     // [b, h, s, hd]
-    at::Tensor k = k_proj_(x).view({b, s, n_kv_heads_, head_dim_}).transpose(1, 2);  // [b, kv, s, hd]
+    at::Tensor q = q_proj_(x).view({b, s, n_heads_, head_dim_});     // [b, s, h, hd]
+    at::Tensor k = k_proj_(x).view({b, s, n_kv_heads_, head_dim_});  // [b, s, kv, hd]
+    if (q_norm_) {
+      q = q_norm_->forward(q);
+      k = k_norm_->forward(k);
+    }
+    q = q.transpose(1, 2);                                                           // [b, h, s, hd]
+    k = k.transpose(1, 2);                                                           // [b, kv, s, hd]
     at::Tensor v = v_proj_(x).view({b, s, n_kv_heads_, head_dim_}).transpose(1, 2);  // [b, kv, s, hd]
     std::tie(q, k) = rope.apply(q, k, positions);
     if (cache) std::tie(k, v) = cache->update(layer, k, v);  // [b, kv, t, hd]
@@ -98,6 +109,7 @@ class AttentionImpl : public nn::Module {
  private:
   int64_t n_heads_, n_kv_heads_, head_dim_;
   LoraLinear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
+  std::shared_ptr<RmsNormImpl> q_norm_, k_norm_;  // per-head norms (Qwen3), null otherwise
 };
 
 // Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.)); the MLP is a sparse
@@ -147,7 +159,7 @@ class DecoderLayerImpl : public nn::Module {
 
 TransformerImpl::TransformerImpl(ModelConfig config)
     : config_(std::move(config)),
-      rope_(config_.n_head_dim(), config_.rope_theta, config_.max_position_embeddings) {
+      rope_(config_.n_head_dim(), config_.rope_theta, config_.max_position_embeddings, config_.rope_scaling) {
   config_.validate_complete();
   const ModelConfig& c = config_;
   model_ = register_module("model", std::make_shared<nn::Module>("LlamaModel"));

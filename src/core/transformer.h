@@ -1,7 +1,9 @@
-// The Llama-family decoder shared by the drafter and the refiner: RMSNorm, rotary positions,
-// grouped-query attention (optionally with q/k/v biases), SwiGLU MLP or a sparse mixture of
-// experts (Mixtral), tied or separate head; attention causal, bidirectional or block-causal. Submodules carry the Hugging Face names, so
-// named_parameters() are exactly the checkpoint's tensor names (model.layers.0.self_attn.q_proj.weight).
+// The Llama-layout decoder shared by the drafter and the refiner: RMSNorm, rotary positions
+// (optionally Llama 3's frequencies), grouped-query attention (optionally with q/k/v biases, or
+// Qwen3's per-head q/k norms), SwiGLU MLP or a sparse mixture of experts (Mixtral), tied or
+// separate head; attention causal, bidirectional or block-causal. Submodules carry the Hugging
+// Face names, so named_parameters() are the checkpoint's tensor names
+// (model.layers.0.self_attn.q_proj.weight); checkpoint.cpp maps LLaDA's onto them.
 // The attention and MLP projections and lm_head are LoraLinear layers, which can carry LoRA adapters
 // (core/lora_merge.h) without changing those names.
 //

@@ -3,6 +3,7 @@
 #include "core/transformer.h"
 
 #include <ATen/ATen.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/checkpoint.h"
@@ -211,6 +212,18 @@ TEST(TransformerErrorsTest, RefusesBadInputs) {
   args = {};
   args.cache = &cache;
   EXPECT_THROW(model->forward(at::zeros({1, 5}, at::kLong), args), Error);     // past the cache
+}
+
+TEST(RopeTest, FrequenciesOfRopeAndOfLlama3ByHand) {
+  // head_dim 8, theta 1e4: 1, 0.1, 0.01, 0.001 (wavelengths 2 pi / f: 6.3, 62.8, 628, 6283).
+  EXPECT_THAT(rope_inverse_frequencies(8, 1e4), ::testing::Pointwise(::testing::DoubleNear(1e-15), std::vector<double>{1.0, 0.1, 0.01, 0.001}));
+  // Llama 3 with factor 8, low 1, high 4, original context 64: waves shorter than 64 / 4 = 16 are
+  // kept, longer than 64 / 1 = 64 divided by 8, and 62.8 lies between: s = (64 / 62.83 - 1) / 3,
+  // f = (1 - s) 0.1 / 8 + s 0.1 = 0.0125 + s 0.0875.
+  RopeScaling llama3{RopeScalingType::kLlama3, /*factor=*/8, /*low_freq_factor=*/1, /*high_freq_factor=*/4,
+                     /*original_max_position_embeddings=*/64};
+  EXPECT_THAT(rope_inverse_frequencies(8, 1e4, llama3),
+              ::testing::Pointwise(::testing::DoubleNear(1e-12), std::vector<double>{1.0, 0.013042256043820, 0.00125, 0.000125}));
 }
 
 TEST(TransformerTest, ParameterNamesAreHuggingFaceNames) {
