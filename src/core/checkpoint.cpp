@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/atomic_file.h"
@@ -40,6 +42,41 @@ bool is_ignorable(const std::string& name) {
   return name.size() > 24 && name.compare(name.size() - 24, 24, ".rotary_emb.inv_freq") == 0;
 }
 
+// The one place where a checkpoint's tensor names differ from the modules': LLaDA's
+// (modeling_llada.py, LLaDAModelLM.model.transformer = {wte, blocks.N, ln_f, ff_out}, a
+// LLaDALlamaBlock computing ff_out(act(ff_proj(x)) * up_proj(x))) for the Llama names the
+// Transformer registers. Every other family's checkpoint uses the module names. A name that
+// matches nothing comes back unchanged (load_weights then refuses it as unexpected).
+enum class NameTo { kModule, kCheckpoint };
+
+std::string map_tensor_name(const ModelConfig& c, const std::string& name, NameTo to) {
+  if (!c.family().llada_layout) return name;
+  using Names = std::pair<const char*, const char*>;  // {module, LLaDA}
+  static const Names kWhole[] = {{"model.embed_tokens.weight", "model.transformer.wte.weight"},
+                                 {"model.norm.weight", "model.transformer.ln_f.weight"},
+                                 {"lm_head.weight", "model.transformer.ff_out.weight"}};
+  static const Names kInLayer[] = {  // after "model.layers.N." / "model.transformer.blocks.N."
+      {"self_attn.q_proj.", "q_proj."},   {"self_attn.k_proj.", "k_proj."},
+      {"self_attn.v_proj.", "v_proj."},   {"self_attn.o_proj.", "attn_out."},
+      {"mlp.gate_proj.", "ff_proj."},     {"mlp.up_proj.", "up_proj."},
+      {"mlp.down_proj.", "ff_out."},      {"input_layernorm.", "attn_norm."},
+      {"post_attention_layernorm.", "ff_norm."}};
+  const bool to_module = to == NameTo::kModule;
+  auto from = [&](const Names& n) { return std::string(to_module ? n.second : n.first); };
+  auto into = [&](const Names& n) { return std::string(to_module ? n.first : n.second); };
+  for (const Names& n : kWhole)
+    if (name == from(n)) return into(n);
+  const Names layers{"model.layers.", "model.transformer.blocks."};
+  if (name.rfind(from(layers), 0) != 0) return name;
+  const size_t dot = name.find('.', from(layers).size());
+  if (dot == std::string::npos) return name;
+  const std::string index = name.substr(from(layers).size(), dot + 1 - from(layers).size());  // "N."
+  const std::string rest = name.substr(dot + 1);
+  for (const Names& n : kInLayer)
+    if (rest.rfind(from(n), 0) == 0) return into(layers) + index + into(n) + rest.substr(from(n).size());
+  return name;
+}
+
 }  // namespace
 
 bool file_exists(const std::string& path) {
@@ -65,19 +102,21 @@ void load_weights(TransformerImpl& model, const std::vector<const SafetensorsFil
   at::NoGradGuard no_grad;
   auto params = model.named_parameters(/*recurse=*/true);
   std::map<std::string, std::string> loaded;  // tensor -> the file it came from
+  const ModelConfig& c = model.config();
   for (const SafetensorsFile* file : files) {
     for (const TensorInfo& info : file->tensors()) {
-      at::Tensor* target = params.find(info.name);
+      const std::string name = map_tensor_name(c, info.name, NameTo::kModule);
+      at::Tensor* target = params.find(name);
       if (!target) {
         if (is_ignorable(info.name)) continue;
-        if (info.name == "lm_head.weight" && model.config().tie_word_embeddings) continue;  // tied: embed wins
-        fail(file->path(), "unexpected tensor '", info.name, "' (not part of this ", model.config().num_hidden_layers,
-             "-layer ", model.config().model_type, " architecture)");
+        if (name == "lm_head.weight" && c.tie_word_embeddings) continue;  // tied: embed wins
+        fail(file->path(), "unexpected tensor '", info.name, "' (not part of this ", c.num_hidden_layers, "-layer ",
+             c.family().name, " architecture)");
       }
       if (at::IntArrayRef(info.shape) != target->sizes())
         fail(file->path(), "tensor '", info.name, "' has shape ", at::IntArrayRef(info.shape),
              ", the config needs ", target->sizes());
-      if (auto [it, inserted] = loaded.emplace(info.name, file->path()); !inserted)
+      if (auto [it, inserted] = loaded.emplace(name, file->path()); !inserted)
         fail(file->path(), "tensor '", info.name, "' is also in ", it->second);
       // from_blob does not own the mapping; to(kFloat)/copy_ reads it once into the parameter.
       at::Tensor source = at::from_blob(const_cast<uint8_t*>(file->data(info)), info.shape,
@@ -87,7 +126,8 @@ void load_weights(TransformerImpl& model, const std::vector<const SafetensorsFil
   }
   for (const auto& item : params) {
     if (!loaded.count(item.key()))
-      fail(where, "missing tensor '", item.key(), "' with shape ", item.value().sizes());
+      fail(where, "missing tensor '", map_tensor_name(c, item.key(), NameTo::kCheckpoint), "' with shape ",
+           item.value().sizes());
   }
 }
 
@@ -150,7 +190,8 @@ void save_transformer(TransformerImpl& model, const std::string& model_dir, DTyp
   for (const auto& item : model.named_parameters(/*recurse=*/true)) {
     at::Tensor t = item.value().detach().to(scalar_type(dtype)).contiguous();
     keep_alive.push_back(t);
-    views.push_back(TensorView{item.key(), dtype, t.sizes().vec(), t.data_ptr()});
+    views.push_back(TensorView{map_tensor_name(model.config(), item.key(), NameTo::kCheckpoint), dtype,
+                               t.sizes().vec(), t.data_ptr()});
   }
   write_safetensors(model_dir + "/model.safetensors", views, {{"format", "pt"}});
   ModelConfig config = model.config();

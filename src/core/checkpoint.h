@@ -1,7 +1,7 @@
 // Model directories in the Hugging Face layout: config.json + model.safetensors (+ the tokenizer,
 // core/tokenizer_files.h).
-// Tensor names are the Llama ones, so Llama-family checkpoints load as they are and what we save
-// loads in transformers' LlamaForCausalLM unchanged.
+// Tensor names are the family's: the Llama ones (Qwen3's add q_norm/k_norm) or LLaDA's, so
+// published checkpoints load as they are and what we save loads in the family's own code.
 //
 //   Transformer model = load_transformer("models/drafter");
 //   save_transformer(*model, "/tmp/copy", DType::kF16);
@@ -19,7 +19,7 @@ namespace sculpt {
 // Reads <dir>/config.json and <dir>/model.safetensors, or the shards a sharded checkpoint's
 // model.safetensors.index.json names (as Hugging Face writes large models). Every tensor the
 // architecture needs must be present once with the right shape; unknown tensors are refused
-// (they mean another architecture).
+// (they mean another architecture). Errors name tensors as the checkpoint does.
 // adapt_config, if given, may change the config before the model is built (a drafter's weights
 // loaded as a bidirectional refiner, say); the weights must still fit it.
 Transformer load_transformer(const std::string& model_dir,
