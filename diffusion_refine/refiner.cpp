@@ -277,7 +277,8 @@ void refine_block(DenoiseRun& run, const ModelConfig& c, int64_t lo, int64_t hi,
 
 Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   const ModelConfig& c = model_->config();
-  check_masked_diffusion_model(c, "refiner");
+  mask_id_ = c.mask_token_id >= 0 ? c.mask_token_id : tokenizer_.mask_id();
+  check_masked_diffusion_model(c, mask_id_, "refiner");
   if (c.vocab_size != tokenizer_.n_vocab())
     fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " tokens but the refiner's vocab_size (config.json) is ",
          c.vocab_size);

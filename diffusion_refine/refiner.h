@@ -22,8 +22,9 @@ namespace sculpt {
 
 class Refiner : public Denoiser {
  public:
-  // Throws Error if the model has no mask token, is causal, or its vocabulary differs from
-  // the tokenizer's (naming both sizes).
+  // The mask token is config.json's mask_token_id when the model names one (Dream, LLaDA, SDAR),
+  // else the tokenizer's. Throws Error if there is none, if the model is causal, or if its
+  // vocabulary differs from the tokenizer's (naming both sizes).
   Refiner(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.
@@ -49,11 +50,12 @@ class Refiner : public Denoiser {
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
   Transformer& model() { return model_; }
-  TokenId mask_id() const { return model_->config().mask_token_id; }
+  TokenId mask_id() const { return mask_id_; }
 
  private:
   Transformer model_;
   Tokenizer tokenizer_;
+  TokenId mask_id_ = -1;
 };
 
 }  // namespace sculpt

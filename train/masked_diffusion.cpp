@@ -82,7 +82,7 @@ NoisedBatch NoisedBatch::rows(int64_t start, int64_t n) const {
 MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens,
                                           const MaskedDiffusionParams& params, at::Generator& gen) {
   const ModelConfig& c = model.config();
-  check_masked_diffusion_model(c, "masked diffusion");
+  check_masked_diffusion_model(c, c.mask_token_id, "masked diffusion");
   return masked_diffusion_loss(
       model, tokens, add_mask_noise(tokens, c.mask_token_id, c.vocab_size, c.logits_alignment, params, gen), params);
 }
@@ -90,7 +90,7 @@ MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tens
 MaskedDiffusionLoss masked_diffusion_loss(TransformerImpl& model, const at::Tensor& tokens, const NoisedBatch& noised,
                                           const MaskedDiffusionParams& params) {
   const ModelConfig& c = model.config();
-  check_masked_diffusion_model(c, "masked diffusion");
+  check_masked_diffusion_model(c, c.mask_token_id, "masked diffusion");
   const int64_t b = tokens.size(0), L = tokens.size(1);
 
   const bool shifted = c.logits_alignment == LogitsAlignment::kShifted;

@@ -77,7 +77,7 @@ at::Tensor objective_loss(TransformerImpl& model, const TrainParams& p, const at
   const at::Tensor rows = inputs.narrow(0, row0, n_rows);
   if (p.objective == TrainObjective::kNextToken) return next_token_loss(model, rows, targets.narrow(0, row0, n_rows));
   const ModelConfig& c = model.config();
-  check_masked_diffusion_model(c, "train.objective");
+  check_masked_diffusion_model(c, c.mask_token_id, "train.objective");
   const NoisedBatch noised = add_mask_noise(inputs, c.mask_token_id, c.vocab_size, c.logits_alignment, p.diffusion, gen);
   MaskedDiffusionLoss loss = masked_diffusion_loss(model, rows, noised.rows(row0, n_rows), p.diffusion);
   return for_report ? loss.elbo : loss.total;
@@ -244,7 +244,7 @@ RunModel build_or_restore_model(const TrainConfig& cfg, bool finetune, const std
     fail(p.tokenizer, "has ", tok.n_vocab(), " pieces but the model's vocab_size is ", mc.vocab_size);
   if (p.objective == TrainObjective::kNextToken && mc.attention != AttentionMode::kCausal)
     fail("train.objective", "next_token needs a causal model, not ", attention_mode_name(mc.attention), " attention");
-  if (p.objective == TrainObjective::kMaskedDiffusion) check_masked_diffusion_model(mc, "train.objective");
+  if (p.objective == TrainObjective::kMaskedDiffusion) check_masked_diffusion_model(mc, mc.mask_token_id, "train.objective");
   if (mc.max_position_embeddings < cfg.data.seq_len)
     fail("data.seq_len", cfg.data.seq_len, " exceeds the model's context of ", mc.max_position_embeddings, " tokens");
   return run;

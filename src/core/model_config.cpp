@@ -483,10 +483,10 @@ std::string model_config_to_json(const ModelConfig& c) {
   return j.dump(2) + "\n";
 }
 
-void check_masked_diffusion_model(const ModelConfig& c, const std::string& where) {
-  if (c.mask_token_id < 0)
-    fail(where, "masked diffusion needs a mask token: the model has no mask_token_id (train its tokenizer with a "
-         "mask_piece)");
+void check_masked_diffusion_model(const ModelConfig& c, int64_t mask_id, const std::string& where) {
+  if (mask_id < 0)
+    fail(where, "masked diffusion needs a mask token: the model has no mask_token_id and its tokenizer no mask piece "
+         "(train the tokenizer with a mask_piece)");
   if (c.attention == AttentionMode::kCausal)
     fail(where, "masked diffusion needs bidirectional or block_causal attention (set model.attention), not causal");
 }

@@ -158,8 +158,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 ModelConfig load_model_config(const std::string& path);
 std::string model_config_to_json(const ModelConfig& config);
 
-// Throws Error (naming `where`) unless `config` describes a masked-diffusion model: a mask token
-// and bidirectional or block-causal attention (what the refiner runs and the objective trains).
-void check_masked_diffusion_model(const ModelConfig& config, const std::string& where);
+// Throws Error (naming `where`) unless `config` with mask token `mask_id` (-1 = none) describes a
+// masked-diffusion model: a mask token and bidirectional or block-causal attention (what the
+// refiner runs and the objective trains).
+void check_masked_diffusion_model(const ModelConfig& config, int64_t mask_id, const std::string& where);
 
 }  // namespace sculpt

@@ -174,14 +174,14 @@ TEST(MaskedDiffusionLossTest, RefusesModelsItCannotTrain) {
   ModelConfig c;
   c.mask_token_id = -1;
   c.attention = AttentionMode::kBidirectional;
-  EXPECT_THAT([&] { check_masked_diffusion_model(c, "m"); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("mask token")));
+  EXPECT_THAT([&] { check_masked_diffusion_model(c, c.mask_token_id, "m"); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("mask token")));
   c.mask_token_id = 3;
   c.attention = AttentionMode::kCausal;
-  EXPECT_THAT([&] { check_masked_diffusion_model(c, "m"); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("bidirectional or block_causal")));
+  EXPECT_THAT([&] { check_masked_diffusion_model(c, c.mask_token_id, "m"); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("bidirectional or block_causal")));
   c.attention = AttentionMode::kBlockCausal;
   c.block_size = 4;
   c.logits_alignment = LogitsAlignment::kShifted;  // Fast-dLLM v2's layout is trainable
-  EXPECT_NO_THROW(check_masked_diffusion_model(c, "m"));
+  EXPECT_NO_THROW(check_masked_diffusion_model(c, c.mask_token_id, "m"));
 }
 
 }  // namespace
