@@ -36,11 +36,24 @@ int model_info(const std::vector<std::string>& args) {
 
   Transformer model = load_transformer(dir);  // validates config and every tensor
   const ModelConfig& c = model->config();
+  const ModelFamily& family = c.family();
+  const bool diffusion = c.attention != AttentionMode::kCausal;
   nlohmann::json info;
   info["dir"] = dir;
   info["architecture"] = c.model_type;
+  info["family"] = family.name;
   info["attention"] = attention_mode_name(c.attention);
   if (c.attention == AttentionMode::kBlockCausal) info["block_size"] = c.block_size;
+  // What a refiner does with it: which position's logits predict a token, and its mask token.
+  if (diffusion) info["logits_alignment"] = logits_alignment_name(c.logits_alignment);
+  info["mask_token_id"] = c.mask_token_id >= 0 ? nlohmann::json(c.mask_token_id) : nlohmann::json(nullptr);
+  info["qk_norm"] = family.qk_norm;
+  info["rope_scaling"] = nullptr;
+  if (c.rope_scaling.type == RopeScalingType::kLlama3)
+    info["rope_scaling"] = {{"type", "llama3"}, {"factor", c.rope_scaling.factor},
+                            {"low_freq_factor", c.rope_scaling.low_freq_factor},
+                            {"high_freq_factor", c.rope_scaling.high_freq_factor},
+                            {"original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings}};
   info["parameters"] = c.n_params();
   info["active_parameters"] = c.n_active_params();  // per token: top-k experts of each sparse layer
   if (c.num_local_experts > 0)
@@ -75,8 +88,17 @@ int model_info(const std::vector<std::string>& args) {
     return 0;
   }
   std::printf("model        %s\n", dir.c_str());
-  std::printf("architecture %s, %s attention", c.model_type.c_str(), attention_mode_name(c.attention));
+  std::printf("architecture %s (model_type %s), %s attention", family.name, c.model_type.c_str(),
+              attention_mode_name(c.attention));
   if (c.attention == AttentionMode::kBlockCausal) std::printf(" (blocks of %lld)", (long long)c.block_size);
+  if (family.qk_norm) std::printf(", q/k norms");
+  if (diffusion) {
+    const bool shifted = c.logits_alignment == LogitsAlignment::kShifted;
+    std::printf("\nrefining     %s logits (the token at i is predicted at %s), mask token ", logits_alignment_name(c.logits_alignment),
+                shifted ? "i - 1" : "i");
+    if (c.mask_token_id >= 0) std::printf("%lld (config.json)", (long long)c.mask_token_id);
+    else std::printf("from the tokenizer");
+  }
   std::printf("\nparameters   %lld (%.2f M), stored as %s\n", (long long)c.n_params(), c.n_params() / 1e6, c.torch_dtype.c_str());
   if (c.num_local_experts > 0)
     std::printf("experts      %lld per layer in %lld of %lld layers, %lld per token: %lld (%.2f M) active per token\n",
@@ -85,7 +107,11 @@ int model_info(const std::vector<std::string>& args) {
   std::printf("shape        %lld layers, hidden %lld, ffn %lld, %lld heads / %lld kv heads of %lld\n",
               (long long)c.num_hidden_layers, (long long)c.hidden_size, (long long)c.intermediate_size,
               (long long)c.num_attention_heads, (long long)c.n_kv_heads(), (long long)c.n_head_dim());
-  std::printf("context      %lld tokens, rope theta %g\n", (long long)c.max_position_embeddings, c.rope_theta);
+  std::printf("context      %lld tokens, rope theta %g", (long long)c.max_position_embeddings, c.rope_theta);
+  if (c.rope_scaling.type == RopeScalingType::kLlama3)
+    std::printf(", llama3 scaling (factor %g from %lld positions)", c.rope_scaling.factor,
+                (long long)c.rope_scaling.original_max_position_embeddings);
+  std::printf("\n");
   std::printf("vocabulary   %lld%s\n", (long long)c.vocab_size, c.tie_word_embeddings ? " (tied embeddings)" : "");
   if (info["tokenizer"].is_null()) {
     std::printf("tokenizer    none (no tokenizer.json or tokenizer.model in the directory)\n");

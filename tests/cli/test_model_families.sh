@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The model families through the CLI: each family's reference folder (families_reference.py, with
+# the shipped refiner's tokenizer beside it) is described by `sculpt model info` as the family
+# publishes it, drafts (causal families), refines and refines in the pipeline (diffusion
+# families). Usage: test_model_families.sh SCULPT_BINARY REFERENCE_PYTHON SOURCE_DIR
+set -u
+sculpt=$1 python=$2 source=$3
+"$python" -c 'import torch, numpy' 2>/dev/null || { echo "Debian python3 with torch/numpy not found"; exit 77; }
+work=$(mktemp -d /tmp/sculpt_families_XXXXXX)
+trap 'rm -rf "$work"' EXIT
+failures=0; passed=0
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1; shift
+  if "$@" >"$work/out" 2>"$work/err"; then passed=$((passed + 1)); else
+    echo "FAIL $name:"; sed 's/^/    /' "$work/err" | head -5; failures=$((failures + 1)); fi
+}
+
+printf 'The jury said the election was conducted fairly and the county was pleased.\n' >"$work/text.txt"
+# family|extra reference arguments|then what `model info --json` must say: family name, attention,
+# logits alignment (- for causal), config.json's mask id (null = none), block size (- = none)
+while IFS='|' read -r family args name attention alignment mask block; do
+  dir="$work/$family"
+  check "${family}_fixture" "$python" "$source/tests/reference/families_reference.py" --family "$family" --out "$dir" $args
+  cp "$source/models/refiner/tokenizer.model" "$dir/"
+  check "${family}_info" sh -c "'$sculpt' model info '$dir' --json >'$dir/info.json' && '$python' -c \"
+import json, sys
+j = json.load(open('$dir/info.json'))
+want = {'family': '$name', 'attention': '$attention', 'logits_alignment': None if '$alignment' == '-' else '$alignment',
+        'mask_token_id': json.loads('$mask'), 'block_size': None if '$block' == '-' else int('$block')}
+got = {k: j.get(k) for k in want}
+assert got == want, (got, want)
+assert j['tokenizer']['pieces'] == j['vocab_size'] == 4096
+\" && '$sculpt' model info '$dir' | grep -q '^architecture $name'"
+  if [ "$attention" = causal ]; then
+    check "${family}_draft" "$sculpt" draft --model "$dir" --prompt "The jury said" --max-tokens 6
+  else
+    check "${family}_refine" "$sculpt" refine --model "$dir" --input "$work/text.txt" --rewrite 4:30
+    printf 'pipeline:\n  drafter: %s\n  refiner: %s\n  max_tokens: 12\nspans: {logprob_threshold: -1.0}\n' \
+      "$work/qwen3" "$dir" >"$work/$family.yaml"
+    check "${family}_pipeline" "$sculpt" generate --config "$work/$family.yaml" --prompt "The jury said" --json
+  fi
+done <<'EOF'
+qwen3||Qwen3|causal|-|null|-
+llama3|--position-offset 40|Llama|causal|-|null|-
+dream|--mask-id 5|Dream|bidirectional|shifted|5|-
+llada|--mask-id 7|LLaDA|bidirectional|unshifted|7|-
+sdar|--mask-id 9|SDAR|block_causal|unshifted|9|4
+fast_dllm_v2|--mask-id 3|Fast-dLLM v2|block_causal|shifted|null|4
+EOF
+
+echo "$passed passed, $failures failed"
+[ $failures -eq 0 ]
