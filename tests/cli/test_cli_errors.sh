@@ -290,6 +290,28 @@ sed 's/"hidden_size": 32/"hidden_size": 48/' "$work/refiner/config.json" >"$work
 expect_error model_truncated_weights "trunc_model/model.safetensors" -- "$sculpt" refine --model "$work/trunc_model" --input "$work/text.txt" --rewrite 0:5
 expect_error model_config_not_json  "badjson_model/config.json"  -- "$sculpt" model info "$work/badjson_model"
 expect_error model_wrong_shapes     "shape_model"                -- "$sculpt" refine --model "$work/shape_model" --input "$work/text.txt" --rewrite 0:5
+expect_error model_shapes_named     "has shape [300, 32], the config needs [300, 48]" -- "$sculpt" model info "$work/shape_model"
+# Model families: an unsupported model_type, a missing required key, a family's own tensor missing,
+# a LLaDA config with another block type, a tokenizer of another vocabulary size.
+family_model() {  # family_model NAME PYTHON: NAME holds the refiner's weights and tokenizer, its config changed by PYTHON on c
+  mkdir -p "$work/$1" && cp "$work/refiner/model.safetensors" "$work/refiner/tokenizer.model" "$work/$1/" &&
+    python3 -c "import json,sys; c=json.load(open(sys.argv[1])); exec(sys.argv[3]); json.dump(c, open(sys.argv[2], 'w'))" \
+      "$work/refiner/config.json" "$work/$1/config.json" "$2"
+}
+family_model gpt2_model "c['model_type'] = 'gpt2'"
+family_model nokey_model "del c['num_hidden_layers']"
+family_model qwen3_model "c['model_type'] = 'qwen3'"
+family_model llada_model "c.update(model_type='llada', d_model=32, n_heads=2, n_layers=1, block_type='sequential')"
+family_model vocab_model "pass"
+printf 'tokenizer:\n  vocab_size: 320\n' >"$work/tok320.yaml"
+"$sculpt" tokenizer train --config "$work/tok320.yaml" --input "$work/corpus.txt" --out "$work/tok320" >/dev/null 2>&1 &&
+  cp "$work/tok320.model" "$work/vocab_model/tokenizer.model" || echo "FAIL: cannot train the 320-piece tokenizer"
+expect_error model_type_unsupported "gpt2_model/config.json: model_type 'gpt2' is not supported (supported: llama, mistral, mixtral, qwen2, qwen3, Dream, llada, sdar, Fast_dLLM_Qwen)" -- "$sculpt" model info "$work/gpt2_model"
+expect_error model_key_missing      "nokey_model/config.json: required key 'num_hidden_layers' is missing" -- "$sculpt" model info "$work/nokey_model"
+expect_error model_family_tensor_missing "missing tensor 'model.layers.0.self_attn.q_norm.weight' with shape [16]" -- "$sculpt" refine --model "$work/qwen3_model" --input "$work/text.txt" --rewrite 0:5
+expect_error model_llada_block_type "llada_model/config.json: 'block_type' \"sequential\" is not supported" -- "$sculpt" model info "$work/llada_model"
+expect_error model_vocab_mismatch   "tokenizer.model has 320 pieces but config.json says vocab_size 300" -- "$sculpt" model info "$work/vocab_model"
+expect_error refine_vocab_mismatch  "the tokenizer has 320 pieces but the refiner's vocab_size is 300" -- "$sculpt" refine --model "$work/vocab_model" --input "$work/text.txt" --rewrite 0:5
 # Tokenizer files: empty.
 : >"$work/empty.model"
 expect_error tokenizer_empty_file "empty.model"                  -- "$sculpt" tokenizer encode --model "$work/empty.model" hi
