@@ -48,12 +48,7 @@ int model_info(const std::vector<std::string>& args) {
   if (diffusion) info["logits_alignment"] = logits_alignment_name(c.logits_alignment);
   info["mask_token_id"] = c.mask_token_id >= 0 ? nlohmann::json(c.mask_token_id) : nlohmann::json(nullptr);
   info["qk_norm"] = family.qk_norm;
-  info["rope_scaling"] = nullptr;
-  if (c.rope_scaling.type == RopeScalingType::kLlama3)
-    info["rope_scaling"] = {{"type", "llama3"}, {"factor", c.rope_scaling.factor},
-                            {"low_freq_factor", c.rope_scaling.low_freq_factor},
-                            {"high_freq_factor", c.rope_scaling.high_freq_factor},
-                            {"original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings}};
+  info["rope_scaling"] = nlohmann::json::parse(model_config_to_json(c)).value("rope_scaling", nlohmann::json());
   info["parameters"] = c.n_params();
   info["active_parameters"] = c.n_active_params();  // per token: top-k experts of each sparse layer
   if (c.num_local_experts > 0)

@@ -67,10 +67,11 @@ std::string map_tensor_name(const ModelConfig& c, const std::string& name, NameT
   for (const Names& n : kWhole)
     if (name == from(n)) return into(n);
   const Names layers{"model.layers.", "model.transformer.blocks."};
-  if (name.rfind(from(layers), 0) != 0) return name;
-  const size_t dot = name.find('.', from(layers).size());
+  const std::string prefix = from(layers);
+  if (name.rfind(prefix, 0) != 0) return name;
+  const size_t dot = name.find('.', prefix.size());
   if (dot == std::string::npos) return name;
-  const std::string index = name.substr(from(layers).size(), dot + 1 - from(layers).size());  // "N."
+  const std::string index = name.substr(prefix.size(), dot + 1 - prefix.size());  // "N."
   const std::string rest = name.substr(dot + 1);
   for (const Names& n : kInLayer)
     if (rest.rfind(from(n), 0) == 0) return into(layers) + index + into(n) + rest.substr(from(n).size());

@@ -47,8 +47,8 @@ class MlpImpl : public nn::Module {
 };
 
 // Grouped-query attention: n_heads query heads share n_kv_heads key/value heads, query head h
-// reading kv head h / (n_heads / n_kv_heads). Qwen3's families normalise each query and key head
-// (RMSNorm over head_dim, q_norm and k_norm) before the rotation.
+// reading kv head h / (n_heads / n_kv_heads). Qwen3 and SDAR normalise each query and key head
+// (RMSNorm over head_dim: q_norm, k_norm) before the rotation.
 class AttentionImpl : public nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& c)
