@@ -275,9 +275,21 @@ void refine_block(DenoiseRun& run, const ModelConfig& c, int64_t lo, int64_t hi,
 
 }  // namespace
 
+TokenId refiner_mask_id(const ModelConfig& c, const Tokenizer& tokenizer) {
+  if (c.mask_token_id >= 0) return c.mask_token_id;
+  const char* piece = c.family().mask_piece;
+  const TokenId family_mask = piece ? tokenizer.piece_to_id(piece) : -1;
+  return family_mask >= 0 ? family_mask : tokenizer.mask_id();
+}
+
 Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   const ModelConfig& c = model_->config();
-  mask_id_ = c.mask_token_id >= 0 ? c.mask_token_id : tokenizer_.mask_id();
+  mask_id_ = refiner_mask_id(c, tokenizer_);
+  if (mask_id_ < 0 && c.attention != AttentionMode::kCausal) {
+    const char* piece = c.family().mask_piece;
+    fail(tokenizer_.path(), "the refiner has no mask token: config.json has no mask_token_id and the tokenizer has no ",
+         piece ? "'" + std::string(piece) + "' or " : std::string(), "'", Tokenizer::kMaskPiece, "' piece");
+  }
   check_masked_diffusion_model(c, mask_id_, "refiner");
   if (c.vocab_size != tokenizer_.n_vocab())
     fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " tokens but the refiner's vocab_size (config.json) is ",

@@ -20,11 +20,17 @@
 
 namespace sculpt {
 
+// The refiner's mask token: config.json's mask_token_id when the model names one (Dream, LLaDA),
+// else the tokenizer's id of the piece the model's family masks with (ModelFamily::mask_piece:
+// SDAR's "<|MASK|>", Fast-dLLM v2's "|<MASK>|"), else the tokenizer's [MASK] (Sculpt's own
+// models); -1 if there is none.
+TokenId refiner_mask_id(const ModelConfig& config, const Tokenizer& tokenizer);
+
 class Refiner : public Denoiser {
  public:
-  // The mask token is config.json's mask_token_id when the model names one (Dream, LLaDA, SDAR),
-  // else the tokenizer's. Throws Error if there is none, if the model is causal, or if its
-  // vocabulary differs from the tokenizer's (naming both sizes).
+  // The mask token is refiner_mask_id(). Throws Error if there is none (naming the pieces looked
+  // for), if the model is causal, or if its vocabulary differs from the tokenizer's (naming both
+  // sizes).
   Refiner(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/tokenizer.h"
 #include "core/tokenizer_files.h"
+#include "diffusion_refine/refiner.h"
 #include "train/trainer.h"
 
 namespace sculpt::cli {
@@ -66,6 +67,8 @@ int model_info(const std::vector<std::string>& args) {
   info["rope_theta"] = c.rope_theta;
   info["tied_embeddings"] = c.tie_word_embeddings;
 
+  // The mask token a refiner runs with (refiner_mask_id): config.json's, else the tokenizer's.
+  std::string mask_text = c.mask_token_id >= 0 ? std::to_string(c.mask_token_id) + " (config.json)" : "from the tokenizer";
   if (!find_model_tokenizer_file(dir).empty()) {
     const Tokenizer tok = Tokenizer::load_dir(dir);
     check_vocab_size(tok, c, dir);
@@ -74,6 +77,13 @@ int model_info(const std::vector<std::string>& args) {
                          {"bos_id", tok.bos_id()},      {"eos_id", tok.eos_id()},
                          {"pad_id", tok.pad_id()},      {"mask_id", tok.mask_id()},
                          {"adds_bos", tok.bos_for_model() >= 0}};
+    if (diffusion) {
+      const TokenId mask = refiner_mask_id(c, tok);
+      info["refiner_mask_id"] = mask >= 0 ? nlohmann::json(mask) : nlohmann::json(nullptr);
+      if (c.mask_token_id < 0)
+        mask_text = mask >= 0 ? std::to_string(mask) + " (the tokenizer's '" + tok.id_to_piece(mask) + "')"
+                              : "none (config.json and the tokenizer name none)";
+    }
   } else {
     info["tokenizer"] = nullptr;
   }
@@ -91,8 +101,7 @@ int model_info(const std::vector<std::string>& args) {
     const bool shifted = c.logits_alignment == LogitsAlignment::kShifted;
     std::printf("\nrefining     %s logits (the token at i is predicted at %s), mask token ", logits_alignment_name(c.logits_alignment),
                 shifted ? "i - 1" : "i");
-    if (c.mask_token_id >= 0) std::printf("%lld (config.json)", (long long)c.mask_token_id);
-    else std::printf("from the tokenizer");
+    std::printf("%s", mask_text.c_str());
   }
   std::printf("\nparameters   %lld (%.2f M), stored as %s\n", (long long)c.n_params(), c.n_params() / 1e6, c.torch_dtype.c_str());
   if (c.num_local_experts > 0)

@@ -91,22 +91,25 @@ constexpr LogitsAlignment kUnshifted = LogitsAlignment::kUnshifted;
 //     4, the logits at i predict the token at i);
 //   Fast_dLLM_Qwen: Fast-dLLM v2's modeling.py (Qwen2's layout, eval_block_diff_mask with
 //     bd_size 32, and its sampler's token shift, as Dream's).
+// The mask pieces are the tokens each family's tokenizer adds for its sampler (Dream's and
+// LLaDA's configs also give their ids; SDAR's generate.py takes tokenizer.mask_token, Fast-dLLM
+// v2's sampler the id of "|<MASK>|").
 const ModelFamily kFamilies[] = {
     // model_type, name, architecture, qk_norm, llada_layout, head_dim_key, qkv_bias, attention, alignment,
-    // block_size, block_size_key
-    {"llama", "Llama", "LlamaForCausalLM", false, false, true, false, kCausal, kUnshifted, 0, nullptr},
-    {"mistral", "Mistral", "MistralForCausalLM", false, false, true, false, kCausal, kUnshifted, 0, nullptr},
-    {"mixtral", "Mixtral", "MixtralForCausalLM", false, false, true, false, kCausal, kUnshifted, 0, nullptr},
-    {"qwen2", "Qwen2", "Qwen2ForCausalLM", false, false, true, true, kCausal, kUnshifted, 0, nullptr},
-    {"qwen3", "Qwen3", "Qwen3ForCausalLM", true, false, true, false, kCausal, kUnshifted, 0, nullptr},
+    // block_size, block_size_key, mask_piece
+    {"llama", "Llama", "LlamaForCausalLM", false, false, true, false, kCausal, kUnshifted, 0, nullptr, nullptr},
+    {"mistral", "Mistral", "MistralForCausalLM", false, false, true, false, kCausal, kUnshifted, 0, nullptr, nullptr},
+    {"mixtral", "Mixtral", "MixtralForCausalLM", false, false, true, false, kCausal, kUnshifted, 0, nullptr, nullptr},
+    {"qwen2", "Qwen2", "Qwen2ForCausalLM", false, false, true, true, kCausal, kUnshifted, 0, nullptr, nullptr},
+    {"qwen3", "Qwen3", "Qwen3ForCausalLM", true, false, true, false, kCausal, kUnshifted, 0, nullptr, nullptr},
     {"Dream", "Dream", "DreamModel", false, false, false, true, AttentionMode::kBidirectional,
-     LogitsAlignment::kShifted, 0, nullptr},
+     LogitsAlignment::kShifted, 0, nullptr, "<|mask|>"},
     {"llada", "LLaDA", "LLaDAModelLM", false, true, false, false, AttentionMode::kBidirectional, kUnshifted, 0,
-     nullptr},
+     nullptr, "<|mdm_mask|>"},
     {"sdar", "SDAR", "SDARForCausalLM", true, false, true, false, AttentionMode::kBlockCausal, kUnshifted, 4,
-     "block_size"},
+     "block_size", "<|MASK|>"},
     {"Fast_dLLM_Qwen", "Fast-dLLM v2", "Fast_dLLM_QwenForCausalLM", false, false, true, true,
-     AttentionMode::kBlockCausal, LogitsAlignment::kShifted, 32, "bd_size"},
+     AttentionMode::kBlockCausal, LogitsAlignment::kShifted, 32, "bd_size", "|<MASK>|"},
 };
 
 }  // namespace

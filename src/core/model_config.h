@@ -46,6 +46,9 @@ struct ModelFamily {
   LogitsAlignment alignment;  // how a diffusion family's logits line up (sculpt_logits_alignment overrides it)
   int64_t block_size;        // block-causal families: the block size their generation code uses
   const char* block_size_key;  // the family's config.json key for it (SDAR's block_size), or nullptr
+  // Diffusion families: the tokenizer piece their generation code masks with, for configs that
+  // carry no mask_token_id (Fast-dLLM v2's "|<MASK>|", SDAR's "<|MASK|>"), or nullptr.
+  const char* mask_piece;
 };
 
 // The family of model_type; throws Error(where: ...) naming it and listing the supported ones.

@@ -30,6 +30,8 @@ want = {'family': '$name', 'attention': '$attention', 'logits_alignment': None i
 got = {k: j.get(k) for k in want}
 assert got == want, (got, want)
 assert j['tokenizer']['pieces'] == j['vocab_size'] == 4096
+if '$attention' != 'causal':  # the refiner's mask: config.json's, else the tokenizer's [MASK] (3)
+    assert j['refiner_mask_id'] == (3 if want['mask_token_id'] is None else want['mask_token_id']), j['refiner_mask_id']
 \" && '$sculpt' model info '$dir' | grep -q '^architecture $name'"
   if [ "$attention" = causal ]; then
     check "${family}_draft" "$sculpt" draft --model "$dir" --prompt "The jury said" --max-tokens 6

@@ -417,9 +417,29 @@ TEST_F(RefinerTest, BadInputGivesClearErrors) {
   ModelConfig c = refiner_->model()->config();
   c.attention = AttentionMode::kCausal;
   EXPECT_THAT([&] { Refiner(Transformer(c), tok); }, ::testing::ThrowsMessage<Error>(HasSubstr("bidirectional or block_causal")));
+  // Without config.json's mask_token_id the refiner takes the tokenizer's piece of the model's
+  // family (Fast-dLLM v2's "|<MASK>|"), else its [MASK]; with neither it refuses, naming both.
   c = refiner_->model()->config();
   c.mask_token_id = -1;
-  EXPECT_THAT([&] { Refiner(Transformer(c), tok); }, ::testing::ThrowsMessage<Error>(HasSubstr("mask token")));
+  EXPECT_EQ(Refiner(Transformer(c), tok).mask_id(), tok.mask_id());
+  TokenizerTrainParams family_mask;
+  family_mask.input_files = {dir_->file("tok.txt")};
+  family_mask.vocab_size = int(tok.n_vocab());
+  family_mask.mask_piece = "|<MASK>|";
+  family_mask.model_prefix = dir_->file("family_mask");
+  train_tokenizer(family_mask);
+  const Tokenizer fast_tok = Tokenizer::load(dir_->file("family_mask.model"));
+  ASSERT_EQ(fast_tok.mask_id(), -1);
+  ASSERT_GE(fast_tok.piece_to_id("|<MASK>|"), 0);
+  EXPECT_THAT([&] { Refiner(Transformer(c), fast_tok); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("no mask token: config.json has no mask_token_id and the "
+                                                        "tokenizer has no '[MASK]' piece")));
+  c.model_type = "Fast_dLLM_Qwen";
+  EXPECT_EQ(Refiner(Transformer(c), fast_tok).mask_id(), fast_tok.piece_to_id("|<MASK>|"));
+  EXPECT_EQ(Refiner(Transformer(c), tok).mask_id(), tok.mask_id());
+  c.model_type = "sdar";  // its mask piece is "<|MASK|>"
+  EXPECT_THAT([&] { Refiner(Transformer(c), fast_tok); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("the tokenizer has no '<|MASK|>' or '[MASK]' piece")));
   c = refiner_->model()->config();
   c.vocab_size += 1;
   EXPECT_THAT([&] { Refiner(Transformer(c), tok); }, ::testing::ThrowsMessage<Error>(HasSubstr("vocab_size")));
