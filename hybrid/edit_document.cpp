@@ -24,7 +24,11 @@ size_t char_floor(const std::string& s, size_t at) {
 }  // namespace
 
 EditDocument::EditDocument(const Tokenizer& tokenizer, const EditPlan& plan, TokenId mask)
-    : tokenizer_(tokenizer), text_(plan.text), ids_(tokenizer.encode(plan.text)), layout_(token_layout(tokenizer, ids_, text_)) {
+    : tokenizer_(tokenizer),
+      mask_(mask),
+      text_(plan.text),
+      ids_(tokenizer.encode(plan.text)),
+      layout_(token_layout(tokenizer, ids_, text_)) {
   const int64_t n = int64_t(ids_.size());
   std::vector<uint8_t> masked(size_t(n), 0), locked(size_t(n), 0);
   auto token_range = [&](const CharRange& r) {
@@ -84,7 +88,7 @@ void EditDocument::mask_source(const std::vector<Span>& spans) {
 void EditDocument::append_gap(int n) {
   int gap = 0;
   for (const EditToken& t : tokens_) gap = std::max(gap, t.gap + 1);
-  for (int k = 0; k < n; ++k) tokens_.push_back({tokenizer_.mask_id(), CanvasRole::kMasked, -1, gap, false, false});
+  for (int k = 0; k < n; ++k) tokens_.push_back({mask_, CanvasRole::kMasked, -1, gap, false, false});
 }
 
 std::vector<Span> EditDocument::masked_runs() const {
@@ -145,7 +149,7 @@ void EditDocument::end_gaps_at(TokenId end) {
   int ended_gap = -2;
   for (const EditToken& t : tokens_) {
     if (t.gap >= 0 && t.gap == ended_gap && !t.phrase) continue;  // a placed phrase stays wherever it is
-    if (t.gap >= 0 && !t.phrase && (t.id == end || t.id == tokenizer_.mask_id())) {
+    if (t.gap >= 0 && !t.phrase && (t.id == end || t.id == mask_)) {
       ended_gap = t.gap;
       continue;
     }

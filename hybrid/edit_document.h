@@ -59,6 +59,7 @@ class EditDocument {
 
  private:
   const Tokenizer& tokenizer_;
+  TokenId mask_;              // the refiner's mask token (config.json's or the tokenizer's)
   std::string text_;          // the plan's text
   std::vector<TokenId> ids_;  // its tokens
   TokenLayout layout_;

@@ -1,11 +1,12 @@
 // hybrid/edit_request: gap markers out, positions mapped to the text that remains, every
-// conflicting or malformed request refused with what and where.
+// conflicting or malformed request refused with what and where; the edit document's gap slots.
 #include "hybrid/edit_request.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "hybrid/edit_document.h"
 
 namespace sculpt {
 namespace {
@@ -80,6 +81,22 @@ TEST(EditRequestTest, BadRequestsNameWhatAndWhere) {
   at_end.continue_tokens = 8;
   at_end.require.push_back({"more", 3});
   EXPECT_EQ(plan_edit(at_end).require[0].at, 3);
+}
+
+TEST(EditDocumentTest, GapSlotsHoldTheRefinersMaskNotTheTokenizers) {
+  // A refiner's mask may come from its config.json (Dream, LLaDA) rather than the tokenizer.
+  const Tokenizer tok = Tokenizer::load(SCULPT_SOURCE_DIR "/models/refiner/tokenizer.model");
+  const TokenId mask = tok.mask_id() + 4;
+  EditDocument doc(tok, plan_edit({"The jury [___:3] said"}), mask);
+  doc.append_gap(2);
+  std::vector<TokenId> slots;
+  for (const EditToken& t : doc.tokens())
+    if (t.gap >= 0) slots.push_back(t.id);
+  EXPECT_THAT(slots, ::testing::ElementsAre(mask, mask, mask, mask, mask));
+  // Slots the refiner left unwritten end their gap.
+  doc.end_gaps_at(tok.eos_id());
+  for (const EditToken& t : doc.tokens()) EXPECT_LT(t.gap, 0);
+  EXPECT_EQ(doc.text(), "The jury said");
 }
 
 }  // namespace
