@@ -19,6 +19,10 @@ const char* stop_reason_name(StopReason reason) {
 }
 
 Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
+  const ModelConfig& c = model_->config();
+  if (c.attention != AttentionMode::kCausal)  // a diffusion model's logits are no next-token distribution
+    fail("drafter", "the drafter needs a causal model, but this ", c.family().name, " model (model_type '",
+         c.model_type, "') has ", attention_mode_name(c.attention), " attention: use it as the refiner");
   if (model_->config().vocab_size != tokenizer_.n_vocab())
     fail(tokenizer_.path(), "the tokenizer has ", tokenizer_.n_vocab(), " tokens but the model's vocab_size (config.json) is ",
          model_->config().vocab_size);

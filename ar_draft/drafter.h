@@ -51,7 +51,8 @@ using TokenCallback = std::function<void(int64_t row, const DraftToken& token, c
 
 class Drafter {
  public:
-  // Throws Error if the model's vocabulary and the tokenizer's differ (naming both sizes).
+  // Throws Error if the model is not causal (a diffusion family, naming it) or if its vocabulary
+  // and the tokenizer's differ (naming both sizes).
   Drafter(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.

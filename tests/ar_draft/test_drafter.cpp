@@ -215,6 +215,23 @@ TEST_F(DrafterTest, VocabularyMismatchNamesBothSizes) {
   }
 }
 
+TEST_F(DrafterTest, DiffusionModelsAreRefusedNamingTheirFamily) {
+  Tokenizer tok = Tokenizer::load(dir_->file("tok.model"));
+  ModelConfig c;
+  c.model_type = "Dream";
+  c.attention = AttentionMode::kBidirectional;
+  c.vocab_size = tok.n_vocab();
+  c.hidden_size = 16;
+  c.intermediate_size = 32;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 2;
+  EXPECT_THAT([&] { Drafter(Transformer(c), tok); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("the drafter needs a causal model, but this Dream model "
+                                                        "(model_type 'Dream') has bidirectional attention")));
+  c.attention = AttentionMode::kCausal;
+  EXPECT_NO_THROW(Drafter(Transformer(c), tok));
+}
+
 TEST_F(DrafterTest, ScoreMatchesDirectComputation) {
   Drafter drafter = make_drafter();
   const std::string text = "The jury said the election was fair.";
