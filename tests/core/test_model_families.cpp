@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -190,15 +191,18 @@ TEST(Llama3RopeTest, ScalingChangesTheLogitsTheReferenceExpects) {
 class DiffusionFamilyTest : public FamilyTest {};
 
 TEST_P(DiffusionFamilyTest, FirstRefineStepMatchesReference) {
-  // The canvas: 5 frozen tokens, then 6 masked ones. Bidirectional families refine it as one
-  // block, 2 positions per step over 3 steps; block-causal ones (blocks of 4) write [4, 8) then
-  // [8, 11), 2 steps each, committing 2 of the first block's 3 masked positions first.
+  // The canvas: frozen tokens (5, or 4 for the BlockEdge cases), then masked ones up to 11.
+  // Bidirectional families refine it as one block, 2 positions per step over 3 steps;
+  // block-causal ones (blocks of 4) write [4, 8) then [8, 11), 2 steps each, committing 2 of the
+  // first block's masked positions first. With 4 frozen tokens a shifted family predicts the
+  // first masked token from the previous block's last position.
   const SafetensorsFile e = expected();
   Refiner refiner(load_transformer(dir_.path()), Tokenizer::load(kTokenizer));
   const int64_t mask = GetParam().mask_token_id >= 0 ? GetParam().mask_token_id : 3;
   EXPECT_EQ(refiner.mask_id(), mask);
   const std::vector<int64_t> ids = as_ids(expected_tensor(e, "canvas_ids"));
-  const int64_t n_context = 5;
+  const int64_t n_context = std::find(ids.begin(), ids.end(), mask) - ids.begin();
+  ASSERT_LT(n_context, int64_t(ids.size()));
   Canvas canvas = Canvas::from_parts({ids.begin(), ids.begin() + n_context}, {ids.begin() + n_context, ids.end()});
   canvas.mark({{0, canvas.n_draft()}}, CanvasRole::kMasked);
   RefineParams p;
@@ -229,6 +233,16 @@ TEST_P(DiffusionFamilyTest, FirstRefineStepMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, DiffusionFamilyTest, ::testing::ValuesIn(kDiffusionFamilies),
+                         [](const auto& info) { return std::string(info.param.family); });
+
+// The block-causal families with the first masked token starting a block (Fast-dLLM v2's seed
+// makes that token, predicted at the previous block's last position, one of the first two committed).
+const FamilyCase kBlockEdgeFamilies[] = {
+    {"sdar", "--mask-id 9 --prompt-len 4", "sdar", AttentionMode::kBlockCausal, LogitsAlignment::kUnshifted, 4, 9},
+    {"fast_dllm_v2", "--mask-id 3 --prompt-len 4 --seed 2", "Fast_dLLM_Qwen", AttentionMode::kBlockCausal,
+     LogitsAlignment::kShifted, 4, -1},
+};
+INSTANTIATE_TEST_SUITE_P(BlockEdge, DiffusionFamilyTest, ::testing::ValuesIn(kBlockEdgeFamilies),
                          [](const auto& info) { return std::string(info.param.family); });
 
 // A tensor of the family's names missing, or of the wrong shape: named as the checkpoint names it.
