@@ -309,6 +309,7 @@ printf 'tokenizer:\n  vocab_size: 320\n' >"$work/tok320.yaml"
 expect_error model_type_unsupported "gpt2_model/config.json: model_type 'gpt2' is not supported (supported: llama, mistral, mixtral, qwen2, qwen3, Dream, llada, sdar, Fast_dLLM_Qwen)" -- "$sculpt" model info "$work/gpt2_model"
 expect_error model_key_missing      "nokey_model/config.json: required key 'num_hidden_layers' is missing" -- "$sculpt" model info "$work/nokey_model"
 expect_error model_family_tensor_missing "missing tensor 'model.layers.0.self_attn.q_norm.weight' with shape [16]" -- "$sculpt" refine --model "$work/qwen3_model" --input "$work/text.txt" --rewrite 0:5
+expect_error draft_diffusion_model  "the drafter needs a causal model, but this Llama model (model_type 'llama') has bidirectional attention: use it as the refiner" -- "$sculpt" draft --model "$work/refiner" --prompt hi
 expect_error model_llada_block_type "llada_model/config.json: 'block_type' \"sequential\" is not supported" -- "$sculpt" model info "$work/llada_model"
 expect_error model_vocab_mismatch   "tokenizer.model has 320 pieces but config.json says vocab_size 300" -- "$sculpt" model info "$work/vocab_model"
 expect_error refine_vocab_mismatch  "the tokenizer has 320 pieces but the refiner's vocab_size is 300" -- "$sculpt" refine --model "$work/vocab_model" --input "$work/text.txt" --rewrite 0:5
