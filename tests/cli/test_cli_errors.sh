@@ -311,8 +311,8 @@ expect_error model_key_missing      "nokey_model/config.json: required key 'num_
 expect_error model_family_tensor_missing "missing tensor 'model.layers.0.self_attn.q_norm.weight' with shape [16]" -- "$sculpt" refine --model "$work/qwen3_model" --input "$work/text.txt" --rewrite 0:5
 expect_error draft_diffusion_model  "the drafter needs a causal model, but this Llama model (model_type 'llama') has bidirectional attention: use it as the refiner" -- "$sculpt" draft --model "$work/refiner" --prompt hi
 expect_error model_llada_block_type "llada_model/config.json: 'block_type' \"sequential\" is not supported" -- "$sculpt" model info "$work/llada_model"
-expect_error model_vocab_mismatch   "tokenizer.model has 320 pieces but config.json says vocab_size 300" -- "$sculpt" model info "$work/vocab_model"
-expect_error refine_vocab_mismatch  "the tokenizer has 320 pieces but the refiner's vocab_size is 300" -- "$sculpt" refine --model "$work/vocab_model" --input "$work/text.txt" --rewrite 0:5
+expect_error model_vocab_mismatch   "vocab_model/tokenizer.model: the tokenizer has 320 tokens but $work/vocab_model/config.json says vocab_size 300" -- "$sculpt" model info "$work/vocab_model"
+expect_error refine_vocab_mismatch  "vocab_model/tokenizer.model: the tokenizer has 320 tokens but the refiner's vocab_size (config.json) is 300" -- "$sculpt" refine --model "$work/vocab_model" --input "$work/text.txt" --rewrite 0:5
 # Tokenizer files: empty.
 : >"$work/empty.model"
 expect_error tokenizer_empty_file "empty.model"                  -- "$sculpt" tokenizer encode --model "$work/empty.model" hi
