@@ -15,6 +15,7 @@ namespace sculpt {
 LoraLinearImpl::LoraLinearImpl(const LoraLinearOptions& options) : options_(options) {
   weight = register_parameter("weight", at::empty({options.out_features, options.in_features}));
   if (options.bias) bias = register_parameter("bias", at::empty({options.out_features}));
+  if (!options.initialise) return;
   // torch::nn::LinearImpl::reset_parameters.
   torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (options.bias) {
@@ -23,7 +24,12 @@ LoraLinearImpl::LoraLinearImpl(const LoraLinearOptions& options) : options_(opti
   }
 }
 
-at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight_stored, const at::Tensor& bias_stored) {
+  // Weights kept in float16 or bfloat16 (runtime.dtype) are widened to the activations' type
+  // here, one matrix at a time, so memory holds them at their own size.
+  const bool widen = weight_stored.scalar_type() != x.scalar_type();
+  const at::Tensor weight = widen ? weight_stored.to(x.scalar_type()) : weight_stored;
+  const at::Tensor bias = widen && bias_stored.defined() ? bias_stored.to(x.scalar_type()) : bias_stored;
   const bool one_row = x.dim() >= 1 && x.numel() == x.size(-1);
   if (!one_row || at::GradMode::is_enabled() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat)
     return at::linear(x, weight, bias);

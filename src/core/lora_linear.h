@@ -20,12 +20,17 @@ struct LoraLinearOptions {
   int64_t in_features = 0;
   int64_t out_features = 0;
   bool bias = false;
+  // false: the weights are left uninitialised (at::empty, no page touched), for a model whose
+  // every weight a checkpoint is about to replace.
+  bool initialise = true;
 };
 
 // x W^T + b for x [..., in], W [out, in], b [out] or undefined: at::linear, except for a single
 // row of float32 without autograd (decoding one token), which goes to BLAS gemv: OpenBLAS's
 // gemm packs the whole weight matrix before multiplying, gemv reads it once (5x faster for one
 // 256-wide row against a [4096, 256] matrix, 46 us against 239 us, measured on 2 threads here).
+// A weight of another dtype than x (float16 or bfloat16 weights, float32 activations) is widened
+// to x's for the product.
 at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 // The low-rank update of one layer.

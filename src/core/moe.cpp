@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "core/lora_linear.h"
 
 namespace sculpt {
 
@@ -14,7 +15,10 @@ ExpertImpl::ExpertImpl(int64_t dim, int64_t inner) {
   w3_ = register_module("w3", nn::Linear(nn::LinearOptions(dim, inner).bias(false)));
 }
 
-at::Tensor ExpertImpl::forward(const at::Tensor& x) { return w2_(at::silu(w1_(x)) * w3_(x)); }
+at::Tensor ExpertImpl::forward(const at::Tensor& x) {
+  const auto linear = [&](const nn::Linear& w, const at::Tensor& in) { return linear_forward(in, w->weight); };
+  return linear(w2_, at::silu(linear(w1_, x)) * linear(w3_, x));
+}
 
 SparseMoeImpl::SparseMoeImpl(int64_t dim, int64_t inner, int64_t n_experts, int64_t top_k) : top_k_(top_k) {
   if (n_experts < 1 || top_k < 1 || top_k > n_experts)
@@ -31,7 +35,7 @@ SparseMoeImpl::SparseMoeImpl(int64_t dim, int64_t inner, int64_t n_experts, int6
 at::Tensor SparseMoeImpl::forward(const at::Tensor& x, at::Tensor* router_logits) {
   const int64_t dim = x.size(-1);
   const at::Tensor flat = x.reshape({-1, dim});  // [T, dim]
-  const at::Tensor logits = gate_(flat);          // [T, E]
+  const at::Tensor logits = linear_forward(flat, gate_->weight);  // [T, E]
   if (router_logits) *router_logits = logits;
   // Softmax over the selected logits (Mixtral: softmax over all, top-k, renormalise: the same).
   auto [top_logits, chosen] = at::topk(logits, top_k_, /*dim=*/-1);  // [T, k] each

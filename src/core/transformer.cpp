@@ -33,10 +33,10 @@ class RmsNormImpl : public nn::Module {
 // SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) * up(x)).
 class MlpImpl : public nn::Module {
  public:
-  MlpImpl(int64_t dim, int64_t inner) {
-    gate_proj_ = register_module("gate_proj", LoraLinear(LoraLinearOptions{dim, inner}));
-    up_proj_ = register_module("up_proj", LoraLinear(LoraLinearOptions{dim, inner}));
-    down_proj_ = register_module("down_proj", LoraLinear(LoraLinearOptions{inner, dim}));
+  MlpImpl(int64_t dim, int64_t inner, bool initialise) {
+    gate_proj_ = register_module("gate_proj", LoraLinear(LoraLinearOptions{dim, inner, false, initialise}));
+    up_proj_ = register_module("up_proj", LoraLinear(LoraLinearOptions{dim, inner, false, initialise}));
+    down_proj_ = register_module("down_proj", LoraLinear(LoraLinearOptions{inner, dim, false, initialise}));
   }
   at::Tensor forward(const at::Tensor& x) {
     return down_proj_(at::silu(gate_proj_(x)) * up_proj_(x));
@@ -51,13 +51,14 @@ class MlpImpl : public nn::Module {
 // (RMSNorm over head_dim: q_norm, k_norm) before the rotation.
 class AttentionImpl : public nn::Module {
  public:
-  explicit AttentionImpl(const ModelConfig& c)
+  AttentionImpl(const ModelConfig& c, bool initialise)
       : n_heads_(c.num_attention_heads), n_kv_heads_(c.n_kv_heads()), head_dim_(c.n_head_dim()) {
-    const int64_t dim = c.hidden_size;
-    q_proj_ = register_module("q_proj", LoraLinear(LoraLinearOptions{dim, n_heads_ * head_dim_, c.attention_bias}));
-    k_proj_ = register_module("k_proj", LoraLinear(LoraLinearOptions{dim, n_kv_heads_ * head_dim_, c.attention_bias}));
-    v_proj_ = register_module("v_proj", LoraLinear(LoraLinearOptions{dim, n_kv_heads_ * head_dim_, c.attention_bias}));
-    o_proj_ = register_module("o_proj", LoraLinear(LoraLinearOptions{n_heads_ * head_dim_, dim}));
+    const int64_t dim = c.hidden_size, q_dim = n_heads_ * head_dim_, kv_dim = n_kv_heads_ * head_dim_;
+    const bool bias = c.attention_bias;
+    q_proj_ = register_module("q_proj", LoraLinear(LoraLinearOptions{dim, q_dim, bias, initialise}));
+    k_proj_ = register_module("k_proj", LoraLinear(LoraLinearOptions{dim, kv_dim, bias, initialise}));
+    v_proj_ = register_module("v_proj", LoraLinear(LoraLinearOptions{dim, kv_dim, bias, initialise}));
+    o_proj_ = register_module("o_proj", LoraLinear(LoraLinearOptions{q_dim, dim, false, initialise}));
     if (c.family().qk_norm) {
       q_norm_ = register_module("q_norm", std::make_shared<RmsNormImpl>(head_dim_, c.rms_norm_eps));  // [hd]
       k_norm_ = register_module("k_norm", std::make_shared<RmsNormImpl>(head_dim_, c.rms_norm_eps));  // [hd]
@@ -116,13 +117,13 @@ class AttentionImpl : public nn::Module {
 // mixture of experts (block_sparse_moe, as Mixtral names it) in the config's sparse layers.
 class DecoderLayerImpl : public nn::Module {
  public:
-  DecoderLayerImpl(const ModelConfig& c, bool sparse) {
-    self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c));
+  DecoderLayerImpl(const ModelConfig& c, bool sparse, bool initialise) {
+    self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c, initialise));
     if (sparse)
       moe_ = register_module("block_sparse_moe", std::make_shared<SparseMoeImpl>(c.hidden_size, c.intermediate_size,
                                                                                 c.num_local_experts, c.num_experts_per_tok));
     else
-      mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size));
+      mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size, initialise));
     input_layernorm_ = register_module("input_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
     post_attention_layernorm_ =
         register_module("post_attention_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
@@ -157,22 +158,25 @@ class DecoderLayerImpl : public nn::Module {
   std::shared_ptr<RmsNormImpl> input_layernorm_, post_attention_layernorm_;
 };
 
-TransformerImpl::TransformerImpl(ModelConfig config)
+TransformerImpl::TransformerImpl(ModelConfig config, WeightInit init)
     : config_(std::move(config)),
       rope_(config_.n_head_dim(), config_.rope_theta, config_.max_position_embeddings, config_.rope_scaling) {
   config_.validate_complete();
   const ModelConfig& c = config_;
   model_ = register_module("model", std::make_shared<nn::Module>("LlamaModel"));
-  embed_tokens_ = model_->register_module("embed_tokens", nn::Embedding(c.vocab_size, c.hidden_size));
+  const bool initialise = init == WeightInit::kRandom;
+  nn::EmbeddingOptions embedding(c.vocab_size, c.hidden_size);
+  if (!initialise) embedding._weight(at::empty({c.vocab_size, c.hidden_size}));
+  embed_tokens_ = model_->register_module("embed_tokens", nn::Embedding(embedding));
   nn::ModuleList layers;
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    layers_.push_back(std::make_shared<DecoderLayerImpl>(c, c.is_sparse_layer(i)));
+    layers_.push_back(std::make_shared<DecoderLayerImpl>(c, c.is_sparse_layer(i), initialise));
     layers->push_back(layers_.back());
   }
   model_->register_module("layers", layers);
   norm_ = model_->register_module("norm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
   if (!c.tie_word_embeddings)
-    lm_head_ = register_module("lm_head", LoraLinear(LoraLinearOptions{c.hidden_size, c.vocab_size}));
+    lm_head_ = register_module("lm_head", LoraLinear(LoraLinearOptions{c.hidden_size, c.vocab_size, false, initialise}));
 }
 
 void TransformerImpl::set_dropout(double p) {
@@ -235,7 +239,7 @@ at::Tensor TransformerImpl::hidden_states(const at::Tensor& tokens, const Forwar
   // Router logits are kept only while training, for the load-balancing loss.
   router_logits_.clear();
   std::vector<at::Tensor>* router_logits = is_training() && config_.num_local_experts > 0 ? &router_logits_ : nullptr;
-  at::Tensor x = embed_tokens_(tokens);  // [b, s, dim]
+  at::Tensor x = embed_tokens_(tokens).to(at::kFloat);  // [b, s, dim]; float16/bfloat16 rows widened
   for (size_t i = 0; i < layers_.size(); ++i)
     x = layers_[i]->forward(x, positions, rope_, mask, args.cache, int64_t(i), router_logits);
   if (args.cache) args.cache->advance(s);

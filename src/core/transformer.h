@@ -6,6 +6,8 @@
 // (model.layers.0.self_attn.q_proj.weight); checkpoint.cpp maps LLaDA's onto them.
 // The attention and MLP projections and lm_head are LoraLinear layers, which can carry LoRA adapters
 // (core/lora_merge.h) without changing those names.
+// Weights may be held in float16 or bfloat16 (runtime.dtype): they are widened one matrix at a
+// time as they are used, and activations, caches and logits stay float32.
 //
 //   Transformer model(config);
 //   at::Tensor logits = model->forward(tokens);  // tokens: int64 [batch, seq] -> [batch, seq, vocab]
@@ -42,9 +44,13 @@ struct ForwardArgs {
   at::Tensor attention_mask;
 };
 
+// kRandom: weights initialised as torch::nn's layers do, for training from scratch. kNone: left
+// uninitialised (no memory touched), for a model whose every weight is then loaded.
+enum class WeightInit { kRandom, kNone };
+
 class TransformerImpl : public torch::nn::Module {
  public:
-  explicit TransformerImpl(ModelConfig config);
+  explicit TransformerImpl(ModelConfig config, WeightInit init = WeightInit::kRandom);
 
   // Final hidden states after model.norm: [batch, seq, hidden_size].
   at::Tensor hidden_states(const at::Tensor& tokens, const ForwardArgs& args = {});
