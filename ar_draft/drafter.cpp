@@ -29,8 +29,8 @@ Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir) {
-  Transformer model = load_adapted_transformer(model_dir, adapter_dir);
+Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype) {
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir, dtype);
   return Drafter(std::move(model), Tokenizer::load_dir(model_dir));
 }
 

@@ -14,6 +14,7 @@
 
 #include "ar_draft/draft_params.h"
 #include "core/token_id.h"
+#include "core/runtime_params.h"
 #include "core/tokenizer.h"
 #include "core/transformer.h"
 
@@ -55,8 +56,10 @@ class Drafter {
   // and the tokenizer's differ (naming both sizes).
   Drafter(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
-  // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.
-  static Drafter load(const std::string& model_dir, const std::string& adapter_dir = "");
+  // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none. The
+  // weights are held in `dtype` (core/runtime_params.h).
+  static Drafter load(const std::string& model_dir, const std::string& adapter_dir = "",
+                       WeightsDType dtype = WeightsDType::kAuto);
 
   // Drafts a continuation for every prompt (one batch; prompts of different lengths are
   // left-padded and the padding masked). A prompt longer than the context is an Error.

@@ -297,8 +297,8 @@ Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_dir) {
-  Transformer model = load_adapted_transformer(model_dir, adapter_dir);
+Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype) {
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir, dtype);
   return Refiner(std::move(model), Tokenizer::load_dir(model_dir));
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime_params.h"
 #include "core/tokenizer.h"
 #include "core/transformer.h"
 #include "diffusion_refine/canvas.h"
@@ -33,8 +34,10 @@ class Refiner : public Denoiser {
   // sizes).
   Refiner(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
-  // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none.
-  static Refiner load(const std::string& model_dir, const std::string& adapter_dir = "");
+  // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none. The
+  // weights are held in `dtype` (core/runtime_params.h).
+  static Refiner load(const std::string& model_dir, const std::string& adapter_dir = "",
+                       WeightsDType dtype = WeightsDType::kAuto);
 
   // Writes every kMasked position of `canvas` (and, with editing, revises written tokens) and
   // returns the new tokens and the trace; on_step (if set) sees each step as it finishes.

@@ -309,13 +309,14 @@ Pipeline::Pipeline(const PipelineConfig& config, const std::string& config_path)
   m.config_path = config_path;
   const PipelineParams& p = m.cfg.pipeline;
   const std::string where = config_path.empty() ? "" : config_path + ": ";
+  const WeightsDType dtype = m.cfg.runtime.dtype;
   if (p.drafts()) {
     if (p.drafter.empty()) fail(where + "pipeline.drafter", "is empty; name the drafter's model directory");
-    m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter, p.drafter_adapter)); });
+    m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter, p.drafter_adapter, dtype)); });
   }
   if (p.refines()) {
     if (p.refiner.empty()) fail(where + "pipeline.refiner", "is empty; name the refiner's model directory");
-    m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter)); });
+    m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter, dtype)); });
   }
   if (m.drafter && m.refiner)
     loading(config_path, "pipeline.refiner", [&] { m.refiner->check_draft_tokenizer(m.drafter->tokenizer()); return 0; });

@@ -19,7 +19,7 @@
 namespace sculpt {
 
 struct PipelineConfig {
-  RuntimeParams runtime;
+  GenerationRuntimeParams runtime;
   PipelineParams pipeline;        // models, mode, index and sections (`sculpt generate`)
   DraftParams draft;              // the drafter's decoding
   SpanParams spans;               // which draft tokens the refiner re-masks
@@ -29,7 +29,7 @@ struct PipelineConfig {
 
   template <class V>
   void visit(V& v) {
-    v.section("runtime", runtime, "threads and seeds");
+    v.section("runtime", runtime, "threads, seeds and the weights' dtype");
     v.section("pipeline", pipeline, "the hybrid pipeline: mode, models, index, long documents");
     v.section("draft", draft, "autoregressive drafting");
     v.section("spans", spans, "span selection: which draft tokens are re-masked");

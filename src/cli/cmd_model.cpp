@@ -35,7 +35,8 @@ int model_info(const std::vector<std::string>& args) {
   if (!parse_options(args, "sculpt model info DIR [--json]", options, vm, &positional)) return 0;
   const std::string dir = vm["dir"].as<std::string>();
 
-  Transformer model = load_transformer(dir);  // validates config and every tensor
+  // Validates config and every tensor; held as stored, so the weights are not read (nor copied).
+  Transformer model = load_transformer(dir, {}, WeightsDType::kCheckpoint);
   const ModelConfig& c = model->config();
   const ModelFamily& family = c.family();
   const bool diffusion = c.attention != AttentionMode::kCausal;
@@ -179,7 +180,8 @@ int model_export(const std::vector<std::string>& args) {
   const DType dtype = parse_dtype(vm["dtype"].as<std::string>());
   const std::string dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
   if (dir == out) throw UsageError{"--out must differ from the exported directory"};
-  Transformer model = load_transformer(dir);  // validates config and every tensor
+  // Validates config and every tensor; held as stored, so the weights are not read (nor copied).
+  Transformer model = load_transformer(dir, {}, WeightsDType::kCheckpoint);
   check_vocab_size(Tokenizer::load_dir(dir), model->config(), dir);  // an exported model carries its tokenizer
   save_transformer(*model, out, dtype);
   copy_tokenizer_files(dir, out);

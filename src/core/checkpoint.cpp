@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -15,6 +18,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/memory_guard.h"
 
 namespace sculpt {
 namespace {
@@ -46,7 +50,7 @@ bool is_ignorable(const std::string& name) {
 // (modeling_llada.py, LLaDAModelLM.model.transformer = {wte, blocks.N, ln_f, ff_out}, a
 // LLaDALlamaBlock computing ff_out(act(ff_proj(x)) * up_proj(x))) for the Llama names the
 // Transformer registers. Every other family's checkpoint uses the module names. A name that
-// matches nothing comes back unchanged (load_weights then refuses it as unexpected).
+// matches nothing comes back unchanged (loading then refuses it as unexpected).
 enum class NameTo { kModule, kCheckpoint };
 
 std::string map_tensor_name(const ModelConfig& c, const std::string& name, NameTo to) {
@@ -99,42 +103,69 @@ void make_directories(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(path, "is not a directory");
 }
 
-void load_weights(TransformerImpl& model, const std::vector<const SafetensorsFile*>& files, const std::string& where) {
+namespace {
+
+// Which file each parameter came from, across the shards.
+using LoadedTensors = std::map<std::string, std::string>;
+
+// Points each parameter named in `file` at its tensor: at the mapping itself when it is already
+// in the wanted dtype and aligned (the tensor then keeps the mapping alive), else at a converted
+// copy (the mapping is read once and can go).
+void take_tensors(TransformerImpl& model, const std::shared_ptr<const SafetensorsFile>& file,
+                  std::optional<DType> dtype, LoadedTensors& loaded) {
   at::NoGradGuard no_grad;
   auto params = model.named_parameters(/*recurse=*/true);
-  std::map<std::string, std::string> loaded;  // tensor -> the file it came from
   const ModelConfig& c = model.config();
-  for (const SafetensorsFile* file : files) {
-    for (const TensorInfo& info : file->tensors()) {
-      const std::string name = map_tensor_name(c, info.name, NameTo::kModule);
-      at::Tensor* target = params.find(name);
-      if (!target) {
-        if (is_ignorable(info.name)) continue;
-        if (name == "lm_head.weight" && c.tie_word_embeddings) continue;  // tied: embed wins
-        fail(file->path(), "unexpected tensor '", info.name, "' (not part of this ", c.num_hidden_layers, "-layer ",
-             c.family().name, " architecture)");
-      }
-      if (at::IntArrayRef(info.shape) != target->sizes())
-        fail(file->path(), "tensor '", info.name, "' has shape ", at::IntArrayRef(info.shape),
-             ", the config needs ", target->sizes());
-      if (auto [it, inserted] = loaded.emplace(name, file->path()); !inserted)
-        fail(file->path(), "tensor '", info.name, "' is also in ", it->second);
-      // from_blob does not own the mapping; to(kFloat)/copy_ reads it once into the parameter.
-      at::Tensor source = at::from_blob(const_cast<uint8_t*>(file->data(info)), info.shape,
-                                        at::TensorOptions().dtype(scalar_type(info.dtype)));
-      target->copy_(source);
+  for (const TensorInfo& info : file->tensors()) {
+    const std::string name = map_tensor_name(c, info.name, NameTo::kModule);
+    at::Tensor* target = params.find(name);
+    if (!target) {
+      if (is_ignorable(info.name)) continue;
+      if (name == "lm_head.weight" && c.tie_word_embeddings) continue;  // tied: embed wins
+      fail(file->path(), "unexpected tensor '", info.name, "' (not part of this ", c.num_hidden_layers, "-layer ",
+           c.family().name, " architecture)");
     }
-  }
-  for (const auto& item : params) {
-    if (!loaded.count(item.key()))
-      fail(where, "missing tensor '", map_tensor_name(c, item.key(), NameTo::kCheckpoint), "' with shape ",
-           item.value().sizes());
+    if (at::IntArrayRef(info.shape) != target->sizes())
+      fail(file->path(), "tensor '", info.name, "' has shape ", at::IntArrayRef(info.shape),
+           ", the config needs ", target->sizes());
+    if (auto [it, inserted] = loaded.emplace(name, file->path()); !inserted)
+      fail(file->path(), "tensor '", info.name, "' is also in ", it->second);
+    const uint8_t* bytes = file->data(info);
+    const at::Tensor mapped = at::from_blob(const_cast<uint8_t*>(bytes), info.shape, [file](void*) {},
+                                            at::TensorOptions().dtype(scalar_type(info.dtype)));
+    const DType want = dtype.value_or(info.dtype);
+    const bool aligned = reinterpret_cast<uintptr_t>(bytes) % dtype_size(info.dtype) == 0;
+    if (want == info.dtype && aligned)
+      target->set_data(mapped);
+    else {
+      target->set_data(want == info.dtype ? mapped.clone() : mapped.to(scalar_type(want)));
+      file->drop_pages(info);  // only the copy is used from now on
+    }
   }
 }
 
-void load_weights(TransformerImpl& model, const SafetensorsFile& file) { load_weights(model, {&file}, file.path()); }
+void check_all_loaded(TransformerImpl& model, const LoadedTensors& loaded, const std::string& where) {
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    if (!loaded.count(item.key()))
+      fail(where, "missing tensor '", map_tensor_name(model.config(), item.key(), NameTo::kCheckpoint),
+           "' with shape ", item.value().sizes());
+  }
+}
 
-namespace {
+
+// What the weights are held in, std::nullopt for each tensor's own dtype (see WeightsDType).
+std::optional<DType> held_dtype(WeightsDType d, DType stored, int64_t n_params) {
+  switch (d) {
+    case WeightsDType::kF32: return DType::kF32;
+    case WeightsDType::kF16: return DType::kF16;
+    case WeightsDType::kBF16: return DType::kBF16;
+    case WeightsDType::kCheckpoint: return std::nullopt;
+    case WeightsDType::kAuto: break;
+  }
+  const int64_t available = available_memory_bytes();
+  const bool widen = stored == DType::kF32 || available < 0 || n_params * int64_t(sizeof(float)) <= available / 2;
+  return widen ? std::optional<DType>(DType::kF32) : std::nullopt;
+}
 
 // The shard files a model.safetensors.index.json names (its weight_map's values), in order.
 std::vector<std::string> shard_files(const std::string& index_path, const std::string& model_dir) {
@@ -154,8 +185,8 @@ std::vector<std::string> shard_files(const std::string& index_path, const std::s
 
 }  // namespace
 
-Transformer load_transformer(const std::string& model_dir,
-                             const std::function<void(ModelConfig&)>& adapt_config) {
+Transformer load_transformer(const std::string& model_dir, const std::function<void(ModelConfig&)>& adapt_config,
+                             WeightsDType weights_dtype) {
   const std::string config_path = model_dir + "/config.json";
   const std::string weights_path = model_dir + "/model.safetensors";
   const std::string index_path = model_dir + "/model.safetensors.index.json";  // sharded checkpoints
@@ -170,15 +201,31 @@ Transformer load_transformer(const std::string& model_dir,
     adapt_config(config);
     config.validate_complete(config_path);
   }
-  std::vector<SafetensorsFile> files;
-  for (const std::string& path : sharded ? shard_files(index_path, model_dir) : std::vector<std::string>{weights_path}) {
+  const std::vector<std::string> paths = sharded ? shard_files(index_path, model_dir) : std::vector<std::string>{weights_path};
+  for (const std::string& path : paths)
     if (!file_exists(path)) fail(sharded ? index_path : path, "shard '", path, "' is missing");
-    files.push_back(SafetensorsFile::open(path));
+  // The dtype the weights will be held in, checked against the memory available before anything
+  // is allocated; the first shard's largest tensor stands for the checkpoint's dtype.
+  auto first = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(paths.front()));
+  const auto& tensors = first->tensors();
+  const auto largest = std::max_element(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
+    return a.end - a.begin < b.end - b.begin;
+  });
+  const DType stored = largest == tensors.end() ? DType::kF32 : largest->dtype;
+  const std::optional<DType> dtype = held_dtype(weights_dtype, stored, config.n_params());
+  const DType held = dtype.value_or(stored);
+  check_memory("the weights of " + model_dir, config.n_params() * int64_t(dtype_size(held)),
+               held == DType::kF32 ? "use a smaller model or hold the weights in bfloat16 (runtime.dtype)"
+                                   : "use a smaller model");
+  // Built without initialising (every weight is replaced); shard by shard, so a shard whose
+  // tensors were converted is unmapped before the next is read.
+  Transformer model(config, WeightInit::kNone);
+  LoadedTensors loaded;
+  for (const std::string& path : paths) {
+    auto file = first ? std::move(first) : std::make_shared<const SafetensorsFile>(SafetensorsFile::open(path));
+    take_tensors(*model, file, dtype, loaded);
   }
-  std::vector<const SafetensorsFile*> views;
-  for (const SafetensorsFile& f : files) views.push_back(&f);
-  Transformer model(config);
-  load_weights(*model, views, sharded ? index_path : weights_path);
+  check_all_loaded(*model, loaded, sharded ? index_path : weights_path);
   model->eval();
   return model;
 }

@@ -11,24 +11,25 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime_params.h"
 #include "core/safetensors.h"
 #include "core/transformer.h"
 
 namespace sculpt {
 
 // Reads <dir>/config.json and <dir>/model.safetensors, or the shards a sharded checkpoint's
-// model.safetensors.index.json names (as Hugging Face writes large models). Every tensor the
-// architecture needs must be present once with the right shape; unknown tensors are refused
-// (they mean another architecture). Errors name tensors as the checkpoint does.
+// model.safetensors.index.json names (as Hugging Face writes large models), one shard at a time.
+// Every tensor the architecture needs must be present once with the right shape; unknown tensors
+// are refused (they mean another architecture). Errors name tensors as the checkpoint does.
 // adapt_config, if given, may change the config before the model is built (a drafter's weights
 // loaded as a bidirectional refiner, say); the weights must still fit it.
+// dtype is what the weights are held in (core/runtime_params.h); float32, the default, is what
+// training needs. A tensor already in that dtype is not copied: the parameter uses the file's
+// memory mapping (copy-on-write). The model is refused (core/memory_guard.h) when its weights
+// cannot fit in the memory available.
 Transformer load_transformer(const std::string& model_dir,
-                             const std::function<void(ModelConfig&)>& adapt_config = {});
-
-// Copies the tensors of `file` into `model` (converted to float32); strict as above.
-void load_weights(TransformerImpl& model, const SafetensorsFile& file);
-// The same over several files (shards); `where` names the checkpoint in "missing tensor" errors.
-void load_weights(TransformerImpl& model, const std::vector<const SafetensorsFile*>& files, const std::string& where);
+                             const std::function<void(ModelConfig&)>& adapt_config = {},
+                             WeightsDType dtype = WeightsDType::kF32);
 
 // Writes config.json and model.safetensors into `model_dir` (created if missing), each atomically.
 // dtype is the storage type; computation stays float32.

@@ -170,8 +170,9 @@ void merge_lora_update(LoraLinearImpl& linear, const at::Tensor& a, const at::Te
   linear.weight.add_(at::matmul(b, a).to(linear.weight.scalar_type()), scaling);  // [out, r] @ [r, in]
 }
 
-Transformer load_adapted_transformer(const std::string& model_dir, const std::string& adapter_dir) {
-  Transformer model = load_transformer(model_dir);
+Transformer load_adapted_transformer(const std::string& model_dir, const std::string& adapter_dir,
+                                     WeightsDType dtype) {
+  Transformer model = load_transformer(model_dir, {}, dtype);
   if (!adapter_dir.empty()) merge_lora_adapter(*model, read_lora_adapter(*model, adapter_dir));
   model->eval();
   return model;

@@ -17,6 +17,7 @@
 
 #include "core/lora_linear.h"
 #include "core/lora_params.h"
+#include "core/runtime_params.h"
 #include "core/transformer.h"
 
 namespace sculpt {
@@ -44,8 +45,10 @@ void merge_lora_adapter(TransformerImpl& model, const LoraAdapterFile& adapter);
 // The same for one layer: a [r, in], b [out, r].
 void merge_lora_update(LoraLinearImpl& linear, const at::Tensor& a, const at::Tensor& b, double scaling);
 
-// load_transformer(model_dir) with the adapter in adapter_dir ("" = none) merged into its weights.
-Transformer load_adapted_transformer(const std::string& model_dir, const std::string& adapter_dir);
+// load_transformer(model_dir) with the adapter in adapter_dir ("" = none) merged into its weights,
+// which are held in `dtype` (core/runtime_params.h).
+Transformer load_adapted_transformer(const std::string& model_dir, const std::string& adapter_dir,
+                                     WeightsDType dtype = WeightsDType::kF32);
 
 // A hash of the model's base weights (names, shapes and values rounded to float16, so a float32
 // checkpoint and its float16 export agree); adapters record it to refuse another base model.

@@ -366,7 +366,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   }
   file.map_size_ = size_t(st.st_size);
   if (file.map_size_ > 0) {  // mmap refuses length 0; parse_safetensors reports the short file
-    void* map = ::mmap(nullptr, file.map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Writable but private (copy-on-write): a model may take its weights straight from the
+    // mapping and still change them (LoRA merging, training) without touching the file.
+    void* map = ::mmap(nullptr, file.map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
       int err = errno;
       ::close(fd);
@@ -427,6 +429,13 @@ const uint8_t* SafetensorsFile::data(const TensorInfo& info) const {
     fail(path_, "tensor '", info.name, "': range ", range_text(info.begin, info.end),
          " is outside this file's data section");
   return map_ + index_.data_offset + info.begin;
+}
+
+void SafetensorsFile::drop_pages(const TensorInfo& info) const {
+  const auto page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data(info));
+  const uintptr_t first = (begin + page - 1) / page * page, last = (begin + (info.end - info.begin)) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // a hint: failure is harmless
 }
 
 void write_safetensors(const std::string& path, const std::vector<TensorView>& tensors,

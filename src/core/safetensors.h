@@ -56,7 +56,8 @@ inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 // fuzzers). `where` names the source in error messages. Throws Error on any malformed input.
 SafetensorsIndex parse_safetensors(const uint8_t* data, size_t size, const std::string& where);
 
-// A read-only, memory-mapped safetensors file (mmap PROT_READ, MAP_PRIVATE). Move-only; the
+// A memory-mapped safetensors file (mmap MAP_PRIVATE: writes through the mapping are private
+// copies, never reach the file; data() hands out const pointers all the same). Move-only; the
 // mapping lives as long as the object, so pointers from data() must not outlive it. As with any
 // mapping, truncating the file while it is mapped makes later reads fault (SIGBUS).
 class SafetensorsFile {
@@ -77,6 +78,10 @@ class SafetensorsFile {
   // the dtype size when the file came from write_safetensors or the reference writer; files from
   // other writers may be misaligned, so read through memcpy unless alignment was checked.
   const uint8_t* data(const TensorInfo& info) const;
+  // Says the tensor's bytes will not be read again (MADV_DONTNEED on the whole pages inside its
+  // range; a page it shares with a neighbour is kept), so a tensor copied out of the mapping
+  // leaves resident memory at once. Reading it afterwards reads the file again.
+  void drop_pages(const TensorInfo& info) const;
   const std::map<std::string, std::string>& metadata() const { return index_.metadata; }
   const std::string& path() const { return path_; }
 

@@ -303,6 +303,8 @@ family_model nokey_model "del c['num_hidden_layers']"
 family_model qwen3_model "c['model_type'] = 'qwen3'"
 family_model llada_model "c.update(model_type='llada', d_model=32, n_heads=2, n_layers=1, block_type='sequential')"
 family_model vocab_model "pass"
+# A config of about 4.4 trillion parameters: refused by the memory guard before anything is allocated.
+family_model huge_model "c.update(hidden_size=65536, intermediate_size=262144, num_hidden_layers=64)"
 printf 'tokenizer:\n  vocab_size: 320\n' >"$work/tok320.yaml"
 "$sculpt" tokenizer train --config "$work/tok320.yaml" --input "$work/corpus.txt" --out "$work/tok320" >/dev/null 2>&1 &&
   cp "$work/tok320.model" "$work/vocab_model/tokenizer.model" || echo "FAIL: cannot train the 320-piece tokenizer"
@@ -311,6 +313,9 @@ expect_error model_key_missing      "nokey_model/config.json: required key 'num_
 expect_error model_family_tensor_missing "missing tensor 'model.layers.0.self_attn.q_norm.weight' with shape [16]" -- "$sculpt" refine --model "$work/qwen3_model" --input "$work/text.txt" --rewrite 0:5
 expect_error draft_diffusion_model  "the drafter needs a causal model, but this Llama model (model_type 'llama') has bidirectional attention: use it as the refiner" -- "$sculpt" draft --model "$work/refiner" --prompt hi
 expect_error model_llada_block_type "llada_model/config.json: 'block_type' \"sequential\" is not supported" -- "$sculpt" model info "$work/llada_model"
+expect_error model_too_big          "the weights of $work/huge_model: needs" -- "$sculpt" refine --model "$work/huge_model" --input "$work/text.txt" --rewrite 0:5
+printf 'runtime: {dtype: float32}\npipeline: {drafter: %s, mode: ar_only}\n' "$work/huge_model" >"$work/huge_f32.yaml"
+expect_error model_too_big_f32      "GiB of memory are available; use a smaller model or hold the weights in bfloat16 (runtime.dtype)" -- "$sculpt" generate --config "$work/huge_f32.yaml" --prompt hi
 expect_error model_vocab_mismatch   "vocab_model/tokenizer.model: the tokenizer has 320 tokens but $work/vocab_model/config.json says vocab_size 300" -- "$sculpt" model info "$work/vocab_model"
 expect_error refine_vocab_mismatch  "vocab_model/tokenizer.model: the tokenizer has 320 tokens but the refiner's vocab_size (config.json) is 300" -- "$sculpt" refine --model "$work/vocab_model" --input "$work/text.txt" --rewrite 0:5
 # Tokenizer files: empty.

@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 
+#include <fstream>
 #include <functional>
 #include "support/test_util.h"
 
@@ -72,6 +73,76 @@ TEST(CheckpointTest, RoundTripEachDtype) {
   }
 }
 
+// The address ranges of /proc/self/maps that map `path` (a file-backed mapping names its file).
+std::vector<std::pair<uintptr_t, uintptr_t>> mappings_of(const std::string& path) {
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.size() < path.size() || line.compare(line.size() - path.size(), path.size(), path) != 0) continue;
+    const size_t dash = line.find('-'), space = line.find(' ');
+    ranges.emplace_back(std::stoull(line.substr(0, dash), nullptr, 16),
+                        std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16));
+  }
+  return ranges;
+}
+
+bool inside(const at::Tensor& t, const std::vector<std::pair<uintptr_t, uintptr_t>>& ranges) {
+  const auto p = reinterpret_cast<uintptr_t>(t.data_ptr());
+  for (const auto& [b, e] : ranges)
+    if (p >= b && p + size_t(t.nbytes()) <= e) return true;
+  return false;
+}
+
+TEST(CheckpointTest, WeightsInTheCheckpointsDtypeUseTheMappingWithoutACopy) {
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string dir = temp.file("m");
+  save_transformer(*random_model(small_config()), dir, DType::kF32);
+  const std::string weights = dir + "/model.safetensors";
+  const std::string before = read_file(weights, size_t(1) << 20);
+  {
+    Transformer model = load_transformer(dir, {}, WeightsDType::kF32);
+    const auto ranges = mappings_of(weights);
+    ASSERT_FALSE(ranges.empty()) << "the checkpoint is not mapped while its model lives";
+    for (const auto& item : model->named_parameters()) EXPECT_TRUE(inside(item.value(), ranges)) << item.key();
+    // Changing a weight (as merging an adapter does) changes the model, never the file.
+    at::NoGradGuard no_grad;
+    model->named_parameters()["model.norm.weight"].add_(1.0);
+    EXPECT_EQ(read_file(weights, size_t(1) << 20), before);
+    // Converted weights are copies: nothing of the file stays mapped for them.
+    Transformer narrow = load_transformer(dir, {}, WeightsDType::kBF16);
+    for (const auto& item : narrow->named_parameters()) {
+      EXPECT_EQ(item.value().scalar_type(), at::kBFloat16) << item.key();
+      EXPECT_FALSE(inside(item.value(), mappings_of(weights))) << item.key();
+    }
+  }
+  EXPECT_TRUE(mappings_of(weights).empty()) << "the mapping outlives the model";
+}
+
+TEST(CheckpointTest, LowPrecisionWeightsComputeAsTheirFloat32Widening) {
+  for (DType dtype : {DType::kF16, DType::kBF16}) {
+    for (bool tied : {false, true}) {
+      sculpt::testing::TempDir temp("sculpt_ckpt");
+      const std::string dir = temp.file("m");
+      save_transformer(*random_model(small_config(tied)), dir, dtype);
+      Transformer held = load_transformer(dir, {}, WeightsDType::kCheckpoint);
+      Transformer wide = load_transformer(dir, {}, WeightsDType::kF32);   // the same values in float32
+      // auto widens a model whose float32 copy fits easily, as this one does.
+      Transformer widened = load_transformer(dir, {}, WeightsDType::kAuto);
+      for (const auto& item : widened->named_parameters()) EXPECT_EQ(item.value().scalar_type(), at::kFloat) << item.key();
+      for (const auto& item : held->named_parameters())
+        EXPECT_EQ(item.value().scalar_type(), dtype == DType::kF16 ? at::kHalf : at::kBFloat16) << item.key();
+      at::NoGradGuard no_grad;
+      const at::Tensor tokens = at::randint(0, 40, {2, 7}, at::kLong);
+      const at::Tensor logits = held->forward(tokens);
+      EXPECT_EQ(logits.scalar_type(), at::kFloat);
+      EXPECT_LE((logits - wide->forward(tokens)).abs().max().item<double>(), 1e-5) << dtype_name(dtype) << " tied " << tied;
+      // One row at a time (the decoding path) as well.
+      const at::Tensor row = tokens.narrow(1, 0, 1);
+      EXPECT_LE((held->forward(row) - wide->forward(row)).abs().max().item<double>(), 1e-5);
+    }
+  }
+}
+
 TEST(CheckpointTest, MissingTensorIsNamed) {
   Transformer model = random_model(small_config());
   sculpt::testing::TempDir temp("sculpt_ckpt");
@@ -81,9 +152,8 @@ TEST(CheckpointTest, MissingTensorIsNamed) {
   std::vector<TensorView> views;
   for (const TensorInfo& t : full.tensors())
     if (t.name != "model.layers.1.mlp.up_proj.weight") views.push_back({t.name, t.dtype, t.shape, full.data(t)});
-  write_safetensors(dir + "/other.safetensors", views);
-  Transformer fresh(small_config());
-  EXPECT_THAT(expect_error([&] { load_weights(*fresh, SafetensorsFile::open(dir + "/other.safetensors")); }),
+  write_safetensors(dir + "/model.safetensors", views);  // replaces the file `full` still maps
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }),
               HasSubstr("missing tensor 'model.layers.1.mlp.up_proj.weight'"));
 }
 
