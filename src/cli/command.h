@@ -37,5 +37,6 @@ std::vector<Command> lora_commands();
 std::vector<Command> serve_commands();
 std::vector<Command> bench_serve_commands();
 std::vector<Command> bench_fix_commands();
+std::vector<Command> bench_load_commands();
 
 }  // namespace sculpt::cli

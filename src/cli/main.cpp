@@ -22,7 +22,7 @@ std::vector<sculpt::cli::Command> all_commands() {
                      sculpt::cli::train_commands, sculpt::cli::lora_commands, sculpt::cli::launch_commands, sculpt::cli::draft_commands, sculpt::cli::generate_commands,
                      sculpt::cli::refine_commands, sculpt::cli::ablate_commands, sculpt::cli::bench_commands,
                      sculpt::cli::bench_refine_commands, sculpt::cli::bench_moe_commands, sculpt::cli::bench_train_commands, sculpt::cli::retrieval_commands, sculpt::cli::serve_commands,
-                     sculpt::cli::bench_serve_commands, sculpt::cli::bench_fix_commands})
+                     sculpt::cli::bench_serve_commands, sculpt::cli::bench_fix_commands, sculpt::cli::bench_load_commands})
     for (const auto& c : group()) all.push_back(c);
   return all;
 }
