@@ -169,8 +169,7 @@ std::string EditDocument::text() const {
   bool at_start = true;          // nothing of the text before the run
   auto flush = [&] {
     if (written.empty()) return;
-    std::string bytes;
-    for (TokenId id : written) bytes += tokenizer_.piece_bytes(id);
+    std::string bytes = spelling_of(tokenizer_, written);
     if (first_invalid_utf8(bytes) >= 0) bytes = tokenizer_.decode(written);  // an unfinished character
     // At the very start the decoder drops a first piece's space (sentencepiece's dummy prefix).
     if (at_start && out.empty() && bytes.compare(0, 1, " ") == 0 && tokenizer_.decode({written[0]}).compare(0, 1, " ") != 0)

@@ -43,6 +43,21 @@ TokenLayout token_layout(const Tokenizer& tokenizer, const std::vector<TokenId>&
   return out;
 }
 
+std::string spelling_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids) {
+  std::string s;
+  for (TokenId id : ids) s += tokenizer.piece_bytes(id);
+  return s;
+}
+
+std::vector<TokenId> encode_continuation(const Tokenizer& tokenizer, const std::string& text) {
+  std::vector<TokenId> ids = tokenizer.encode(text);
+  if (text.compare(0, 1, " ") == 0 && spelling_of(tokenizer, ids) != text) {
+    std::vector<TokenId> without = tokenizer.encode(std::string_view(text).substr(1));
+    if (spelling_of(tokenizer, without) == text) return without;
+  }
+  return ids;
+}
+
 std::vector<Span> token_spans_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text,
                                  const std::vector<std::pair<int64_t, int64_t>>& ranges) {
   const int64_t n_chars = code_point_offset(text, text.size());

@@ -29,6 +29,15 @@ TokenLayout token_layout(const Tokenizer& tokenizer, const std::vector<TokenId>&
 // The token ranges of `ids` (the tokens of `text`) that overlap each code point range, in
 // order; a range covering no token is dropped. Throws Error naming a range that is empty or
 // reaches past the text's end.
+// The bytes `ids` spell, piece by piece (Tokenizer::piece_bytes of each, the leading space of a
+// dummy prefix included).
+std::string spelling_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids);
+
+// The tokens that spell `text` (piece by piece) where it continues other text: encode(text), or,
+// when a tokenizer that puts a space before a text's first word itself (sentencepiece's dummy
+// prefix) would double a leading space, the tokens of the text without it.
+std::vector<TokenId> encode_continuation(const Tokenizer& tokenizer, const std::string& text);
+
 std::vector<Span> token_spans_of(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text,
                                  const std::vector<std::pair<int64_t, int64_t>>& ranges);
 
