@@ -302,16 +302,6 @@ Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_d
   return Refiner(std::move(model), Tokenizer::load_dir(model_dir));
 }
 
-void Refiner::check_draft_tokenizer(const Tokenizer& drafter) const {
-  if (drafter.n_vocab() != tokenizer_.n_vocab())
-    fail(drafter.path(), "the drafter's vocabulary has ", drafter.n_vocab(), " pieces but the refiner's (",
-         tokenizer_.path(), ") has ", tokenizer_.n_vocab(), ": drafter and refiner must share one tokenizer");
-  for (TokenId id = 0; id < drafter.n_vocab(); ++id)
-    if (drafter.id_to_piece(id) != tokenizer_.id_to_piece(id))
-      fail(drafter.path(), "piece ", id, " is '", drafter.id_to_piece(id), "' for the drafter but '",
-           tokenizer_.id_to_piece(id), "' for the refiner (", tokenizer_.path(), "): they must share one tokenizer");
-}
-
 RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p, const RefineStepCallback& on_step) {
   const auto start = std::chrono::steady_clock::now();
   p.validate();

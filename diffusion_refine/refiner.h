@@ -53,10 +53,6 @@ class Refiner : public Denoiser {
   // choosing spans by the refiner's own confidence). Frozen positions get 1. [canvas size]
   std::vector<float> token_probabilities(const Canvas& canvas);
 
-  // Throws Error unless `drafter_tokenizer` is the refiner's own vocabulary (same size, same
-  // piece at every id): a draft in another vocabulary would be refined as garbage.
-  void check_draft_tokenizer(const Tokenizer& drafter_tokenizer) const;
-
   const Tokenizer& tokenizer() const { return tokenizer_; }
   Transformer& model() { return model_; }
   TokenId mask_id() const { return mask_id_; }

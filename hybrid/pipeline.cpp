@@ -16,6 +16,7 @@
 #include "diffusion_refine/span_selectors.h"
 #include "hybrid/edit_document.h"
 #include "hybrid/text_spans.h"
+#include "hybrid/token_alignment.h"
 #include "hybrid/trace_recorder.h"
 #include "retrieval/context_injector.h"
 #include "retrieval/retriever_registry.h"
@@ -42,10 +43,17 @@ std::vector<TokenId> tail(const std::vector<TokenId>& v, int64_t n) {
   return std::vector<TokenId>(v.end() - n, v.end());
 }
 
+// How a draft reached the refiner: its tokens as they are (shared vocabulary: empty), or re-read
+// from its text.
+struct Handover {
+  std::vector<std::string> texts;  // the text of each position, as SpansEvent::token_texts
+  int64_t shift = 0;               // positions before the refiner's first token (1: the head)
+};
+
 // The SpansEvent of a selection: each span with the weakest mark inside it.
 SpansEvent spans_event(int64_t section, const std::string& strategy, const std::vector<Span>& spans,
                        const SpanSelector::Marks& marks, int64_t n_draft) {
-  SpansEvent e{section, strategy, n_draft, {}};
+  SpansEvent e{section, strategy, n_draft, {}, {}};
   for (const Span& s : spans) {
     SpanChoice c{s, -std::numeric_limits<float>::infinity(), false};
     for (int64_t i = s.begin; i < s.end && i < int64_t(marks.weakness.size()); ++i) {
@@ -98,7 +106,16 @@ struct Pipeline::Impl {
   std::unique_ptr<Retriever> retriever;  // null without an index
   std::unique_ptr<SpanSelector> custom_selector;  // set_span_selector's; else made from the call's spans
   std::unique_ptr<Denoiser> custom_denoiser;      // set_denoiser's; else the refiner denoises
-  std::unique_ptr<Tokenizer> tokenizer;
+  // The refiner reads the drafter's ids (vocabulary_extends): the draft's tokens go to it as they
+  // are. Else the draft goes over as text (token_alignment.h).
+  bool shared_vocabulary = true;
+
+  // The tokenizer of the model that drafts (the refiner's without a drafter), and of the model
+  // that refines (the drafter's without a refiner).
+  const Tokenizer& draft_tok() const { return drafter ? drafter->tokenizer() : refiner->tokenizer(); }
+  const Tokenizer& refine_tok() const { return refiner ? refiner->tokenizer() : drafter->tokenizer(); }
+  // A call whose draft crosses from one vocabulary to another.
+  bool crosses(const PipelineParams& p) const { return !shared_vocabulary && p.drafts() && p.refines(); }
 
   Denoiser& denoiser() { return custom_denoiser ? *custom_denoiser : *refiner; }
 
@@ -126,30 +143,32 @@ struct Pipeline::Impl {
 
   // `new_ids` decoded after `prefix`, the leading space kept (sentencepiece drops the leading
   // space of a first piece, which would glue the new text to what precedes it).
-  std::string text_after(const std::vector<TokenId>& prefix, const std::vector<TokenId>& new_ids) const {
+  static std::string text_after(const Tokenizer& tok, const std::vector<TokenId>& prefix,
+                                const std::vector<TokenId>& new_ids) {
     std::vector<TokenId> all = prefix;
     all.insert(all.end(), new_ids.begin(), new_ids.end());
-    const std::string before = tokenizer->decode(prefix), full = tokenizer->decode(all);
+    const std::string before = tok.decode(prefix), full = tok.decode(all);
     return full.compare(0, before.size(), before) == 0 ? full.substr(before.size()) : full;
   }
 
-  // Passages for `query`, rendered under the injection budget, as token ids.
-  std::vector<TokenId> passages_for(const Call& c, const std::string& query, int64_t section, const char* stage) {
+  // Passages for `query`, rendered under the injection budget, as token ids of `tok`.
+  std::vector<TokenId> passages_for(const Call& c, const Tokenizer& tok, const std::string& query, int64_t section,
+                                    const char* stage) {
     if (!retriever) return {};
     const auto start = Clock::now();
-    ContextInjector injector(c.cfg.retrieval.inject, [&](std::string_view s) { return int(tokenizer->encode(s).size()); });
+    ContextInjector injector(c.cfg.retrieval.inject, [&](std::string_view s) { return int(tok.encode(s).size()); });
     const Injection inj = injector.render(retriever->search(query, size_t(c.cfg.retrieval.k)));
     c.events.on_passages({section, stage, inj.used});
     c.events.on_stage({stage, seconds_since(start), 0, 0}, section);
-    return tokenizer->encode(inj.text);
+    return tok.encode(inj.text);
   }
 
   // Frozen context for a model of `context` positions that must also hold n_new tokens:
   // BOS, then passages if they leave room, then as much of the document's end as fits.
-  std::vector<TokenId> frozen_context(const std::vector<TokenId>& passages, const std::vector<TokenId>& document,
-                                      int64_t context, int64_t n_new) const {
+  static std::vector<TokenId> frozen_context(const Tokenizer& tok, const std::vector<TokenId>& passages,
+                                             const std::vector<TokenId>& document, int64_t context, int64_t n_new) {
     std::vector<TokenId> out;
-    if (tokenizer->bos_for_model() >= 0) out.push_back(tokenizer->bos_for_model());
+    if (tok.bos_for_model() >= 0) out.push_back(tok.bos_for_model());
     const int64_t room = context - n_new - int64_t(out.size());
     // Passages never crowd out the text itself: they take at most half the room.
     if (int64_t(passages.size()) <= room / 2) out.insert(out.end(), passages.begin(), passages.end());
@@ -173,7 +192,7 @@ struct Pipeline::Impl {
       c.check_stop();
     };
     c.check_stop();
-    const DraftResult d = drafter->draft_ids({frozen_context(passages, document, ctx, n_new)}, dp, on_token, &stats,
+    const DraftResult d = drafter->draft_ids({frozen_context(drafter->tokenizer(), passages, document, ctx, n_new)}, dp, on_token, &stats,
                                              {passages})[0];
     DraftView view;
     for (const DraftToken& t : d.tokens) {
@@ -186,19 +205,70 @@ struct Pipeline::Impl {
     return view;
   }
 
-  std::vector<Span> choose_spans(const Call& c, const DraftView& view, int64_t section) {
+  std::vector<Span> choose_spans(const Call& c, const DraftView& view, int64_t section, const Handover& handover) {
     const auto start = Clock::now();
     SpanSelector::Marks marks;
     std::vector<Span> spans = c.selector.select(view, &marks);
     c.events.on_stage({"select_spans", seconds_since(start), 0, 0}, section);
-    c.events.on_spans(spans_event(section, c.strategy, spans, marks, int64_t(view.tokens.size())));
+    SpansEvent e = spans_event(section, c.strategy, spans, marks, int64_t(view.tokens.size()) + handover.shift);
+    for (SpanChoice& s : e.spans) s.span = {s.span.begin + handover.shift, s.span.end + handover.shift};
+    e.token_texts = handover.texts;
+    c.events.on_spans(e);
     return spans;
+  }
+
+  // The draft as the refiner reads it when the two do not share a vocabulary: the draft's
+  // `text` (read after the drafter's `draft_doc`) in the refiner's tokens after the document's
+  // text, with the drafter's scores carried over byte by byte (token_alignment.h). A
+  // dummy-prefix tokenizer (sentencepiece) starts every text with a new word, so when it cannot
+  // spell the draft as it continues the document (a draft that ends a word the document began),
+  // that word's rest (the head) is read as context and the refiner's tokens start after it.
+  struct Reread {
+    DraftView view;                // the refiner's tokens after the head, with carried scores
+    std::string head;              // the draft's first bytes, read as context; "" = none
+    std::vector<TokenId> context;  // the document and the head in the refiner's tokens
+    Handover handover;
+  };
+  Reread reread_draft(const DraftView& view, const std::vector<TokenId>& draft_doc, const std::string& text,
+                      const std::string& document) const {
+    constexpr int64_t kLead = 8;  // tokens before the draft that decide how its first one reads
+    const Tokenizer &dt = draft_tok(), &rt = refine_tok();
+    Reread out;
+    out.view.tokens = encode_continuation(rt, text);
+    if (spelling_of(rt, out.view.tokens) != text) {
+      out.head = text.substr(0, std::min(text.size(), text.find_first_of(" \t\n")));
+      out.view.tokens = encode_continuation(rt, text.substr(out.head.size()));
+    }
+    out.context = rt.encode(document + out.head);
+    const auto spell = [](const Tokenizer& tok, const std::vector<TokenId>& lead, const std::vector<TokenId>& ids) {
+      return [&tok, lead = tail(lead, kLead), &ids](int64_t i) {
+        return text_after(tok, lead, std::vector<TokenId>(ids.begin(), ids.begin() + i + 1));
+      };
+    };
+    const std::string rest = text.substr(out.head.size());
+    // The drafter's tokens over the rest, in its coordinates (those inside the head stay there).
+    std::vector<size_t> from;
+    std::vector<float> logprobs, entropies;
+    const std::vector<size_t> ends = token_ends(text, int64_t(view.tokens.size()), spell(dt, draft_doc, view.tokens));
+    for (size_t i = 0; i < ends.size(); ++i)
+      if (ends[i] > out.head.size()) {
+        from.push_back(ends[i] - out.head.size());
+        logprobs.push_back(view.logprobs[i]);
+        entropies.push_back(view.entropies[i]);
+      }
+    const std::vector<size_t> to = token_ends(rest, int64_t(out.view.tokens.size()), spell(rt, out.context, out.view.tokens));
+    CarriedScores scores = carry_scores(from, logprobs, entropies, to);
+    out.view.logprobs = std::move(scores.logprobs);
+    out.view.entropies = std::move(scores.entropies);
+    if (!out.head.empty()) out.handover = {{out.head}, 1};
+    for (std::string& t : token_texts(rest, to)) out.handover.texts.push_back(std::move(t));
+    return out;
   }
 
   // Refines `draft` after the frozen `context` with `spans` re-masked; reports each step and
   // each edit. Returns the section's tokens.
   std::vector<TokenId> refine_section(const Call& c, const std::vector<TokenId>& context, const std::vector<TokenId>& draft,
-                                      const std::vector<Span>& spans, int64_t section) {
+                                      const std::vector<Span>& spans, int64_t section, int64_t shift) {
     const auto start = Clock::now();
     Canvas canvas = Canvas::from_parts(context, draft);
     canvas.mark(spans, CanvasRole::kMasked);
@@ -209,33 +279,31 @@ struct Pipeline::Impl {
     }
     c.check_stop();
     const RefineResult r = denoiser().denoise(canvas, c.cfg.refine, [&](const RefineStep& step) {
-      c.events.on_refine_step(step_event(step, canvas.n_context, section));
+      c.events.on_refine_step(step_event(step, canvas.n_context - shift, section));
       c.check_stop();
     });
     check_denoised(canvas, r);
     std::vector<TokenId> out(r.tokens.begin() + canvas.n_context, r.tokens.end());
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i] != draft[i] && draft[i] != refiner->mask_id())
-        c.events.on_edit({section, int64_t(i), draft[i], out[i], tokenizer->id_to_piece(draft[i]), tokenizer->id_to_piece(out[i])});
+        c.events.on_edit({section, int64_t(i) + shift, draft[i], out[i], refine_tok().id_to_piece(draft[i]),
+                          refine_tok().id_to_piece(out[i])});
     c.events.on_stage({"refine", seconds_since(start), r.trace.n_forward, canvas.count(CanvasRole::kMasked)}, section);
     return out;
   }
 
-  // The refiner's half of a section: passages for prompt + draft, the frozen context, the spans
-  // (chosen here when the drafter wrote the draft, else `spans` as given), the refinement.
-  std::vector<TokenId> refine_after(const Call& c, const std::string& prompt, const std::vector<TokenId>& prompt_ids,
-                                    const std::vector<TokenId>& document, DraftView& view, std::vector<Span> spans,
-                                    int64_t section) {
-    const bool drafted = c.cfg.pipeline.drafts();
+  // The refiner's half of a section: passages for `query` (the prompt and the draft), the frozen
+  // context before `document` (refiner tokens), the spans (chosen here when the drafter wrote the
+  // draft, else `spans` as given), the refinement.
+  std::vector<TokenId> refine_after(const Call& c, const std::string& query, const std::vector<TokenId>& document,
+                                    DraftView& view, std::vector<Span> spans, int64_t section,
+                                    const Handover& handover) {
     std::vector<TokenId> passages;
-    if (c.cfg.pipeline.retrieve_for_refine) {
-      const std::string query = prompt + (drafted ? text_after(prompt_ids, view.tokens) : "");
-      passages = passages_for(c, query, section, "retrieve_draft");
-    }
-    view.context = frozen_context(passages, document, refiner->model()->config().max_position_embeddings,
+    if (c.cfg.pipeline.retrieve_for_refine) passages = passages_for(c, refine_tok(), query, section, "retrieve_draft");
+    view.context = frozen_context(refine_tok(), passages, document, refiner->model()->config().max_position_embeddings,
                                   int64_t(view.tokens.size()));
-    if (drafted) spans = choose_spans(c, view, section);
-    return refine_section(c, view.context, view.tokens, spans, section);
+    if (c.cfg.pipeline.drafts()) spans = choose_spans(c, view, section, handover);
+    return refine_section(c, view.context, view.tokens, spans, section, handover.shift);
   }
 
   void write(const Call& c, const std::string& prompt, PipelineResult& result);
@@ -253,7 +321,7 @@ struct Pipeline::Impl {
     RefineStepEvent e{section, std::move(step), {}};
     for (int64_t& i : e.step.committed) i -= n_context;
     for (int64_t& i : e.step.remasked) i -= n_context;
-    for (TokenId id : e.step.tokens) e.texts.push_back(tokenizer->piece_text(id));
+    for (TokenId id : e.step.tokens) e.texts.push_back(refine_tok().piece_text(id));
     return e;
   }
 
@@ -289,8 +357,10 @@ struct Pipeline::Impl {
   template <class Fn>
   auto with_call(const PipelineConfig& settings, const SpanParams& spans, PipelineObserver& events, Fn&& fn) {
     PipelineConfig cfg = settings;
-    if (!cfg.pipeline.forbid.empty())
-      cfg.draft.ban = cfg.refine.ban = std::make_shared<const PhraseBan>(*tokenizer, cfg.pipeline.forbid);
+    if (!cfg.pipeline.forbid.empty()) {  // each model's ban in its own tokens
+      cfg.draft.ban = std::make_shared<const PhraseBan>(draft_tok(), cfg.pipeline.forbid);
+      cfg.refine.ban = std::make_shared<const PhraseBan>(refine_tok(), cfg.pipeline.forbid);
+    }
     if (custom_selector) return fn(Call{cfg, events, *custom_selector, "custom"});
     const std::unique_ptr<SpanSelector> own = make_span_selector(spans, refiner.get());
     return fn(Call{cfg, events, *own, span_strategy_name(spans.strategy)});
@@ -318,9 +388,7 @@ Pipeline::Pipeline(const PipelineConfig& config, const std::string& config_path)
     if (p.refiner.empty()) fail(where + "pipeline.refiner", "is empty; name the refiner's model directory");
     m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter, dtype)); });
   }
-  if (m.drafter && m.refiner)
-    loading(config_path, "pipeline.refiner", [&] { m.refiner->check_draft_tokenizer(m.drafter->tokenizer()); return 0; });
-  m.tokenizer = std::make_unique<Tokenizer>(m.drafter ? m.drafter->tokenizer() : m.refiner->tokenizer());
+  m.shared_vocabulary = !m.drafter || !m.refiner || vocabulary_extends(m.refiner->tokenizer(), m.drafter->tokenizer());
   const std::vector<std::string> known = registered_retrievers();
   if (std::find(known.begin(), known.end(), m.cfg.retrieval.backend) == known.end()) {
     std::string names;
@@ -347,7 +415,7 @@ void Pipeline::set_denoiser(std::unique_ptr<Denoiser> denoiser) {
   impl_->custom_denoiser = std::move(denoiser);
 }
 const PipelineConfig& Pipeline::config() const { return impl_->cfg; }
-const Tokenizer& Pipeline::tokenizer() const { return *impl_->tokenizer; }
+const Tokenizer& Pipeline::tokenizer() const { return impl_->draft_tok(); }
 
 PipelineResult Pipeline::generate(const std::string& prompt, PipelineObserver* observer) {
   return generate(prompt, impl_->cfg, observer);
@@ -365,45 +433,64 @@ PipelineResult Pipeline::generate(const std::string& prompt, const PipelineConfi
 }
 
 // The section loop of generate(): draft (or an all-mask canvas), then refine, each section
-// after the document so far.
+// after the document so far, held in the tokens of the model that writes last. When the
+// drafter's vocabulary is another, each model reads the document's text in its own tokens and
+// the draft goes to the refiner as text.
 void Pipeline::Impl::write(const Call& c, const std::string& prompt, PipelineResult& result) {
   Impl& m = *this;
   const PipelineParams& p = c.cfg.pipeline;
   PipelineObserver& events = c.events;
-  const std::vector<TokenId> prompt_ids = m.tokenizer->encode(prompt);
+  const bool crossing = m.crosses(p);
+  const Tokenizer& dt = m.draft_tok();
+  const Tokenizer& out_tok = p.refines() ? m.refine_tok() : dt;
+  const std::vector<TokenId> prompt_ids = (p.drafts() ? dt : out_tok).encode(prompt);
   const int64_t section = m.section_length(p, int64_t(prompt_ids.size()));
   std::vector<TokenId> prompt_passages;
-  if (p.retrieve_for_prompt && p.drafts()) prompt_passages = m.passages_for(c, prompt, 0, "retrieve_prompt");
+  if (p.retrieve_for_prompt && p.drafts()) prompt_passages = m.passages_for(c, dt, prompt, 0, "retrieve_prompt");
   std::vector<TokenId> document = prompt_ids;  // everything so far, without BOS
-  std::string emitted;                         // decoded output so far
+  std::string emitted, drafted;                // the output so far; what the drafter wrote (crossing)
+  int64_t written = 0;                         // tokens drafted (diffusion only: written) so far
   bool ended = false;
-  for (int64_t s = 0; !ended && int64_t(result.ids.size()) < p.max_tokens; ++s) {
-    const int64_t n_new = std::min<int64_t>(section, p.max_tokens - int64_t(result.ids.size()));
+  for (int64_t s = 0; !ended && written < p.max_tokens; ++s) {
+    const int64_t n_new = std::min<int64_t>(section, p.max_tokens - written);
+    const std::vector<TokenId> draft_doc = crossing ? dt.encode(prompt + emitted) : document;
     DraftView view;
     std::vector<Span> spans;
     if (p.drafts()) {
-      view = m.draft_section(c, prompt_passages, document, n_new, s, &ended);
+      view = m.draft_section(c, prompt_passages, draft_doc, n_new, s, &ended);
       if (view.tokens.empty()) break;
     } else {
       view.tokens.assign(size_t(n_new), m.refiner->mask_id());  // diffusion only: an all-mask canvas
       spans.push_back({0, n_new});
-      events.on_spans({s, "all", n_new, {{spans[0], 0.0f, false}}});
+      events.on_spans({s, "all", n_new, {{spans[0], 0.0f, false}}, {}});
     }
-    const std::vector<TokenId> out =
-        p.refines() ? m.refine_after(c, prompt, prompt_ids, document, view, spans, s) : view.tokens;
-    SectionEvent done{s, "", p.drafts() ? m.text_after(document, view.tokens) : ""};
-    document.insert(document.end(), out.begin(), out.end());
-    result.ids.insert(result.ids.end(), out.begin(), out.end());
-    if (p.drafts()) result.draft_ids.insert(result.draft_ids.end(), view.tokens.begin(), view.tokens.end());
-    const std::string text = m.text_after(prompt_ids, result.ids);
-    done.text = text.compare(0, emitted.size(), emitted) == 0 ? text.substr(emitted.size()) : text;
-    emitted = text;
+    written += int64_t(view.tokens.size());
+    SectionEvent done{s, "", p.drafts() ? text_after(dt, draft_doc, view.tokens) : ""};
+    const std::string query = prompt + (p.drafts() ? text_after(dt, prompt_ids, view.tokens) : "");
+    if (crossing) {
+      Reread r = m.reread_draft(view, draft_doc, done.draft_text, prompt + emitted);
+      const std::vector<TokenId> out =
+          r.view.tokens.empty() ? r.view.tokens : m.refine_after(c, query, r.context, r.view, {}, s, r.handover);
+      result.ids.insert(result.ids.end(), out.begin(), out.end());
+      result.draft_ids.insert(result.draft_ids.end(), r.view.tokens.begin(), r.view.tokens.end());
+      done.text = r.head + text_after(out_tok, r.context, out);
+      drafted += done.draft_text;
+      emitted += done.text;
+    } else {
+      const std::vector<TokenId> out = p.refines() ? m.refine_after(c, query, document, view, spans, s, Handover{}) : view.tokens;
+      document.insert(document.end(), out.begin(), out.end());
+      result.ids.insert(result.ids.end(), out.begin(), out.end());
+      if (p.drafts()) result.draft_ids.insert(result.draft_ids.end(), view.tokens.begin(), view.tokens.end());
+      const std::string text = text_after(out_tok, prompt_ids, result.ids);
+      done.text = text.compare(0, emitted.size(), emitted) == 0 ? text.substr(emitted.size()) : text;
+      emitted = text;
+    }
     events.on_section(done);
   }
   c.check_forbidden(emitted);
   result.text = emitted;
   result.stopped = ended;
-  if (p.drafts()) result.draft_text = m.text_after(prompt_ids, result.draft_ids);
+  if (p.drafts()) result.draft_text = crossing ? drafted : text_after(out_tok, prompt_ids, result.draft_ids);
   result.trace.n_generated = int64_t(result.ids.size());
 }
 
@@ -448,31 +535,33 @@ void Pipeline::Impl::edit(const Call& c, const EditRequest& request, EditPlan pl
       from = at + hit->phrase.size();
     }
   }
-  EditDocument doc(*tokenizer, plan, refiner->mask_id());
+  const Tokenizer& tok = refiner->tokenizer();
+  EditDocument doc(tok, plan, refiner->mask_id());
   // With phrases to place, or no drafter, the refiner writes the continuation as a gap at the end.
   const bool continue_as_gap = request.continue_tokens > 0 && (!plan.require.empty() || !drafter);
   if (continue_as_gap) doc.append_gap(request.continue_tokens);
   std::vector<TokenId> passages;
   if (c.cfg.pipeline.retrieve_for_refine)
-    passages = m.passages_for(c, request.context + plan.text, 0, "retrieve_draft");
+    passages = m.passages_for(c, tok, request.context + plan.text, 0, "retrieve_draft");
   const int64_t ctx = refiner->model()->config().max_position_embeddings;
-  const std::vector<TokenId> prefix = frozen_context(passages, tokenizer->encode(request.context), ctx, ctx / 2);
+  const std::vector<TokenId> prefix = frozen_context(tok, passages, tok.encode(request.context), ctx, ctx / 2);
   if (fix) doc.mask_source(m.fix_spans(c, doc.source_ids(), plan.text, prefix));
   m.place_phrases(plan, doc, prefix);
 
   // The document as the edit starts, then what the refiner will write.
   const std::vector<std::string> texts = doc.token_texts();
   for (size_t i = 0; i < texts.size(); ++i) c.events.on_draft_token({0, int64_t(i), doc.tokens()[i].id, texts[i], 0, 0, false});
-  SpansEvent spans{0, fix ? c.strategy : "edit", int64_t(doc.tokens().size()), {}};
+  SpansEvent spans{0, fix ? c.strategy : "edit", int64_t(doc.tokens().size()), {}, {}};
   for (const Span& run : doc.masked_runs()) spans.spans.push_back({run, 0.0f, false});
   c.events.on_spans(spans);
   m.refine_document(c, doc, prefix);
-  if (fix && drafter && c.cfg.spans.verify) m.keep_likelier_runs(c, doc);
-  doc.end_gaps_at(tokenizer->eos_id());
+  // The check scores the refiner's tokens with the drafter: only when they share a vocabulary.
+  if (fix && drafter && c.cfg.spans.verify && shared_vocabulary) m.keep_likelier_runs(c, doc);
+  doc.end_gaps_at(tok.eos_id());
   for (int64_t i = 0; i < int64_t(doc.tokens().size()); ++i) {  // the text's tokens the edit changed
     const EditToken& t = doc.tokens()[size_t(i)];
     const TokenId before = t.source >= 0 ? doc.source_ids()[size_t(t.source)] : t.id;
-    if (t.id != before) c.events.on_edit({0, i, before, t.id, tokenizer->id_to_piece(before), tokenizer->id_to_piece(t.id)});
+    if (t.id != before) c.events.on_edit({0, i, before, t.id, tok.id_to_piece(before), tok.id_to_piece(t.id)});
   }
 
   std::string text = doc.text();
@@ -514,10 +603,19 @@ std::vector<Span> Pipeline::Impl::fix_spans(const Call& c, const std::vector<Tok
   const SpanStrategy strategy = c.selector.params().strategy;
   if (drafter && (strategy == SpanStrategy::kLogprob || strategy == SpanStrategy::kCombined)) {
     // Without BOS the text's first token has no score (nothing predicts it): it counts as certain.
-    const bool first_unscored = tokenizer->bos_for_model() < 0;
-    if (!first_unscored || ids.size() > 1) logprobs = score_text(*drafter->model(), *tokenizer, text).logprobs;
+    const Tokenizer& dt = drafter->tokenizer();
+    const std::vector<TokenId> scored = shared_vocabulary ? ids : dt.encode(text);
+    const bool first_unscored = dt.bos_for_model() < 0;
+    if (!first_unscored || scored.size() > 1) logprobs = score_text(*drafter->model(), dt, text).logprobs;
     if (first_unscored) logprobs.insert(logprobs.begin(), 0.0f);
-    if (logprobs.size() != ids.size()) fail("edit", "the drafter scored ", logprobs.size(), " tokens of ", ids.size());
+    if (logprobs.size() != scored.size()) fail("edit", "the drafter scored ", logprobs.size(), " tokens of ", scored.size());
+    if (!shared_vocabulary) {  // the drafter's scores go to the refiner's tokens over the same bytes
+      const auto spell = [&text](const Tokenizer& tok, const std::vector<TokenId>& t) {
+        return token_ends(text, int64_t(t.size()), [&](int64_t i) { return tok.decode({t.begin(), t.begin() + i + 1}); });
+      };
+      logprobs = carry_scores(spell(dt, scored), logprobs, std::vector<float>(scored.size(), 0.0f),
+                              spell(refiner->tokenizer(), ids)).logprobs;
+    }
   }
   const int64_t ctx = refiner->model()->config().max_position_embeddings;
   const int64_t window = std::max<int64_t>(1, (ctx - int64_t(prefix.size())) / 2);
@@ -547,12 +645,13 @@ void Pipeline::Impl::keep_likelier_runs(const Call& c, EditDocument& doc) {
   std::vector<TokenId> now;
   for (const EditToken& t : doc.tokens()) now.push_back(t.id);
   const std::vector<TokenId>& was = doc.source_ids();  // the fix keeps the text's length, token for token
-  if (tokenizer->bos_for_model() < 0 && now.size() < 2) {  // one token and no BOS: nothing predicts it
+  const Tokenizer& tok = drafter->tokenizer();
+  if (tok.bos_for_model() < 0 && now.size() < 2) {  // one token and no BOS: nothing predicts it
     c.events.on_stage({"verify", seconds_since(start), 0, 0}, 0);
     return;
   }
-  const ScoreResult before = score_ids(*drafter->model(), *tokenizer, was);
-  const ScoreResult after = score_ids(*drafter->model(), *tokenizer, now);
+  const ScoreResult before = score_ids(*drafter->model(), tok, was);
+  const ScoreResult after = score_ids(*drafter->model(), tok, now);
   const int64_t n = int64_t(now.size());
   // Without BOS the first token is not scored (nothing predicts it): it counts as 0 either way.
   const auto logprob = [n](const ScoreResult& s, int64_t j) {
@@ -578,7 +677,7 @@ void Pipeline::Impl::keep_likelier_runs(const Call& c, EditDocument& doc) {
         undo.step.committed.push_back(j);
         undo.step.tokens.push_back(was[size_t(j)]);
         undo.step.confidence.push_back(1.0f);
-        undo.texts.push_back(tokenizer->piece_text(was[size_t(j)]));
+        undo.texts.push_back(tok.piece_text(was[size_t(j)]));
       }
     i = end;
   }
@@ -607,10 +706,7 @@ void Pipeline::Impl::place_phrases(const EditPlan& plan, EditDocument& doc, cons
     const std::string what = str_cat("require[", q, "]");
     // Tokens that spell " phrase" (a word after the text before it), as the tokenizer writes it.
     const std::string spelled = " " + phrase.text.substr(phrase.text.find_first_not_of(' '));
-    std::vector<TokenId> ids = tokenizer->encode(spelled);
-    std::string check;
-    for (TokenId id : ids) check += tokenizer->piece_bytes(id);
-    if (check != spelled) ids = tokenizer->encode(spelled.substr(1));  // a dummy-prefix tokenizer adds the space itself
+    const std::vector<TokenId> ids = encode_continuation(refiner->tokenizer(), spelled);
     const int64_t n = int64_t(ids.size());
     const std::vector<Span> runs = doc.masked_runs();
     auto run_of = [&](int64_t i) {
@@ -690,7 +786,7 @@ void Pipeline::Impl::refine_document(const Call& c, EditDocument& doc, const std
       RefineStepEvent e{0, step, {}};
       for (int64_t& i : e.step.committed) i += shift;
       for (int64_t& i : e.step.remasked) i += shift;
-      for (TokenId id : e.step.tokens) e.texts.push_back(tokenizer->piece_text(id));
+      for (TokenId id : e.step.tokens) e.texts.push_back(refiner->tokenizer().piece_text(id));
       c.events.on_refine_step(e);
       c.check_stop();
     });

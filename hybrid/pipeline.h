@@ -39,8 +39,8 @@ struct PipelineTrace {
 struct PipelineResult {
   std::string text;                // the new text (the prompt not repeated); editing: the whole document
   std::string draft_text;          // the drafter's text before refinement; editing: the text as given
-  std::vector<TokenId> ids;        // the output's token ids
-  std::vector<TokenId> draft_ids;  // the draft's token ids (aligned with ids when drafting is on)
+  std::vector<TokenId> ids;        // the output's token ids (the refiner's vocabulary when it refines)
+  std::vector<TokenId> draft_ids;  // the draft's token ids in that vocabulary (aligned with ids when drafting is on)
   bool stopped = false;            // the draft ended at EOS or a stop string (else: max_tokens)
   PipelineTrace trace;
 };
@@ -48,8 +48,11 @@ struct PipelineResult {
 class Pipeline {
  public:
   // Reads the config (then --set style overrides) and loads what it names. Throws Error naming
-  // the key and the file for a missing model or index, an unknown backend, or a drafter and
-  // refiner that do not share one tokenizer.
+  // the key and the file for a missing model or index or an unknown backend. A drafter and a
+  // refiner with different tokenizers work together: the draft goes to the refiner as text, its
+  // weak spans become the refiner tokens over the same characters, and edits, positions and
+  // ids after drafting are the refiner's (SpansEvent::token_texts); with one tokenizer, the
+  // draft's tokens go over as they are.
   static Pipeline from_file(const std::string& config_path, const std::vector<std::string>& overrides = {});
   explicit Pipeline(const PipelineConfig& config, const std::string& config_path = "");
   Pipeline(Pipeline&&) noexcept;
@@ -85,6 +88,7 @@ class Pipeline {
   PipelineResult edit(const EditRequest& request, const PipelineConfig& settings, PipelineObserver* observer = nullptr);
 
   const PipelineConfig& config() const;
+  // The tokenizer prompts are written for: the drafter's (the refiner's without a drafter).
   const Tokenizer& tokenizer() const;
 
  private:

@@ -51,6 +51,11 @@ struct SpansEvent {
   std::string strategy;  // spans.strategy; "all" when the refiner writes the whole section (diffusion only)
   int64_t n_draft = 0;   // tokens in the section
   std::vector<SpanChoice> spans;
+  // Set when the drafter and the refiner do not share a vocabulary: the draft's text as the
+  // refiner's tokens read it, one entry per token (concatenated, the draft's text). From here
+  // on, this section's positions (spans, refine steps, edits) count these tokens, not the
+  // drafter's.
+  std::vector<std::string> token_texts;
 };
 
 // One denoising step of the refiner over a section.

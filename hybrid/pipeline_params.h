@@ -30,7 +30,7 @@ const char* pipeline_mode_name(PipelineMode mode);
 struct PipelineParams {
   PipelineMode mode = PipelineMode::kHybrid;
   std::string drafter;               // drafter model directory (with its tokenizer.json or tokenizer.model)
-  std::string refiner;               // refiner model directory; must share the drafter's tokenizer
+  std::string refiner;               // refiner model directory (its tokenizer may differ from the drafter's)
   // LoRA adapters (PEFT folders, sculpt finetune) merged into the drafter's / refiner's weights at
   // load; keep several and name one. "" = the base model.
   std::string drafter_adapter;

@@ -48,7 +48,9 @@ json event_json(const SpansEvent& e) {
   for (const SpanChoice& c : e.spans)
     spans.push_back({{"begin", c.span.begin}, {"end", c.span.end}, {"weakness", finite_or_null(c.weakness)},
                      {"repeat", c.repeat}});
-  return {{"event", "spans"}, {"section", e.section}, {"strategy", e.strategy}, {"tokens", e.n_draft}, {"spans", spans}};
+  json out = {{"event", "spans"}, {"section", e.section}, {"strategy", e.strategy}, {"tokens", e.n_draft}, {"spans", spans}};
+  if (!e.token_texts.empty()) out["token_texts"] = e.token_texts;  // positions count the refiner's tokens
+  return out;
 }
 
 json event_json(const RefineStepEvent& e) {

@@ -167,4 +167,11 @@ const std::string& Tokenizer::path() const {
   return m.hf ? m.hf->path() : m.spm->path();
 }
 
+bool vocabulary_extends(const Tokenizer& tokenizer, const Tokenizer& base) {
+  if (tokenizer.n_vocab() < base.n_vocab()) return false;
+  for (TokenId id = 0; id < base.n_vocab(); ++id)
+    if (tokenizer.id_to_piece(id) != base.id_to_piece(id)) return false;
+  return true;
+}
+
 }  // namespace sculpt

@@ -102,4 +102,9 @@ class Tokenizer {
   std::shared_ptr<const Model> model_;
 };
 
+// Whether `tokenizer` reads the ids of `base` as `base` does: every id of base is the same piece
+// in tokenizer, which may add tokens of its own after them (as Dream adds its mask token to
+// Qwen2.5's vocabulary). Then a draft's ids can go to a refiner as they are.
+bool vocabulary_extends(const Tokenizer& tokenizer, const Tokenizer& base);
+
 }  // namespace sculpt

@@ -95,6 +95,8 @@ void CompletionStream::revise(int64_t b, int64_t e, const std::vector<std::strin
 
 void CompletionStream::on_spans(const SpansEvent& e) {
   if (!options_.revisions || e.strategy == "all") return;  // diffusion only: nothing was sent to rewrite
+  // A draft that went to the refiner as text: the same text, now counted in the refiner's tokens.
+  if (!e.token_texts.empty()) token_texts_ = e.token_texts;
   json spans = json::array();
   for (const SpanChoice& c : e.spans)
     spans.push_back({{"begin", code_point_offset(text_, token_offset(c.span.begin))},

@@ -305,6 +305,32 @@ TEST_F(TokenizerJsonModelTest, GenerateDraftsAndRefinesThroughTheTokenizerJson) 
   EXPECT_EQ(out["text"], r.text);
 }
 
+// A drafter whose vocabulary the refiner's extends with its mask token (Qwen2.5 drafting for
+// Dream): the draft's ids go to the refiner as they are, no re-reading.
+TEST_F(TokenizerJsonModelTest, ARefinerThatAddsAMaskTokenTakesTheDraftsIds) {
+  const Family qwen3 = kFamilies[0];
+  const Tokenizer drafter = Tokenizer::load_dir(model_dir(qwen3)), refiner = Tokenizer::load_dir(dir_->file("mask-refiner"));
+  ASSERT_LT(drafter.n_vocab(), refiner.n_vocab());
+  EXPECT_TRUE(vocabulary_extends(refiner, drafter));
+  EXPECT_FALSE(vocabulary_extends(drafter, refiner));
+  TempDir dir("hf_extends");
+  testing::write_file(dir.file("hybrid.yaml"),
+                      "runtime: {seed: 1}\npipeline: {drafter: " + model_dir(qwen3) + ", refiner: " +
+                          dir_->file("mask-refiner") + ", max_tokens: 8}\n"
+                          "draft: {stop_at_eos: false, sampler: {temperature: 1.0, seed: 3}}\n"
+                          "spans: {strategy: random, random_fraction: 0.5, max_fraction: 0.5}\nrefine: {steps: 2}\n");
+  struct Spans : PipelineObserver {
+    std::vector<SpansEvent> events;
+    std::vector<TokenId> drafted;
+    void on_spans(const SpansEvent& e) override { events.push_back(e); }
+    void on_draft_token(const DraftTokenEvent& e) override { drafted.push_back(e.id); }
+  } seen;
+  const PipelineResult r = Pipeline::from_file(dir.file("hybrid.yaml")).generate(kPrompt, &seen);
+  ASSERT_EQ(seen.events.size(), 1u);
+  EXPECT_TRUE(seen.events[0].token_texts.empty());
+  EXPECT_EQ(r.draft_ids, seen.drafted);
+}
+
 // Fixing a text (Pipeline::edit with nothing asked): the drafter's scores of the text choose
 // (spans.fix_strategy combined, the default) and check the rewrites; without BOS the text's
 // first token has no score, and both read every other token's where it is. With every token
@@ -316,7 +342,7 @@ TEST_F(TokenizerJsonModelTest, FixScoresTheTextWithoutBos) {
                           dir_->file("mask-refiner") + "}\n"
                           "spans: {logprob_threshold: 0, max_fraction: 0.5, verify: true}\nrefine: {steps: 2}\n");
   const json ref_ids = reference_mask({kPrompt})[0]["ids"];
-  for (const std::string& strategy : {"combined", "logprob"}) {
+  for (const std::string strategy : {"combined", "logprob"}) {
     Pipeline pipeline = Pipeline::from_file(dir.file("hybrid.yaml"), {"spans.fix_strategy=" + strategy});
     const PipelineResult r = pipeline.edit(EditRequest{kPrompt});
     EXPECT_EQ(json(r.draft_ids), ref_ids) << strategy;

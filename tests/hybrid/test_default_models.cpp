@@ -39,7 +39,7 @@ double unigram_entropy(const std::vector<int64_t>& ids) {
 TEST(DefaultModelsTest, LoadAndShareOneTokenizer) {
   Drafter drafter = Drafter::load(kModels + "/drafter");
   Refiner refiner = Refiner::load(kModels + "/refiner");
-  EXPECT_NO_THROW(refiner.check_draft_tokenizer(drafter.tokenizer()));
+  EXPECT_TRUE(vocabulary_extends(refiner.tokenizer(), drafter.tokenizer()));
   EXPECT_EQ(drafter.model()->config().attention, AttentionMode::kCausal);
   EXPECT_NE(refiner.model()->config().attention, AttentionMode::kCausal);
   EXPECT_EQ(drafter.model()->config().torch_dtype, "float16");
@@ -83,7 +83,7 @@ TEST(DefaultModelsTest, StrongBaselineAndEvaluatorAreLargerCausalModelsOnTheSame
   for (const std::string name : {"ar_base", "evaluator"}) {
     SCOPED_TRACE(name);
     Drafter larger = Drafter::load(kModels + "/" + name);
-    EXPECT_NO_THROW(refiner.check_draft_tokenizer(larger.tokenizer()));
+    EXPECT_TRUE(vocabulary_extends(refiner.tokenizer(), larger.tokenizer()));
     EXPECT_EQ(larger.model()->config().attention, AttentionMode::kCausal);
     EXPECT_GT(parameter_count(*larger.model()), parameter_count(*drafter.model()));
     const ScoreResult big = score_text(*larger.model(), larger.tokenizer(), kParagraph);

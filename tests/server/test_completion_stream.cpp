@@ -56,7 +56,7 @@ class CompletionStreamTest : public ::testing::Test {
  protected:
   std::string run(bool revisions, const std::vector<std::string>& drafted, const std::vector<Span>& spans,
                   const std::vector<RefineStep>& steps, const std::vector<std::string>& step_texts,
-                  const std::string& section_text) {
+                  const std::string& section_text, const std::vector<std::string>& reread = {}) {
     std::string out;
     ClientConnection nobody("203.0.113.1", 1);  // no such socket: never gone
     std::atomic<bool> stopping{false};
@@ -68,7 +68,7 @@ class CompletionStreamTest : public ::testing::Test {
     CompletionStream stream(options, [&](const std::string& s) { out += s; return true; }, guard);
     stream.start();
     for (size_t i = 0; i < drafted.size(); ++i) stream.on_draft_token({0, int64_t(i), 0, drafted[i], -1.0f, 1.0f});
-    SpansEvent se{0, "logprob", int64_t(drafted.size()), {}};
+    SpansEvent se{0, "logprob", int64_t(reread.empty() ? drafted.size() : reread.size()), {}, reread};
     for (const Span& s : spans) se.spans.push_back({s, 2.0f, false});
     stream.on_spans(se);
     for (size_t k = 0; k < steps.size(); ++k) stream.on_refine_step({0, steps[k], {step_texts[k]}});
@@ -112,6 +112,30 @@ TEST_F(CompletionStreamTest, RevisionsTurnTheStreamedDraftIntoTheFinalText) {
   EXPECT_EQ(text, final_text);
   EXPECT_EQ(revisions, 3);  // the spans blanked, then two fills
   EXPECT_EQ(events.back().data, "[DONE]");
+}
+
+// A refiner with its own tokenizer: the spans event re-counts the draft in the refiner's tokens,
+// and the spans and steps that follow are placed by those.
+TEST_F(CompletionStreamTest, RevisionsFollowTheRefinersTokensOfACrossedDraft) {
+  RefineStep s0, s1;
+  s0.step = 0, s0.committed = {1}, s0.tokens = {11}, s0.confidence = {0.7f};
+  s1.step = 1, s1.committed = {2}, s1.tokens = {12}, s1.confidence = {0.9f};
+  const std::string final_text = " The court said it";
+  std::string text;
+  for (const Sse& e : parse_sse(run(true, {" The", " jury", " said", " it"}, {{1, 3}}, {s0, s1}, {" co", "urt"},
+                                    final_text, {" The", " ju", "ry", " said", " it"}))) {
+    if (e.data == "[DONE]" || e.event == "sculpt.done") continue;
+    const json j = json::parse(e.data);
+    if (e.event == "sculpt.spans") {
+      EXPECT_EQ(j["spans"][0]["begin"], 4);  // " jury" after " The": the refiner's " ju" and "ry"
+      EXPECT_EQ(j["spans"][0]["end"], 9);
+    } else if (e.event.empty()) {
+      text += j["choices"][0]["text"].get<std::string>();
+    } else {
+      text = apply(text, j["begin"], j["end"], j["new"]);
+    }
+  }
+  EXPECT_EQ(text, final_text);
 }
 
 TEST_F(CompletionStreamTest, AFinalRevisionCorrectsWhatPieceTextsCouldNotSay) {
