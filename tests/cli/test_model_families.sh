@@ -50,5 +50,34 @@ sdar|--mask-id 9|SDAR|block_causal|unshifted|9|4
 fast_dllm_v2|--mask-id 3|Fast-dLLM v2|block_causal|shifted|null|4
 EOF
 
+# The hub recipes (configs/hub, docs/hub_models.md) with these folders standing in for the models
+# they name. Qwen drafting for Dream and SDAR shares the tokenizer; for LLaDA, a Llama drafter with
+# a tokenizer of its own (300 pieces) takes the cross-tokenizer path: the trace's spans event
+# carries the draft's text cut at LLaDA's tokens.
+for i in $(seq 1 60); do echo "The jury said the election in county $i was conducted fairly."; done >"$work/corpus.txt"
+printf 'tokenizer:\n  vocab_size: 300\n' >"$work/tok300.yaml"
+check llama300_tokenizer "$sculpt" tokenizer train --config "$work/tok300.yaml" --input "$work/corpus.txt" --out "$work/tok300"
+check llama300_fixture "$python" "$source/tests/reference/families_reference.py" --family llama3 --vocab-size 300 --out "$work/llama300"
+cp "$work/tok300.model" "$work/llama300/tokenizer.model"
+while IFS='|' read -r recipe drafter refiner crossing; do
+  check "recipe_$recipe" "$sculpt" generate --config "$source/configs/hub/$recipe.yaml" --set pipeline.drafter="$work/$drafter" \
+    --set pipeline.refiner="$work/$refiner" --set pipeline.max_tokens=12 --set spans.logprob_threshold=-1.0 \
+    --prompt "The jury said" --trace "$work/$recipe.trace"
+  check "recipe_${recipe}_path" "$python" -c "
+import json
+t = json.load(open('$work/$recipe.trace'))
+spans = [e for e in t['events'] if e['event'] == 'spans']
+assert spans, 'no spans event'
+crossed = 'token_texts' in spans[0]
+assert crossed == ('$crossing' == 'yes'), (crossed, '$crossing')
+section = [e for e in t['events'] if e['event'] == 'section'][0]
+if crossed: assert ''.join(spans[0]['token_texts']) == section['draft'], (spans[0]['token_texts'], section['draft'])
+assert t['text'], t"
+done <<'RECIPES'
+qwen2.5-0.5b_dream-7b|qwen3|dream|no
+qwen3-0.6b_sdar-1.7b|qwen3|sdar|no
+llama3.2-1b_llada-8b|llama300|llada|yes
+RECIPES
+
 echo "$passed passed, $failures failed"
 [ $failures -eq 0 ]

@@ -1,4 +1,4 @@
-// Every YAML file under configs/ loads with the loader that reads it: pipeline and retrieval
+// Every YAML file under configs/ loads with the loader that reads it: pipeline, hub and retrieval
 // configs as a PipelineConfig, train, fine-tune, model and bench configs as a TrainConfig
 // (unknown keys and bad values are errors), ablation files
 // through load_ablation, which also applies every variant's overrides to its base config. A
@@ -45,7 +45,8 @@ TEST(ShippedConfigsTest, EveryConfigLoads) {
         const AblationSpec spec = load_ablation(rel, &trainer);
         EXPECT_FALSE(spec.variants.empty());
         ++n_ablations;
-      } else if (rel.rfind("configs/pipeline/", 0) == 0 || rel.rfind("configs/retrieval/", 0) == 0) {
+      } else if (rel.rfind("configs/pipeline/", 0) == 0 || rel.rfind("configs/retrieval/", 0) == 0 ||
+                 rel.rfind("configs/hub/", 0) == 0) {
         PipelineConfig cfg;
         load_config(rel, {}, cfg);
         ++n_configs;
