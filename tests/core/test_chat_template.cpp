@@ -175,10 +175,11 @@ void expect_same_as_reference(const std::map<std::string, std::string>& template
       n_same_text += got.text == expected[i].text;
     } else if (!got.ok && !expected[i].ok) {
       const std::string raised = "TemplateError: ";
-      if (expected[i].text.rfind(raised, 0) == 0)
+      if (expected[i].text.rfind(raised, 0) == 0) {
         EXPECT_NE(got.text.find("raise_exception: " + expected[i].text.substr(raised.size())),
                   std::string::npos)
             << got.text;
+      }
       ++n_both_errors;
     }
   }

@@ -250,7 +250,9 @@ void expect_facade_agrees(const Family& family) {
   const auto ref_special = sample["ids_special"].get<std::vector<TokenId>>();
   ASSERT_EQ(ref_special.size(), ref_ids.size() + (family.adds_bos ? 1 : 0)) << family.name;
   EXPECT_EQ(tok.bos_for_model(), family.adds_bos ? ref_special[0] : -1) << family.name;
-  if (family.adds_bos) EXPECT_EQ(tok.bos_for_model(), tok.bos_id()) << family.name;
+  if (family.adds_bos) {
+    EXPECT_EQ(tok.bos_for_model(), tok.bos_id()) << family.name;
+  }
 
   size_t mismatches = 0, n_tokens = 0, n_partial = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
