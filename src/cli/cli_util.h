@@ -53,7 +53,9 @@ inline void add_config_options(po::options_description& options) {
 // Threads started afterwards take the new count.
 void apply_runtime(const RuntimeParams& runtime, int concurrent = 1);
 
-// The process's peak resident memory (VmHWM) in bytes; -1 if /proc does not say.
+// The process's resident memory now (VmRSS) and at its peak (VmHWM), in bytes; -1 if /proc does
+// not say.
+int64_t resident_bytes();
 int64_t peak_rss_bytes();
 
 // The --set assignments given (none when the option is absent).

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,13 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-int64_t rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  return -1;
-}
 
 // Bytes of the checkpoint's weight files (model.safetensors or its shards).
 int64_t checkpoint_bytes(const std::string& dir) {
@@ -61,11 +53,11 @@ int bench_load(const std::vector<std::string>& args) {
   runtime.n_threads = vm["threads"].as<int>();
   apply_runtime(runtime);
 
-  const int64_t rss_before = rss_bytes();
+  const int64_t rss_before = resident_bytes();
   const auto start = Clock::now();
   Transformer model = load_transformer(dir, {}, dtype->second);
   const double load_seconds = seconds_since(start);
-  const int64_t rss_loaded = rss_bytes(), peak_loading = peak_rss_bytes();
+  const int64_t rss_loaded = resident_bytes(), peak_loading = peak_rss_bytes();
   // Reading a byte of every page of every weight pages in what the load left mapped.
   int64_t weights = 0;
   uint64_t sink = 0;
@@ -74,7 +66,7 @@ int bench_load(const std::vector<std::string>& args) {
     const auto* bytes = static_cast<const volatile uint8_t*>(p.data_ptr());
     for (size_t i = 0; i < p.nbytes(); i += 4096) sink += bytes[i];
   }
-  const int64_t rss_read = rss_bytes(), peak_read = peak_rss_bytes();
+  const int64_t rss_read = resident_bytes(), peak_read = peak_rss_bytes();
   const ModelConfig& c = model->config();
 
   nlohmann::json out = {{"bench", "load"},

@@ -32,12 +32,19 @@ void apply_runtime(const RuntimeParams& runtime, int concurrent) {
   at::set_num_threads(n);
 }
 
-int64_t peak_rss_bytes() {
+namespace {
+
+// A "Field:   N kB" line of /proc/self/status, in bytes; -1 if it is not there.
+int64_t status_bytes(const std::string& field) {
   std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::stoll(line.substr(field.size())) * 1024;
   return -1;
 }
+
+}  // namespace
+
+int64_t resident_bytes() { return status_bytes("VmRSS:"); }
+int64_t peak_rss_bytes() { return status_bytes("VmHWM:"); }
 
 }  // namespace sculpt::cli
