@@ -8,20 +8,6 @@
 #include "core/text_check.h"
 
 namespace sculpt {
-namespace {
-
-bool is_continuation_byte(const std::string& s, size_t at) {
-  return at < s.size() && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80;
-}
-
-// The largest character boundary of s at or before `at`.
-size_t char_floor(const std::string& s, size_t at) {
-  at = std::min(at, s.size());
-  while (at > 0 && is_continuation_byte(s, at)) --at;
-  return at;
-}
-
-}  // namespace
 
 EditDocument::EditDocument(const Tokenizer& tokenizer, const EditPlan& plan, TokenId mask)
     : tokenizer_(tokenizer),

@@ -249,14 +249,14 @@ struct Pipeline::Impl {
     // The drafter's tokens over the rest, in its coordinates (those inside the head stay there).
     std::vector<size_t> from;
     std::vector<float> logprobs, entropies;
-    const std::vector<size_t> ends = token_ends(text, int64_t(view.tokens.size()), spell(dt, draft_doc, view.tokens));
+    const std::vector<size_t> ends = token_ends(text, dt, view.tokens, spell(dt, draft_doc, view.tokens));
     for (size_t i = 0; i < ends.size(); ++i)
       if (ends[i] > out.head.size()) {
         from.push_back(ends[i] - out.head.size());
         logprobs.push_back(view.logprobs[i]);
         entropies.push_back(view.entropies[i]);
       }
-    const std::vector<size_t> to = token_ends(rest, int64_t(out.view.tokens.size()), spell(rt, out.context, out.view.tokens));
+    const std::vector<size_t> to = token_ends(rest, rt, out.view.tokens, spell(rt, out.context, out.view.tokens));
     CarriedScores scores = carry_scores(from, logprobs, entropies, to);
     out.view.logprobs = std::move(scores.logprobs);
     out.view.entropies = std::move(scores.entropies);
@@ -611,7 +611,7 @@ std::vector<Span> Pipeline::Impl::fix_spans(const Call& c, const std::vector<Tok
     if (logprobs.size() != scored.size()) fail("edit", "the drafter scored ", logprobs.size(), " tokens of ", scored.size());
     if (!shared_vocabulary) {  // the drafter's scores go to the refiner's tokens over the same bytes
       const auto spell = [&text](const Tokenizer& tok, const std::vector<TokenId>& t) {
-        return token_ends(text, int64_t(t.size()), [&](int64_t i) { return tok.decode({t.begin(), t.begin() + i + 1}); });
+        return token_ends(text, tok, t, [&](int64_t i) { return tok.decode({t.begin(), t.begin() + i + 1}); });
       };
       logprobs = carry_scores(spell(dt, scored), logprobs, std::vector<float>(scored.size(), 0.0f),
                               spell(refiner->tokenizer(), ids)).logprobs;

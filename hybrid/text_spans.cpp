@@ -13,6 +13,12 @@ int64_t code_point_offset(const std::string& text, size_t byte_offset) {
                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
 }
 
+size_t char_floor(const std::string& text, size_t at) {
+  at = std::min(at, text.size());
+  while (at > 0 && at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) --at;
+  return at;
+}
+
 TokenLayout token_layout(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, const std::string& text) {
   // The text as the tokens spell it, and where each token's bytes end.
   TokenLayout out;

@@ -18,6 +18,9 @@ namespace sculpt {
 // The number of code points in text[0, byte_offset).
 int64_t code_point_offset(const std::string& text, size_t byte_offset);
 
+// The largest character boundary of `text` at or before byte `at` (text.size() past its end).
+size_t char_floor(const std::string& text, size_t at);
+
 // Where each token of `ids` (the tokens of `text`) lies in the text.
 struct TokenLayout {
   std::vector<size_t> byte_begin, byte_end;  // the bytes each token spells, in the text as the tokens spell it

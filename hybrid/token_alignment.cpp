@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "hybrid/text_spans.h"
 
 namespace sculpt {
 namespace {
@@ -30,6 +31,21 @@ std::vector<size_t> token_ends(const std::string& text, int64_t n, const std::fu
                                                s.begin()).first - text.begin());
     last = std::max(last, common);
     ends.push_back(last);
+  }
+  if (!ends.empty()) ends.back() = text.size();
+  return ends;
+}
+
+std::vector<size_t> token_ends(const std::string& text, const Tokenizer& tokenizer, const std::vector<TokenId>& ids,
+                               const std::function<std::string(int64_t)>& spell) {
+  const std::string spelled = spelling_of(tokenizer, ids);
+  const size_t skip = spelled.size() == text.size() + 1 && spelled.compare(0, 1, " ") == 0 ? 1 : 0;
+  if (spelled.compare(skip, std::string::npos, text) != 0) return token_ends(text, int64_t(ids.size()), spell);
+  std::vector<size_t> ends;
+  size_t at = 0;
+  for (TokenId id : ids) {
+    at += tokenizer.piece_bytes(id).size();
+    ends.push_back(char_floor(text, at > skip ? at - skip : 0));
   }
   if (!ends.empty()) ends.back() = text.size();
   return ends;

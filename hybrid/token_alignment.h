@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/tokenizer.h"
+
 namespace sculpt {
 
 // Where each of n tokens ends in `text`, which they spell: spell(i) is the text of tokens
@@ -21,6 +23,13 @@ namespace sculpt {
 // character goes with the token that completes it; a token that spells nothing (a special token)
 // ends where the one before it does. Non-decreasing; the last is text.size().
 std::vector<size_t> token_ends(const std::string& text, int64_t n, const std::function<std::string(int64_t)>& spell);
+
+// The same for `ids` as `tokenizer` reads `text`: when the pieces spell the text exactly
+// (Tokenizer::piece_bytes, a dummy prefix's leading space aside), each token ends at the last
+// character boundary its bytes reach, found in one pass; otherwise through spell, which decodes
+// every prefix.
+std::vector<size_t> token_ends(const std::string& text, const Tokenizer& tokenizer, const std::vector<TokenId>& ids,
+                               const std::function<std::string(int64_t)>& spell);
 
 // The text each token adds: text[ends[i-1], ends[i]) (a character spelled by several tokens comes
 // with the last of them, so a reader that concatenates them never sees half a character).

@@ -44,7 +44,7 @@ TEST(CarryScoresTest, EachTokenTakesTheWeakestOverlappingScore) {
 }
 
 // The largest character boundary of s at or before `at`.
-size_t char_floor(const std::string& s, size_t at) {
+size_t boundary_before(const std::string& s, size_t at) {
   while (at > 0 && at < s.size() && (uint8_t(s[at]) & 0xC0) == 0x80) --at;
   return at;
 }
@@ -61,16 +61,19 @@ Tokenized tokenize(const Tokenizer& tok, const std::string& text) {
   EXPECT_EQ(spelling_of(tok, t.ids), text) << tok.path();
   const std::vector<TokenId> lead = tok.encode("Hello");
   const std::string before = tok.decode(lead);
-  t.ends = token_ends(text, int64_t(t.ids.size()), [&](int64_t i) {
+  const auto spell = [&](int64_t i) {
     std::vector<TokenId> all = lead;
     all.insert(all.end(), t.ids.begin(), t.ids.begin() + i + 1);
     return tok.decode(all).substr(before.size());
-  });
+  };
+  t.ends = token_ends(text, int64_t(t.ids.size()), spell);
+  // The one-pass form, from the pieces' bytes, finds the same ends.
+  EXPECT_EQ(token_ends(text, tok, t.ids, spell), t.ends) << tok.path();
   // The definition: each token ends at the last character boundary its bytes reach.
   size_t end = 0;
   for (size_t i = 0; i < t.ids.size(); ++i) {
     end += tok.piece_bytes(t.ids[i]).size();
-    EXPECT_EQ(t.ends[i], char_floor(text, end)) << tok.path() << " token " << i << " '" << tok.id_to_piece(t.ids[i]) << "'";
+    EXPECT_EQ(t.ends[i], boundary_before(text, end)) << tok.path() << " token " << i << " '" << tok.id_to_piece(t.ids[i]) << "'";
   }
   return t;
 }
@@ -112,6 +115,17 @@ TEST(CarryScoresTest, BetweenSentencepieceAndByteLevelBpeOnHardText) {
         EXPECT_TRUE(covered) << "byte " << byte << " of token " << i;
       }
   }
+}
+
+// A text on its own, which a dummy-prefix tokenizer spells with a space first: the one-pass form
+// leaves that space out, as decoding the prefixes does.
+TEST(TokenEndsTest, OnePassFormSkipsTheDummyPrefixSpace) {
+  const Tokenizer spm = Tokenizer::load(std::string(SCULPT_SOURCE_DIR) + "/models/drafter/tokenizer.model");
+  const std::string text = "The jury said caf\u00e9 \u65e5\u672c";
+  const std::vector<TokenId> ids = spm.encode(text);
+  ASSERT_EQ(spelling_of(spm, ids), " " + text);
+  const auto spell = [&](int64_t i) { return spm.decode({ids.begin(), ids.begin() + i + 1}); };
+  EXPECT_EQ(token_ends(text, spm, ids, spell), token_ends(text, int64_t(ids.size()), spell));
 }
 
 TEST(EncodeContinuationTest, SpellsTheTextWithItsLeadingSpace) {
