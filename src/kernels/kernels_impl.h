@@ -1,0 +1,228 @@
+// The bodies of the kernels of kernels.h, written once over kernels_simd.h's Vec and compiled
+// by kernels_avx512.cpp, kernels_avx2.cpp and kernels_portable.cpp, each of which defines
+// SCULPT_KERNEL_TABLE (the name of the function returning its table) and SCULPT_KERNEL_LEVEL.
+// Internal linkage throughout, for the reason kernels_simd.h gives.
+#pragma once
+
+#include "kernels/kernels.h"
+#include "kernels/kernels_simd.h"
+
+namespace {
+
+// Register tiles, sized to the vector registers: gemm_nt keeps kNtRows x kNtCols dot products
+// in flight (plus one vector per row of a and one of w), gemm_nn kNnRows x kNnVecs vectors of c
+// (plus the kNnVecs vectors of a row of b and one broadcast).
+#if defined(SCULPT_SIMD_AVX512)
+constexpr int kNtRows = 4, kNtCols = 6, kNnRows = 6, kNnVecs = 4;  // 24 accumulators of 32 registers
+#elif defined(SCULPT_SIMD_AVX2)
+constexpr int kNtRows = 3, kNtCols = 4, kNnRows = 4, kNnVecs = 3;  // 12 of 16
+#else
+constexpr int kNtRows = 2, kNtCols = 4, kNnRows = 4, kNnVecs = 2;  // 8 of 16
+#endif
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// One RM x RN tile of gemm_nt: RM * RN dot products of length k, summed across lanes at the end.
+template <int RM, int RN>
+void nt_tile(int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c, int64_t ldc,
+             bool accumulate) {
+  Vec acc[RM][RN];
+  for (int i = 0; i < RM; ++i)
+    for (int j = 0; j < RN; ++j) acc[i][j] = vzero();
+  int64_t p = 0;
+  for (; p + kWidth <= k; p += kWidth) {
+    Vec av[RM];
+    for (int i = 0; i < RM; ++i) av[i] = vload(a + i * lda + p);
+    for (int j = 0; j < RN; ++j) {
+      const Vec wv = vload(w + j * ldw + p);
+      for (int i = 0; i < RM; ++i) acc[i][j] = vfma(av[i], wv, acc[i][j]);
+    }
+  }
+  if (p < k) {  // the tail, zero-filled past k
+    const int rest = int(k - p);
+    Vec av[RM];
+    for (int i = 0; i < RM; ++i) av[i] = vload_n(a + i * lda + p, rest);
+    for (int j = 0; j < RN; ++j) {
+      const Vec wv = vload_n(w + j * ldw + p, rest);
+      for (int i = 0; i < RM; ++i) acc[i][j] = vfma(av[i], wv, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < RM; ++i)
+    for (int j = 0; j < RN; ++j) {
+      float& out = c[i * ldc + j];
+      out = (accumulate ? out : 0.0f) + vsum(acc[i][j]);
+    }
+}
+
+// Rows [0, RM) of c against all n columns: full tiles, then one narrower tile for the rest.
+template <int RM>
+void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c, int64_t ldc,
+             bool accumulate) {
+  int64_t j = 0;
+  for (; j + kNtCols <= n; j += kNtCols) nt_tile<RM, kNtCols>(k, a, lda, w + j * ldw, ldw, c + j, ldc, accumulate);
+  const float* wj = w + j * ldw;
+  float* cj = c + j;
+  switch (n - j) {
+    case 0: break;
+    case 1: nt_tile<RM, 1>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 2: nt_tile<RM, 2>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 3: nt_tile<RM, 3>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 4: nt_tile<RM, (kNtCols > 4 ? 4 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 5: nt_tile<RM, (kNtCols > 5 ? 5 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+  }
+}
+
+void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
+             int64_t ldc, bool accumulate) {
+  static_assert(kNtCols <= 6 && kNtRows <= 4, "nt_rows and the row switch below cover these tiles");
+  // Columns in blocks whose rows of w stay in the L2 cache (about 256 KiB) while every row of a
+  // passes over them.
+  int64_t block = (int64_t(1) << 16) / (k > 0 ? k : 1);
+  block = block < kNtCols ? kNtCols : block - block % kNtCols;
+  for (int64_t j0 = 0; j0 < n; j0 += block) {
+    const int64_t nb = min64(block, n - j0);
+    const float* wb = w + j0 * ldw;
+    int64_t i = 0;
+    for (; i + kNtRows <= m; i += kNtRows) nt_rows<kNtRows>(nb, k, a + i * lda, lda, wb, ldw, c + i * ldc + j0, ldc, accumulate);
+    const float* ai = a + i * lda;
+    float* ci = c + i * ldc + j0;
+    switch (m - i) {
+      case 0: break;
+      case 1: nt_rows<1>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+      case 2: nt_rows<(kNtRows > 2 ? 2 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+      case 3: nt_rows<(kNtRows > 3 ? 3 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+    }
+    // A narrower tile type than the remainder (the "? : 1" arms) never runs: m - i < kNtRows.
+  }
+}
+
+// One RM x (NV vectors) tile of gemm_nn: for each p, a row of b times a broadcast of a[i, p].
+// `cols` (<= NV * kWidth) are the columns that exist; only the last vector may be partial.
+template <int RM, int NV>
+void nn_tile(int64_t k, int cols, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+             bool accumulate) {
+  const int last = cols - (NV - 1) * kWidth;  // columns in the last vector, 1..kWidth
+  Vec acc[RM][NV];
+  for (int i = 0; i < RM; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = vzero();
+  for (int64_t p = 0; p < k; ++p) {
+    const float* bp = b + p * ldb;
+    Vec bv[NV];
+    for (int v = 0; v + 1 < NV; ++v) bv[v] = vload(bp + v * kWidth);
+    bv[NV - 1] = last == kWidth ? vload(bp + (NV - 1) * kWidth) : vload_n(bp + (NV - 1) * kWidth, last);
+    for (int i = 0; i < RM; ++i) {
+      const Vec ai = vset(a[i * lda + p]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = vfma(ai, bv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < RM; ++i)
+    for (int v = 0; v < NV; ++v) {
+      float* out = c + i * ldc + v * kWidth;
+      const int n_out = v + 1 < NV ? kWidth : last;
+      Vec r = acc[i][v];
+      if (accumulate) r = vadd(r, n_out == kWidth ? vload(out) : vload_n(out, n_out));
+      if (n_out == kWidth) vstore(out, r);
+      else vstore_n(out, r, n_out);
+    }
+}
+
+template <int RM>
+void nn_rows(int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+             bool accumulate) {
+  constexpr int64_t kTile = int64_t(kNnVecs) * kWidth;
+  int64_t j = 0;
+  for (; j + kTile <= n; j += kTile) nn_tile<RM, kNnVecs>(k, int(kTile), a, lda, b + j, ldb, c + j, ldc, accumulate);
+  for (; j < n; j += kWidth)  // the rest, one vector at a time
+    nn_tile<RM, 1>(k, int(min64(kWidth, n - j)), a, lda, b + j, ldb, c + j, ldc, accumulate);
+}
+
+void gemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+             int64_t ldc, bool accumulate) {
+  static_assert(kNnRows <= 6, "the row switch below covers these tiles");
+  int64_t i = 0;
+  for (; i + kNnRows <= m; i += kNnRows) nn_rows<kNnRows>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
+  const float* ai = a + i * lda;
+  float* ci = c + i * ldc;
+  switch (m - i) {
+    case 0: break;
+    case 1: nn_rows<1>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
+    case 2: nn_rows<2>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
+    case 3: nn_rows<3>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
+    case 4: nn_rows<(kNnRows > 4 ? 4 : 1)>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
+    case 5: nn_rows<(kNnRows > 5 ? 5 : 1)>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
+  }
+}
+
+void rms_norm(int64_t n, const float* x, const float* weight, float eps, float* out) {
+  Vec sq = vzero();
+  int64_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) {
+    const Vec v = vload(x + i);
+    sq = vfma(v, v, sq);
+  }
+  float sum = vsum(sq);
+  for (; i < n; ++i) sum += x[i] * x[i];
+  const float scale = 1.0f / __builtin_sqrtf(sum / float(n) + eps);
+  i = 0;
+  for (; i + kWidth <= n; i += kWidth) vstore(out + i, vmul(vmul(vload(x + i), vset(scale)), vload(weight + i)));
+  for (; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void softmax(int64_t n, float* x) {
+  if (n <= 0) return;
+  Vec mv = vset(x[0]);
+  int64_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) mv = vmax(mv, vload(x + i));
+  float max = vhmax(mv);
+  for (; i < n; ++i) max = x[i] > max ? x[i] : max;
+  const Vec vmax_x = vset(max);
+  Vec sv = vzero();
+  i = 0;
+  for (; i + kWidth <= n; i += kWidth) {
+    const Vec e = vexp(vsub(vload(x + i), vmax_x));
+    vstore(x + i, e);
+    sv = vadd(sv, e);
+  }
+  float sum = vsum(sv);
+  if (i < n) {
+    const int rest = int(n - i);
+    const Vec e = vexp(vsub(vload_n(x + i, rest), vmax_x));
+    vstore_n(x + i, e, rest);
+    for (int l = 0; l < rest; ++l) sum += x[i + l];
+  }
+  const Vec inv = vset(1.0f / sum);
+  i = 0;
+  for (; i + kWidth <= n; i += kWidth) vstore(x + i, vmul(vload(x + i), inv));
+  for (; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+void silu_mul(int64_t n, const float* gate, const float* up, float* out) {
+  int64_t i = 0;
+  for (; i < n; i += kWidth) {
+    const int rest = int(min64(kWidth, n - i));
+    const Vec g = rest == kWidth ? vload(gate + i) : vload_n(gate + i, rest);
+    const Vec u = rest == kWidth ? vload(up + i) : vload_n(up + i, rest);
+    const Vec s = vdiv(g, vadd(vset(1.0f), vexp(vsub(vzero(), g))));
+    if (rest == kWidth) vstore(out + i, vmul(s, u));
+    else vstore_n(out + i, vmul(s, u), rest);
+  }
+}
+
+void exp_all(int64_t n, const float* x, float* out) {
+  for (int64_t i = 0; i < n; i += kWidth) {
+    const int rest = int(min64(kWidth, n - i));
+    if (rest == kWidth) vstore(out + i, vexp(vload(x + i)));
+    else vstore_n(out + i, vexp(vload_n(x + i, rest)), rest);
+  }
+}
+
+}  // namespace
+
+namespace sculpt {
+
+const KernelTable& SCULPT_KERNEL_TABLE() {
+  static const KernelTable table{SCULPT_KERNEL_LEVEL, gemm_nt, gemm_nn, rms_norm, softmax, silu_mul, exp_all};
+  return table;
+}
+
+}  // namespace sculpt
