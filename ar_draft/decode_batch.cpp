@@ -7,6 +7,7 @@
 
 #include "ar_draft/reference_copy.h"
 #include "core/error.h"
+#include "core/fast_decoder_weights.h"
 #include "core/log.h"
 #include "core/phrase_ban.h"
 
@@ -84,6 +85,20 @@ at::Tensor DecodeBatch::prefill() {
     key_mask_[r].narrow(0, row.pad, capacity - row.pad).fill_(true);
   }
   const ModelConfig& cfg = model_.config();
+  std::optional<FastDecoderModel> fast;
+  if (params_.use_cache && params_.backend == DecodeBackend::kAuto) fast = fast_decoder_model(model_);
+  if (fast) {
+    fast_ = std::make_unique<FastDecoder>(std::move(fast->shape), std::move(fast->weights), batch_, capacity);
+    const at::Tensor valid = key_mask_.to(at::kByte).contiguous();
+    key_valid_.assign(valid.data_ptr<uint8_t>(), valid.data_ptr<uint8_t>() + valid.numel());
+    at::Tensor logits = at::empty({batch_, cfg.vocab_size});
+    fast_->forward(tokens.contiguous().data_ptr<int64_t>(), positions_.contiguous().data_ptr<int64_t>(), n_max_prompt_,
+                   key_valid_.data(), logits.data_ptr<float>());
+    stats_.n_forward = 1;
+    stats_.fast_decoder = true;
+    stats_.prefill_seconds = seconds_since(start);
+    return logits;
+  }
   if (params_.use_cache)
     cache_ = std::make_unique<KvCache>(cfg.num_hidden_layers, batch_, cfg.n_kv_heads(), capacity, cfg.n_head_dim());
   else
@@ -173,6 +188,12 @@ at::Tensor DecodeBatch::forward_next() {
   at::Tensor next_positions = at::empty({batch_, 1}, kLong);
   for (int64_t r = 0; r < batch_; ++r) next_positions[r][0] = slot - rows_[size_t(r)].pad;
   ++stats_.n_forward;
+  if (fast_) {
+    at::Tensor logits = at::empty({batch_, model_.config().vocab_size});
+    fast_->forward(next_.data_ptr<int64_t>(), next_positions.data_ptr<int64_t>(), 1, key_valid_.data(),
+                   logits.data_ptr<float>());
+    return logits;
+  }
   ForwardArgs args;
   args.key_mask = key_mask_.narrow(1, 0, slot + 1);
   if (cache_) {

@@ -18,6 +18,7 @@
 #include "ar_draft/drafter.h"
 #include "core/kv_cache.h"
 #include "core/sampler.h"
+#include "kernels/fast_decoder.h"
 
 namespace sculpt {
 
@@ -37,6 +38,8 @@ class DecodeBatch {
   // Draws each unfinished row's next token from logits [batch, n_vocab], appends it, applies
   // EOS and the stop strings, and streams it. Returns false once every row is done.
   bool decode_one_token(const at::Tensor& logits);
+  // Whether prefill chose the CPU kernels (kernels/fast_decoder.h) over LibTorch.
+  bool uses_fast_decoder() const { return fast_ != nullptr; }
   // The logits after the tokens the last decode_one_token appended: one position per row
   // against the cache, or the whole sequence again without it. [batch, n_vocab]
   at::Tensor forward_next();
@@ -61,6 +64,8 @@ class DecodeBatch {
   std::vector<DraftResult> results_;
   int64_t batch_ = 0, n_max_prompt_ = 0, max_tokens_ = 0, step_ = 0;  // step_: tokens decoded so far
   std::unique_ptr<KvCache> cache_;
+  std::unique_ptr<FastDecoder> fast_;  // instead of cache_, when params.backend and the model allow
+  std::vector<uint8_t> key_valid_;     // [batch, capacity]: key_mask_ for fast_
   at::Tensor key_mask_;    // bool [batch, capacity]: false for padding slots
   at::Tensor positions_;   // int64 [batch, n]: each slot's position within its row
   at::Tensor all_tokens_;  // int64 [batch, n]: only without the cache, the whole sequence so far

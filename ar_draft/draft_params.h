@@ -31,9 +31,16 @@ struct CopyParams {
   }
 };
 
+// What computes the drafter's forward passes.
+enum class DecodeBackend {
+  kAuto,      // Sculpt's CPU kernels (kernels/fast_decoder.h) when the model allows, else LibTorch
+  kLibTorch,  // LibTorch throughout (the reference the kernels are tested against)
+};
+
 struct DraftParams {
   int max_tokens = 128;             // new tokens per prompt; clamped (with a warning) to the context
   bool use_cache = true;            // false = recompute the whole sequence every step (for comparison)
+  DecodeBackend backend = DecodeBackend::kAuto;  // cached decoding only; recomputation is LibTorch's
   bool stop_at_eos = true;          // stop a row when it draws EOS
   std::vector<std::string> stop;    // stop strings; the text is cut before the first one found
   SamplerParams sampler;
@@ -46,6 +53,10 @@ struct DraftParams {
     v.removed("enabled", "pipeline.mode (hybrid, ar_only or diffusion_only)");
     v.field("max_tokens", max_tokens, "new tokens per prompt", Range{1, 1 << 20});
     v.field("use_cache", use_cache, "decode against the KV cache; false = recompute every step");
+    v.field("backend", backend,
+            "what computes cached decoding: auto (Sculpt's CPU kernels when the model is a float32 causal Llama-layout "
+            "decoder without a mixture of experts, else LibTorch) or libtorch",
+            Choices<DecodeBackend>{{"auto", DecodeBackend::kAuto}, {"libtorch", DecodeBackend::kLibTorch}});
     v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");
     v.field("stop", stop, "stop strings");
     v.section("sampler", sampler, "token sampling");

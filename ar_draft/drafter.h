@@ -44,6 +44,7 @@ struct DraftStats {
   int64_t n_forward = 0;          // forward passes, prefill included
   int64_t n_prompt_tokens = 0;    // summed over rows (padding excluded)
   int64_t n_generated = 0;        // summed over rows
+  bool fast_decoder = false;      // Sculpt's CPU kernels computed the passes (else LibTorch)
 };
 
 // Called once per drafted token of each row, in order; `text` is what the token adds to the

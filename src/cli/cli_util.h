@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ar_draft/draft_params.h"
 #include "cli/command.h"
 #include "core/config.h"
 #include "core/runtime_params.h"
@@ -39,6 +40,13 @@ inline DType parse_dtype(const std::string& name) {
   if (name == "float16" || name == "f16") return DType::kF16;
   if (name == "bfloat16" || name == "bf16") return DType::kBF16;
   throw UsageError{"--dtype must be float32, float16 or bfloat16, got '" + name + "'"};
+}
+
+// A --backend value: auto or libtorch (DraftParams::backend).
+inline DecodeBackend parse_decode_backend(const std::string& name) {
+  if (name == "auto") return DecodeBackend::kAuto;
+  if (name == "libtorch") return DecodeBackend::kLibTorch;
+  throw UsageError{"--backend must be auto or libtorch, got '" + name + "'"};
 }
 
 // Adds --config FILE and --set KEY=VALUE (repeatable).

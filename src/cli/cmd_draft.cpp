@@ -8,6 +8,8 @@
 #include "ar_draft/scorer.h"
 #include "core/atomic_file.h"
 #include "cli/cli_util.h"
+#include "core/error.h"
+#include "kernels/cpu_features.h"
 
 namespace sculpt::cli {
 namespace {
@@ -27,6 +29,8 @@ int draft(const std::vector<std::string>& args) {
       ("seed", po::value<int64_t>()->default_value(defaults.sampler.seed), "sampling seed")
       ("stop", po::value<std::vector<std::string>>()->composing(), "stop string (repeatable)")
       ("no-cache", po::bool_switch(), "recompute the whole sequence every step (for comparison)")
+      ("backend", po::value<std::string>()->default_value("auto"),
+       "auto (Sculpt's CPU kernels when the model allows) or libtorch")
       ("json", po::bool_switch(), "print text, token ids, log-probs, entropies and timings as JSON");
   po::variables_map vm;
   if (!parse_options(args, "sculpt draft --model DIR --prompt TEXT [options]", options, vm)) return 0;
@@ -34,6 +38,7 @@ int draft(const std::vector<std::string>& args) {
   DraftParams params;
   params.max_tokens = vm["max-tokens"].as<int>();
   params.use_cache = !vm["no-cache"].as<bool>();
+  params.backend = parse_decode_backend(vm["backend"].as<std::string>());
   params.sampler.temperature = vm["temperature"].as<double>();
   params.sampler.top_k = vm["top-k"].as<int>();
   params.sampler.top_p = vm["top-p"].as<double>();
@@ -76,7 +81,8 @@ int draft(const std::vector<std::string>& args) {
                     {"forward_passes", stats.n_forward}, {"prompt_tokens", stats.n_prompt_tokens},
                     {"generated_tokens", stats.n_generated},
                     {"decode_tokens_per_second", stats.decode_seconds > 0 ? (stats.n_generated - 1) / stats.decode_seconds : 0.0},
-                    {"kv_cache", params.use_cache}};
+                    {"kv_cache", params.use_cache},
+                    {"backend", stats.fast_decoder ? str_cat("kernels (", cpu_level_name(cpu_level()), ")") : "libtorch"}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/cli_util.h"
+#include "kernels/thread_pool.h"
 
 namespace sculpt::cli {
 
@@ -30,6 +31,7 @@ void apply_runtime(const RuntimeParams& runtime, int concurrent) {
     if (auto set_blas = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(n);
   }
   at::set_num_threads(n);
+  set_compute_threads(n);
 }
 
 namespace {

@@ -1,0 +1,199 @@
+// The LibTorch-free forward pass of a Llama-layout causal decoder; see fast_decoder.h.
+#include "kernels/fast_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/memory_guard.h"
+#include "kernels/kernels.h"
+#include "kernels/thread_pool.h"
+
+namespace sculpt {
+namespace {
+
+// Queries are attended in blocks of this many, each against the keys up to its last one, so a
+// prefill computes about half the scores of the full square and the scratch stays small.
+constexpr int64_t kQueryBlock = 64;
+
+void add_bias(float* x, int64_t rows, int64_t width, const float* bias) {
+  if (bias == nullptr) return;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < width; ++i) x[r * width + i] += bias[i];
+}
+
+}  // namespace
+
+FastDecoder::FastDecoder(FastDecoderShape shape, FastDecoderWeights weights, int64_t batch, int64_t capacity)
+    : shape_(std::move(shape)), w_(std::move(weights)), batch_(batch), capacity_(capacity) {
+  const FastDecoderShape& s = shape_;
+  if (s.n_vocab <= 0 || s.hidden <= 0 || s.intermediate <= 0 || s.n_layers <= 0 || s.n_heads <= 0 ||
+      s.n_kv_heads <= 0 || s.head_dim <= 0)
+    fail("fast decoder", "every size of the model must be positive");
+  if (s.n_heads % s.n_kv_heads != 0)
+    fail("fast decoder", s.n_heads, " query heads do not divide into ", s.n_kv_heads, " key/value heads");
+  if (s.head_dim % 2 != 0 || int64_t(s.inv_freq.size()) != s.head_dim / 2)
+    fail("fast decoder", "rotary positions need an even head_dim and head_dim / 2 frequencies");
+  if (int64_t(w_.layers.size()) != s.n_layers) fail("fast decoder", "weights for ", w_.layers.size(), " layers, not ", s.n_layers);
+  if (batch <= 0 || capacity <= 0) fail("fast decoder", "batch and capacity must be positive");
+  // The rotation of every position the cache can hold, from float64 angles as core/rope.cpp
+  // computes them, so both passes rotate by the same float32 cos and sin.
+  const int64_t half = s.head_dim / 2;
+  cos_.resize(size_t(capacity * half));
+  sin_.resize(size_t(capacity * half));
+  for (int64_t p = 0; p < capacity; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = double(p) * s.inv_freq[size_t(i)];
+      cos_[size_t(p * half + i)] = float(std::cos(angle));
+      sin_[size_t(p * half + i)] = float(std::sin(angle));
+    }
+  const size_t cache = size_t(s.n_layers * batch * s.n_kv_heads * capacity * s.head_dim);
+  check_memory("kv cache", int64_t(2 * cache * sizeof(float)),
+               str_cat("it holds ", batch, " sequences of ", capacity, " tokens; ask for fewer new tokens or a smaller batch"));
+  keys_t_.assign(cache, 0.0f);
+  values_.assign(cache, 0.0f);
+  scores_.resize(size_t(compute_threads() * kQueryBlock * capacity));
+}
+
+int64_t FastDecoder::n_bytes() const {
+  size_t n = keys_t_.size() + values_.size() + cos_.size() + sin_.size() + scores_.size();
+  for (const std::vector<float>* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &gate_, &up_}) n += v->size();
+  return int64_t(n * sizeof(float));
+}
+
+void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid,
+                          float* logits) {
+  const FastDecoderShape& s = shape_;
+  if (n <= 0) fail("fast decoder", "no tokens to run");
+  if (length_ + n > capacity_)
+    fail("fast decoder", "the cache holds ", capacity_, " slots; ", length_, " are used and ", n, " more do not fit");
+  const int64_t rows = batch_ * n, hd = s.head_dim, half = hd / 2;
+  const int64_t q_width = s.n_heads * hd, kv_width = s.n_kv_heads * hd;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= s.n_vocab) fail("fast decoder", "token ", tokens[i], " is outside the vocabulary");
+    if (positions[i] < 0 || positions[i] >= capacity_)
+      fail("fast decoder", "position ", positions[i], " is outside the cache of ", capacity_);
+  }
+  auto fit = [&](std::vector<float>& v, int64_t width) {
+    if (int64_t(v.size()) < rows * width) v.resize(size_t(rows * width));
+    return v.data();
+  };
+  float* x = fit(x_, s.hidden);
+  float* xn = fit(xn_, s.hidden);
+  float* q = fit(q_, q_width);
+  float* k = fit(k_, kv_width);
+  float* v = fit(v_, kv_width);
+  fit(attn_, q_width);
+  float* gate = fit(gate_, s.intermediate);
+  float* up = fit(up_, s.intermediate);
+  const KernelTable& kt = kernel_table();
+
+  for (int64_t i = 0; i < rows; ++i) std::copy_n(w_.embed + tokens[i] * s.hidden, s.hidden, x + i * s.hidden);
+  // Rotate-half RoPE in place on rows of `heads` heads: (a, b) -> (a cos - b sin, b cos + a sin).
+  auto rotate_rows = [&](float* t, int64_t heads) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* c = cos_.data() + positions[i] * half;
+      const float* sn = sin_.data() + positions[i] * half;
+      for (int64_t h = 0; h < heads; ++h) {
+        float* a = t + (i * heads + h) * hd;
+        float* b = a + half;
+        for (int64_t j = 0; j < half; ++j) {
+          const float a0 = a[j], b0 = b[j];
+          a[j] = a0 * c[j] - b0 * sn[j];
+          b[j] = b0 * c[j] + a0 * sn[j];
+        }
+      }
+    }
+  };
+
+  for (int64_t l = 0; l < s.n_layers; ++l) {
+    const FastLayerWeights& lw = w_.layers[size_t(l)];
+    for (int64_t i = 0; i < rows; ++i) kt.rms_norm(s.hidden, x + i * s.hidden, lw.input_norm, s.rms_norm_eps, xn + i * s.hidden);
+    linear(rows, q_width, s.hidden, xn, lw.q, q, false);
+    linear(rows, kv_width, s.hidden, xn, lw.k, k, false);
+    linear(rows, kv_width, s.hidden, xn, lw.v, v, false);
+    add_bias(q, rows, q_width, lw.q_bias);
+    add_bias(k, rows, kv_width, lw.k_bias);
+    add_bias(v, rows, kv_width, lw.v_bias);
+    if (lw.q_norm != nullptr) {
+      for (int64_t i = 0; i < rows * s.n_heads; ++i) kt.rms_norm(hd, q + i * hd, lw.q_norm, s.rms_norm_eps, q + i * hd);
+      for (int64_t i = 0; i < rows * s.n_kv_heads; ++i) kt.rms_norm(hd, k + i * hd, lw.k_norm, s.rms_norm_eps, k + i * hd);
+    }
+    rotate_rows(q, s.n_heads);
+    rotate_rows(k, s.n_kv_heads);
+    // The new keys (transposed) and values into their slots.
+    for (int64_t b = 0; b < batch_; ++b)
+      for (int64_t g = 0; g < s.n_kv_heads; ++g) {
+        const int64_t head = ((l * batch_ + b) * s.n_kv_heads + g) * capacity_ * hd;
+        float* kt_head = keys_t_.data() + head;   // [hd, capacity]
+        float* v_head = values_.data() + head;    // [capacity, hd]
+        for (int64_t t = 0; t < n; ++t) {
+          const int64_t slot = length_ + t, row = b * n + t;
+          const float* kr = k + row * kv_width + g * hd;
+          for (int64_t d = 0; d < hd; ++d) kt_head[d * capacity_ + slot] = kr[d];
+          std::copy_n(v + row * kv_width + g * hd, hd, v_head + slot * hd);
+        }
+      }
+    attention(l, n, key_valid);
+    linear(rows, s.hidden, q_width, attn_.data(), lw.o, x, /*accumulate=*/true);
+    for (int64_t i = 0; i < rows; ++i) kt.rms_norm(s.hidden, x + i * s.hidden, lw.post_norm, s.rms_norm_eps, xn + i * s.hidden);
+    linear(rows, s.intermediate, s.hidden, xn, lw.gate, gate, false);
+    linear(rows, s.intermediate, s.hidden, xn, lw.up, up, false);
+    kt.silu_mul(rows * s.intermediate, gate, up, gate);
+    linear(rows, s.hidden, s.intermediate, gate, lw.down, x, /*accumulate=*/true);
+  }
+  length_ += n;
+  // The head, for each row's last token only.
+  for (int64_t b = 0; b < batch_; ++b)
+    kt.rms_norm(s.hidden, x + (b * n + n - 1) * s.hidden, w_.norm, s.rms_norm_eps, xn + b * s.hidden);
+  linear(batch_, s.n_vocab, s.hidden, xn, w_.lm_head, logits, false);
+}
+
+// Scaled dot-product attention of the n new tokens of every row against the row's cache, one
+// task per (row, query head, block of queries), the tasks dealt round-robin to the threads.
+void FastDecoder::attention(int64_t layer, int64_t n, const uint8_t* key_valid) {
+  const FastDecoderShape& s = shape_;
+  const int64_t hd = s.head_dim, q_width = s.n_heads * hd, rep = s.n_heads / s.n_kv_heads;
+  const int64_t n_blocks = (n + kQueryBlock - 1) / kQueryBlock;
+  const int64_t n_tasks = batch_ * s.n_heads * n_blocks;
+  const float scale = float(1.0 / std::sqrt(double(hd)));
+  const KernelTable& kt = kernel_table();
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  ThreadPool& pool = compute_pool();
+  if (scores_.size() < size_t(pool.n_threads() * kQueryBlock * capacity_))  // the pool grew since construction
+    scores_.resize(size_t(pool.n_threads() * kQueryBlock * capacity_));
+  pool.run([&](int thread, int n_threads) {
+    float* scores = scores_.data() + int64_t(thread) * kQueryBlock * capacity_;
+    for (int64_t task = thread; task < n_tasks; task += n_threads) {
+      const int64_t blk = task % n_blocks, h = (task / n_blocks) % s.n_heads, b = task / (n_blocks * s.n_heads);
+      const int64_t t0 = blk * kQueryBlock, t1 = std::min(n, t0 + kQueryBlock), m = t1 - t0;
+      const int64_t n_keys = length_ + t1;  // causal: the block's last query sees slots [0, n_keys)
+      const int64_t head = ((layer * batch_ + b) * s.n_kv_heads + h / rep) * capacity_ * hd;
+      const float* q = q_.data() + (b * n + t0) * q_width + h * hd;  // rows of stride q_width
+      float* out = attn_.data() + (b * n + t0) * q_width + h * hd;
+      // scores [m, n_keys] = q K^T against the transposed keys, then scaled.
+      kt.gemm_nn(m, n_keys, hd, q, q_width, keys_t_.data() + head, capacity_, scores, n_keys, false);
+      const uint8_t* valid = key_valid ? key_valid + b * capacity_ : nullptr;
+      for (int64_t i = 0; i < m; ++i) {
+        float* row = scores + i * n_keys;
+        const int64_t seen = length_ + t0 + i + 1;  // slots this query may see
+        bool any = false;
+        for (int64_t j = 0; j < seen; ++j) {
+          const bool ok = valid == nullptr || valid[j] != 0;
+          row[j] = ok ? row[j] * scale : minus_inf;
+          any = any || ok;
+        }
+        if (any) kt.softmax(seen, row);
+        // Exact zeros where the query may not look (and everywhere for padding with no slot at
+        // all), so nothing there, however large, reaches the output.
+        for (int64_t j = 0; j < n_keys; ++j)
+          if (j >= seen || !any || (valid != nullptr && valid[j] == 0)) row[j] = 0.0f;
+      }
+      // out [m, hd] = probabilities [m, n_keys] times values [n_keys, hd].
+      kt.gemm_nn(m, hd, n_keys, scores, n_keys, values_.data() + head, hd, out, q_width, false);
+    }
+  });
+}
+
+}  // namespace sculpt

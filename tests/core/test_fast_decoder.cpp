@@ -1,0 +1,177 @@
+// The CPU kernels' forward pass (kernels/fast_decoder.h) against LibTorch's TransformerImpl,
+// which computes the same model from the same weights: logits after a prefill and after each
+// decoded token, with left padding, grouped-query attention, Llama 3 rotary scaling, Qwen2's
+// biases and Qwen3's q/k norms; and greedy drafting with the shipped drafter, token for token.
+// ctest runs this file once per CPU level this machine has (SCULPT_CPU=portable, avx2, avx512).
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "ar_draft/drafter.h"
+#include "core/fast_decoder_weights.h"
+#include "core/transformer.h"
+#include "kernels/kernels.h"
+
+namespace sculpt {
+namespace {
+
+ModelConfig small_config(const std::string& model_type) {
+  ModelConfig c;
+  c.model_type = model_type;
+  c.vocab_size = 97;
+  c.hidden_size = 48;
+  c.intermediate_size = 76;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 6;
+  c.num_key_value_heads = 2;
+  c.max_position_embeddings = 160;
+  c.rope_theta = 500.0;
+  return c;
+}
+
+// A random model whose norms are not all ones (they start as ones), in eval mode.
+Transformer random_model(const ModelConfig& c, uint64_t seed) {
+  at::manual_seed(int64_t(seed));
+  Transformer model(c);
+  at::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters())
+    if (p.key().find("norm") != std::string::npos) p.value().uniform_(0.5, 1.5);
+    else if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.5, 0.5);
+  model->eval();
+  return model;
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+// Rows of different lengths, left-padded: a prefill of the padded prompts, then `steps` tokens
+// one at a time, each compared with LibTorch's full forward pass over the sequence so far.
+void check_against_libtorch(const ModelConfig& c, const char* what) {
+  Transformer model = random_model(c, 11);
+  std::string why;
+  std::optional<FastDecoderModel> fast = fast_decoder_model(*model, &why);
+  ASSERT_TRUE(fast.has_value()) << what << ": " << why;
+  const int64_t batch = 3, n_prompt = 70, steps = 6, capacity = n_prompt + steps;
+  const int64_t pads[batch] = {0, 5, 69};  // the last row's prompt is one token
+  at::Tensor tokens = at::randint(0, c.vocab_size, {batch, capacity}, at::kLong);
+  at::Tensor positions = at::zeros({batch, capacity}, at::kLong);
+  at::Tensor valid = at::ones({batch, capacity}, at::kBool);
+  for (int64_t r = 0; r < batch; ++r) {
+    valid[r].narrow(0, 0, pads[r]).fill_(false);
+    positions[r].narrow(0, pads[r], capacity - pads[r]).copy_(at::arange(capacity - pads[r], at::kLong));
+  }
+  FastDecoder dec(fast->shape, fast->weights, batch, capacity);
+  const at::Tensor valid_bytes = valid.to(at::kByte).contiguous();
+  at::Tensor logits = at::empty({batch, c.vocab_size});
+  at::NoGradGuard no_grad;
+  double worst = 0;
+  for (int64_t end = n_prompt; end <= capacity; ++end) {
+    const int64_t start = end == n_prompt ? 0 : end - 1;
+    const at::Tensor new_tokens = tokens.narrow(1, start, end - start).contiguous();
+    const at::Tensor new_positions = positions.narrow(1, start, end - start).contiguous();
+    dec.forward(new_tokens.data_ptr<int64_t>(), new_positions.data_ptr<int64_t>(), end - start,
+                valid_bytes.data_ptr<uint8_t>(), logits.data_ptr<float>());
+    ForwardArgs args;
+    args.positions = positions.narrow(1, 0, end);
+    args.key_mask = valid.narrow(1, 0, end);
+    const at::Tensor want = model->forward(tokens.narrow(1, 0, end), args).select(1, end - 1);
+    const double diff = max_abs_diff(logits, want);
+    worst = std::max(worst, diff);
+    ASSERT_LT(diff, 2e-4 * (1.0 + want.abs().max().item<double>())) << what << " after " << end << " tokens";
+  }
+  ASSERT_EQ(dec.length(), capacity);
+  std::printf("%s on %s kernels: max logit difference %.3g over %lld passes\n", what, cpu_level_name(cpu_level()), worst,
+              (long long)(steps + 1));
+}
+
+TEST(FastDecoderTest, LlamaWithGroupedQueriesMatchesLibTorch) { check_against_libtorch(small_config("llama"), "llama"); }
+
+TEST(FastDecoderTest, Llama3RotaryScalingMatchesLibTorch) {
+  ModelConfig c = small_config("llama");
+  c.rope_scaling.type = RopeScalingType::kLlama3;
+  c.rope_scaling.factor = 8.0;
+  c.rope_scaling.original_max_position_embeddings = 32;
+  check_against_libtorch(c, "llama3 rope");
+}
+
+TEST(FastDecoderTest, Qwen2BiasesMatchLibTorch) {
+  ModelConfig c = small_config("qwen2");
+  c.attention_bias = true;
+  check_against_libtorch(c, "qwen2");
+}
+
+TEST(FastDecoderTest, Qwen3NormsAndWideHeadsMatchLibTorch) {
+  ModelConfig c = small_config("qwen3");
+  c.head_dim = 20;  // heads * head_dim != hidden_size, as in Qwen3
+  c.tie_word_embeddings = true;
+  check_against_libtorch(c, "qwen3");
+}
+
+TEST(FastDecoderTest, RefusesWhatItDoesNotCompute) {
+  std::string why;
+  ModelConfig moe = small_config("mixtral");
+  moe.num_local_experts = 4;
+  EXPECT_FALSE(fast_decoder_model(*random_model(moe, 1), &why));
+  EXPECT_NE(why.find("mixture of experts"), std::string::npos) << why;
+  ModelConfig refiner = small_config("llama");
+  refiner.attention = AttentionMode::kBidirectional;
+  EXPECT_FALSE(fast_decoder_model(*random_model(refiner, 1), &why));
+  EXPECT_NE(why.find("bidirectional"), std::string::npos) << why;
+  Transformer half = random_model(small_config("llama"), 1);
+  half->to(at::kHalf);
+  EXPECT_FALSE(fast_decoder_model(*half, &why));
+  EXPECT_NE(why.find("Half"), std::string::npos) << why;
+  Transformer training = random_model(small_config("llama"), 1);
+  training->train();
+  EXPECT_FALSE(fast_decoder_model(*training, &why));
+}
+
+TEST(FastDecoderTest, OverflowingTheCacheIsAnError) {
+  Transformer model = random_model(small_config("llama"), 2);
+  std::optional<FastDecoderModel> fast = fast_decoder_model(*model);
+  ASSERT_TRUE(fast);
+  FastDecoder dec(fast->shape, fast->weights, 1, 4);
+  std::vector<float> logits(97);
+  const int64_t tokens[5] = {1, 2, 3, 4, 5}, positions[5] = {0, 1, 2, 3, 4};
+  EXPECT_THROW(dec.forward(tokens, positions, 5, nullptr, logits.data()), std::exception);
+  const int64_t bad[1] = {97};
+  EXPECT_THROW(dec.forward(bad, positions, 1, nullptr, logits.data()), std::exception);
+  dec.forward(tokens, positions, 4, nullptr, logits.data());
+  EXPECT_THROW(dec.forward(tokens, positions, 1, nullptr, logits.data()), std::exception);
+}
+
+// The shipped drafter, greedy: the kernels draft the same tokens as LibTorch, with log-probs and
+// entropies within float32 rounding, for two prompts of different lengths in one batch.
+TEST(FastDecoderTest, ShippedDrafterDraftsTheSameGreedyTokensAsLibTorch) {
+  Drafter drafter = Drafter::load(SCULPT_SOURCE_DIR "/models/drafter", "", WeightsDType::kF32);
+  DraftParams params;
+  params.max_tokens = 64;
+  params.sampler.temperature = 0;
+  params.stop_at_eos = false;
+  const std::vector<std::string> prompts = {"The jury said that the election", "It was"};
+  DraftStats fast_stats, torch_stats;
+  const std::vector<DraftResult> fast = drafter.draft(prompts, params, {}, &fast_stats);
+  params.backend = DecodeBackend::kLibTorch;
+  const std::vector<DraftResult> torch = drafter.draft(prompts, params, {}, &torch_stats);
+  EXPECT_TRUE(fast_stats.fast_decoder);
+  EXPECT_FALSE(torch_stats.fast_decoder);
+  double worst = 0;
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    ASSERT_EQ(fast[r].tokens.size(), 64u);
+    ASSERT_EQ(fast[r].tokens.size(), torch[r].tokens.size());
+    for (size_t i = 0; i < fast[r].tokens.size(); ++i) {
+      ASSERT_EQ(fast[r].tokens[i].id, torch[r].tokens[i].id) << "row " << r << ", token " << i;
+      worst = std::max(worst, double(std::fabs(fast[r].tokens[i].logprob - torch[r].tokens[i].logprob)));
+      EXPECT_NEAR(fast[r].tokens[i].entropy, torch[r].tokens[i].entropy, 1e-4);
+    }
+    EXPECT_EQ(fast[r].text, torch[r].text);
+  }
+  EXPECT_LT(worst, 1e-4);
+  std::printf("shipped drafter on %s kernels: 2 x 64 greedy tokens identical, max log-prob difference %.3g\n",
+              cpu_level_name(cpu_level()), worst);
+}
+
+}  // namespace
+}  // namespace sculpt
