@@ -4,6 +4,7 @@
 #include "ar_draft/decode_batch.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/fast_decoder_weights.h"
 #include "core/lora_merge.h"
 
 namespace sculpt {
@@ -29,8 +30,17 @@ Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype) {
-  Transformer model = load_adapted_transformer(model_dir, adapter_dir, dtype);
+WeightsDType drafter_weights_dtype(const std::string& model_dir, WeightsDType dtype, DecodeBackend backend) {
+  const std::string config = model_dir + "/config.json";  // missing or broken: load_transformer's to report
+  if (dtype == WeightsDType::kAuto && backend == DecodeBackend::kAuto && file_exists(config) &&
+      fast_decoder_computes(load_model_config(config)))
+    return WeightsDType::kCheckpoint;
+  return dtype;
+}
+
+Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype,
+                      DecodeBackend backend) {
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir, drafter_weights_dtype(model_dir, dtype, backend));
   return Drafter(std::move(model), Tokenizer::load_dir(model_dir));
 }
 

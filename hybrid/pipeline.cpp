@@ -382,7 +382,7 @@ Pipeline::Pipeline(const PipelineConfig& config, const std::string& config_path)
   const WeightsDType dtype = m.cfg.runtime.dtype;
   if (p.drafts()) {
     if (p.drafter.empty()) fail(where + "pipeline.drafter", "is empty; name the drafter's model directory");
-    m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter, p.drafter_adapter, dtype)); });
+    m.drafter = loading(config_path, "pipeline.drafter", [&] { return std::make_unique<Drafter>(Drafter::load(p.drafter, p.drafter_adapter, dtype, m.cfg.draft.backend)); });
   }
   if (p.refines()) {
     if (p.refiner.empty()) fail(where + "pipeline.refiner", "is empty; name the refiner's model directory");

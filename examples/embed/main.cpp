@@ -4,8 +4,8 @@
 //
 //   sculpt_embed CONFIG PROMPT [key=value ...]     (key=value as `sculpt generate --set`)
 //
-// Set OMP_WAIT_POLICY=PASSIVE before starting (the sculpt CLI does it for itself): LibTorch's
-// spinning OpenMP threads otherwise compete with OpenBLAS's for the cores.
+// Set OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4 before starting (the sculpt CLI does
+// it for itself): idle LibTorch and OpenBLAS threads otherwise hold the cores others compute on.
 #include <cstdio>
 #include <string>
 #include <vector>

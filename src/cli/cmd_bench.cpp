@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -29,9 +30,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Random-init model of the config's shape (vocab_size must be set) or a model directory.
-Transformer bench_model(const po::variables_map& vm) {
-  if (vm.count("model")) return load_transformer(vm["model"].as<std::string>());
+// Random-init model of the config's shape (vocab_size must be set) or a model directory, its
+// weights held as Drafter::load holds them.
+Transformer bench_model(const po::variables_map& vm, DecodeBackend backend) {
+  if (vm.count("model")) {
+    const std::string dir = vm["model"].as<std::string>();
+    return load_transformer(dir, {}, drafter_weights_dtype(dir, WeightsDType::kAuto, backend));
+  }
   TrainConfig cfg = read_config<TrainConfig>(vm);
   if (cfg.model.vocab_size == 0) throw UsageError{"without --model, the config must set model.vocab_size"};
   Transformer model(cfg.model);
@@ -95,7 +100,7 @@ double decode_rate(TransformerImpl& model, const std::optional<FastDecoderModel>
 
 // Seconds of one batch-1 decode step spent in the step's matrix products, timed in isolation
 // with the same shapes and weights (q/k/v/o, gate/up/down per layer, the output head).
-double matmul_seconds_per_step(TransformerImpl& model, bool kernels, int reps) {
+double matmul_seconds_per_step(TransformerImpl& model, const std::optional<FastDecoderModel>& fast, int reps) {
   at::NoGradGuard no_grad;
   auto params = model.named_parameters();
   std::vector<at::Tensor> weights;
@@ -107,7 +112,7 @@ double matmul_seconds_per_step(TransformerImpl& model, bool kernels, int reps) {
   std::vector<float> y(size_t(std::max(model.config().vocab_size, model.config().intermediate_size)));
   auto product = [&](const at::Tensor& w) {
     const at::Tensor& in = w.size(1) == x.size(2) ? x : wide;
-    if (kernels) linear(1, w.size(0), w.size(1), in.data_ptr<float>(), w.data_ptr<float>(), y.data(), false);
+    if (fast) linear(1, w.size(0), w.size(1), in.data_ptr<float>(), w.data_ptr(), fast->weights.matrix_type, y.data(), false);
     else linear_forward(in, w);
   };
   for (const at::Tensor& w : weights) product(w);  // warm-up
@@ -129,29 +134,38 @@ int bench_draft(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options(args, "sculpt bench draft (--model DIR | --config FILE) [options]", options, vm)) return 0;
   read_config<TrainConfig>(vm);  // applies runtime.n_threads
-  Transformer model = bench_model(vm);
+  const DecodeBackend backend = parse_decode_backend(vm["backend"].as<std::string>());
+  Transformer model = bench_model(vm, backend);
   const ModelConfig& c = model->config();
   const int64_t n_new = vm["decode-tokens"].as<int64_t>();
   const int64_t n_prefill = std::min(vm["prefill-tokens"].as<int64_t>(), c.max_position_embeddings);
   if (n_new < 1) throw UsageError{"--decode-tokens must be at least 1"};
   at::manual_seed(0);
   std::string why_not = "--backend libtorch";
-  const std::optional<FastDecoderModel> fast = parse_decode_backend(vm["backend"].as<std::string>()) == DecodeBackend::kAuto
-                                                   ? fast_decoder_model(*model, &why_not) : std::nullopt;
+  const std::optional<FastDecoderModel> fast =
+      backend == DecodeBackend::kAuto ? fast_decoder_model(*model, &why_not) : std::nullopt;
 
   nlohmann::json out;
   out["model"] = {{"parameters", c.n_params()}, {"layers", c.num_hidden_layers}, {"hidden_size", c.hidden_size},
-                  {"vocab_size", c.vocab_size}, {"context", c.max_position_embeddings}};
+                  {"vocab_size", c.vocab_size}, {"context", c.max_position_embeddings},
+                  {"weights_dtype", str_cat(model->named_parameters()[0].value().scalar_type())}};
   out["threads"] = at::get_num_threads();
   out["backend"] = fast ? str_cat("kernels (", cpu_level_name(cpu_level()), ")") : str_cat("libtorch (", why_not, ")");
   {
     at::NoGradGuard no_grad;
     at::Tensor prompt = at::randint(0, c.vocab_size, {1, n_prefill}, at::kLong);
     CachedForward(*model, fast, 1, n_prefill).run(prompt.narrow(1, 0, std::min<int64_t>(16, n_prefill)));  // warm-up
-    CachedForward forward(*model, fast, 1, n_prefill);
-    auto start = Clock::now();
-    forward.run(prompt);
-    out["prefill_tokens_per_second"] = double(n_prefill) / seconds(start);
+    // The median of 5 passes: one pass of a small model takes milliseconds, within the noise of a
+    // shared machine.
+    std::vector<double> rates;
+    for (int rep = 0; rep < 5; ++rep) {
+      CachedForward forward(*model, fast, 1, n_prefill);
+      auto start = Clock::now();
+      forward.run(prompt);
+      rates.push_back(double(n_prefill) / seconds(start));
+    }
+    std::sort(rates.begin(), rates.end());
+    out["prefill_tokens_per_second"] = rates[2];
     out["prefill_tokens"] = n_prefill;
   }
   const int64_t short_prompt = std::min<int64_t>(16, c.max_position_embeddings - n_new);
@@ -179,7 +193,7 @@ int bench_draft(const std::vector<std::string>& args) {
   out["cache_vs_recompute"] = versus;
 
   const double step = 1.0 / out["decode_tokens_per_second_batch1"].get<double>();
-  const double matmul = matmul_seconds_per_step(*model, fast.has_value(), 20);
+  const double matmul = matmul_seconds_per_step(*model, fast, 20);
   out["decode_profile_batch1"] = {{"step_seconds", step}, {"matmul_seconds", matmul},
                                   {"matmul_fraction", std::min(1.0, matmul / step)},
                                   {"method", "the step's matrix products timed alone, same shapes and weights"}};

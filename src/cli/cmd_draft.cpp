@@ -50,7 +50,7 @@ int draft(const std::vector<std::string>& args) {
   params.sampler.validate();
   const bool json = vm["json"].as<bool>();
 
-  Drafter drafter = Drafter::load(vm["model"].as<std::string>());
+  Drafter drafter = Drafter::load(vm["model"].as<std::string>(), "", WeightsDType::kAuto, params.backend);
   DraftStats stats;
   TokenCallback stream;
   if (!json) std::printf("%s", vm["prompt"].as<std::string>().c_str());  // the draft continues it

@@ -37,17 +37,28 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-// LibTorch's OpenMP threads spin while OpenBLAS's own threads run the matrix products; on two
-// cores they fight (measured: decode 26 -> 48 tokens/s, prefill 650 -> 960 tokens/s with passive
-// waiting). libgomp reads OMP_WAIT_POLICY once, when it is loaded, so set it and re-execute.
-void ensure_passive_openmp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+// Idle threads of one library must not hold the cores another computes on:
+// - LibTorch's OpenMP threads spin while OpenBLAS's own threads run the matrix products; on two
+//   cores they fight (measured: decode 26 -> 48 tokens/s, prefill 650 -> 960 tokens/s with
+//   passive waiting).
+// - OpenBLAS's threads keep calling sched_yield for about 2^28 cycles after each product; the
+//   CPU kernels' pool (kernels/thread_pool.h) then waits for a core (measured: a decoding step's
+//   matrix products 4.8 ms instead of 0.07 ms right after LibTorch work). 2^4 cycles puts them
+//   to sleep at once.
+// libgomp and OpenBLAS read these once, when they are loaded, so set them and re-execute.
+void ensure_idle_threads_yield(char** argv) {
+  bool changed = false;
+  for (const auto& [name, value] : {std::pair<const char*, const char*>{"OMP_WAIT_POLICY", "PASSIVE"},
+                                    std::pair<const char*, const char*>{"OPENBLAS_THREAD_TIMEOUT", "4"}})
+    if (std::getenv(name) == nullptr) {
+      ::setenv(name, value, /*overwrite=*/0);
+      changed = true;
+    }
+  if (changed) ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
 int main(int argc, char** argv) {
-  ensure_passive_openmp_wait(argv);
+  ensure_idle_threads_yield(argv);
   const auto commands = all_commands();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

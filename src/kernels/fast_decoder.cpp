@@ -89,7 +89,10 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
   float* up = fit(up_, s.intermediate);
   const KernelTable& kt = kernel_table();
 
-  for (int64_t i = 0; i < rows; ++i) std::copy_n(w_.embed + tokens[i] * s.hidden, s.hidden, x + i * s.hidden);
+  const WeightType wt = w_.matrix_type;
+  const size_t element = wt == WeightType::kF32 ? sizeof(float) : sizeof(uint16_t);
+  for (int64_t i = 0; i < rows; ++i)
+    widen(s.hidden, static_cast<const char*>(w_.embed) + size_t(tokens[i] * s.hidden) * element, wt, x + i * s.hidden);
   // Rotate-half RoPE in place on rows of `heads` heads: (a, b) -> (a cos - b sin, b cos + a sin).
   auto rotate_rows = [&](float* t, int64_t heads) {
     for (int64_t i = 0; i < rows; ++i) {
@@ -110,9 +113,9 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
   for (int64_t l = 0; l < s.n_layers; ++l) {
     const FastLayerWeights& lw = w_.layers[size_t(l)];
     for (int64_t i = 0; i < rows; ++i) kt.rms_norm(s.hidden, x + i * s.hidden, lw.input_norm, s.rms_norm_eps, xn + i * s.hidden);
-    linear(rows, q_width, s.hidden, xn, lw.q, q, false);
-    linear(rows, kv_width, s.hidden, xn, lw.k, k, false);
-    linear(rows, kv_width, s.hidden, xn, lw.v, v, false);
+    linear(rows, q_width, s.hidden, xn, lw.q, wt, q, false);
+    linear(rows, kv_width, s.hidden, xn, lw.k, wt, k, false);
+    linear(rows, kv_width, s.hidden, xn, lw.v, wt, v, false);
     add_bias(q, rows, q_width, lw.q_bias);
     add_bias(k, rows, kv_width, lw.k_bias);
     add_bias(v, rows, kv_width, lw.v_bias);
@@ -136,18 +139,18 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
         }
       }
     attention(l, n, key_valid);
-    linear(rows, s.hidden, q_width, attn_.data(), lw.o, x, /*accumulate=*/true);
+    linear(rows, s.hidden, q_width, attn_.data(), lw.o, wt, x, /*accumulate=*/true);
     for (int64_t i = 0; i < rows; ++i) kt.rms_norm(s.hidden, x + i * s.hidden, lw.post_norm, s.rms_norm_eps, xn + i * s.hidden);
-    linear(rows, s.intermediate, s.hidden, xn, lw.gate, gate, false);
-    linear(rows, s.intermediate, s.hidden, xn, lw.up, up, false);
+    linear(rows, s.intermediate, s.hidden, xn, lw.gate, wt, gate, false);
+    linear(rows, s.intermediate, s.hidden, xn, lw.up, wt, up, false);
     kt.silu_mul(rows * s.intermediate, gate, up, gate);
-    linear(rows, s.hidden, s.intermediate, gate, lw.down, x, /*accumulate=*/true);
+    linear(rows, s.hidden, s.intermediate, gate, lw.down, wt, x, /*accumulate=*/true);
   }
   length_ += n;
   // The head, for each row's last token only.
   for (int64_t b = 0; b < batch_; ++b)
     kt.rms_norm(s.hidden, x + (b * n + n - 1) * s.hidden, w_.norm, s.rms_norm_eps, xn + b * s.hidden);
-  linear(batch_, s.n_vocab, s.hidden, xn, w_.lm_head, logits, false);
+  linear(batch_, s.n_vocab, s.hidden, xn, w_.lm_head, wt, logits, false);
 }
 
 // Scaled dot-product attention of the n new tokens of every row against the row's cache, one

@@ -3,7 +3,9 @@
 // biases and Qwen3's per-head q/k norms, SwiGLU, and the head for each row's last token. It
 // keeps its own key/value cache and computes in float32 over weights it does not own. The
 // drafter decodes with it when the model allows (core/fast_decoder_weights.h says when);
-// LibTorch's TransformerImpl stays the reference it is tested against.
+// LibTorch's TransformerImpl stays the reference it is tested against. The matrices may be
+// stored in float32, float16 or bfloat16 (widened as they are read, kernels.h); activations,
+// the cache and the logits are float32.
 //
 //   FastDecoder dec(shape, weights, /*batch=*/1, /*capacity=*/512);
 //   dec.forward(prompt.data(), positions.data(), n_prompt, nullptr, logits.data());  // prefill
@@ -12,6 +14,8 @@
 
 #include <cstdint>
 #include <vector>
+
+#include "kernels/kernels.h"
 
 namespace sculpt {
 
@@ -27,29 +31,34 @@ struct FastDecoderShape {
   std::vector<double> inv_freq;  // head_dim / 2 rotary frequencies (core/rope.h's rope_inverse_frequencies)
 };
 
-// Row-major float32 arrays in the checkpoint's shapes; null optional parts are absent.
+// Row-major arrays in the checkpoint's shapes: the matrices of FastDecoderWeights::matrix_type,
+// the vectors (norms, biases) float32; null optional parts are absent.
 struct FastLayerWeights {
   const float* input_norm = nullptr;  // [hidden]
-  const float* q = nullptr;           // [n_heads * head_dim, hidden]
-  const float* k = nullptr;           // [n_kv_heads * head_dim, hidden]
-  const float* v = nullptr;           // [n_kv_heads * head_dim, hidden]
+  const void* q = nullptr;            // [n_heads * head_dim, hidden]
+  const void* k = nullptr;            // [n_kv_heads * head_dim, hidden]
+  const void* v = nullptr;            // [n_kv_heads * head_dim, hidden]
   const float* q_bias = nullptr;      // [n_heads * head_dim] or null
   const float* k_bias = nullptr;      // [n_kv_heads * head_dim] or null
   const float* v_bias = nullptr;      // [n_kv_heads * head_dim] or null
   const float* q_norm = nullptr;      // [head_dim] (Qwen3) or null
   const float* k_norm = nullptr;      // [head_dim] (Qwen3) or null
-  const float* o = nullptr;           // [hidden, n_heads * head_dim]
+  const void* o = nullptr;            // [hidden, n_heads * head_dim]
   const float* post_norm = nullptr;   // [hidden]
-  const float* gate = nullptr;        // [intermediate, hidden]
-  const float* up = nullptr;          // [intermediate, hidden]
-  const float* down = nullptr;        // [hidden, intermediate]
+  const void* gate = nullptr;         // [intermediate, hidden]
+  const void* up = nullptr;           // [intermediate, hidden]
+  const void* down = nullptr;         // [hidden, intermediate]
 };
 
 struct FastDecoderWeights {
-  const float* embed = nullptr;    // [n_vocab, hidden]
+  WeightType matrix_type = WeightType::kF32;  // of every matrix, the embedding included
+  const void* embed = nullptr;    // [n_vocab, hidden]
   std::vector<FastLayerWeights> layers;
-  const float* norm = nullptr;     // [hidden]
-  const float* lm_head = nullptr;  // [n_vocab, hidden]; the embedding when tied
+  const float* norm = nullptr;    // [hidden]
+  const void* lm_head = nullptr;  // [n_vocab, hidden]; the embedding when tied
+  // Float32 copies of vectors that were stored in another dtype, which the pointers above may
+  // point into (moving the struct keeps them valid).
+  std::vector<std::vector<float>> owned;
 };
 
 class FastDecoder {

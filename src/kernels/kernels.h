@@ -20,6 +20,12 @@ struct KernelTable {
   // weight as stored ([out, in], "NT"). Dot products along k, so no operand is repacked.
   void (*gemm_nt)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw,
                   float* c, int64_t ldc, bool accumulate);
+  // gemm_nt with w stored in IEEE float16 or in bfloat16 (raw bits), widened exactly as it is read:
+  // the same products as widening the whole matrix first, from half the memory traffic.
+  void (*gemm_nt_f16)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const uint16_t* w, int64_t ldw,
+                      float* c, int64_t ldc, bool accumulate);
+  void (*gemm_nt_bf16)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const uint16_t* w, int64_t ldw,
+                       float* c, int64_t ldc, bool accumulate);
   // c[i, j] (+)= sum_p a[i, p] * b[p, j] ("NN"): attention's q K^T against keys stored transposed,
   // and its probabilities times the values.
   void (*gemm_nn)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
@@ -32,6 +38,9 @@ struct KernelTable {
   void (*silu_mul)(int64_t n, const float* gate, const float* up, float* out);
   // out[i] = exp(x[i]) within about 2 float32 ulp for x in [-87, 88]; 0 below, exp(88) above.
   void (*exp)(int64_t n, const float* x, float* out);
+  // out[i] = src[i] widened exactly from float16 / bfloat16 bits to float32.
+  void (*widen_f16)(int64_t n, const uint16_t* src, float* out);
+  void (*widen_bf16)(int64_t n, const uint16_t* src, float* out);
 };
 
 // The kernels of `level`, which must not exceed detected_cpu_level() (an Error otherwise).
@@ -39,8 +48,18 @@ const KernelTable& kernel_table(CpuLevel level);
 // The kernels of cpu_level().
 const KernelTable& kernel_table();
 
-// gemm_nt of kernel_table() with contiguous rows (lda = ldw = k, ldc = n), its output columns
-// split between the threads of compute_pool() (thread_pool.h).
-void linear(int64_t m, int64_t n, int64_t k, const float* a, const float* w, float* c, bool accumulate);
+// What a weight matrix is stored in.
+enum class WeightType { kF32, kF16, kBF16 };
+const char* weight_type_name(WeightType type);
+
+// c [m, n] (+)= a [m, k] w^T for w [n, k] of `type`, contiguous rows: gemm_nt* of kernel_table(),
+// the output columns split between the threads of compute_pool() (thread_pool.h).
+void linear(int64_t m, int64_t n, int64_t k, const float* a, const void* w, WeightType type, float* c, bool accumulate);
+inline void linear(int64_t m, int64_t n, int64_t k, const float* a, const float* w, float* c, bool accumulate) {
+  linear(m, n, k, a, w, WeightType::kF32, c, accumulate);
+}
+
+// out[i] = src[i] of `type` as float32, i < n (an embedding row, say).
+void widen(int64_t n, const void* src, WeightType type, float* out);
 
 }  // namespace sculpt

@@ -7,6 +7,8 @@
 #include "kernels/kernels.h"
 #include "kernels/kernels_simd.h"
 
+#include <stdlib.h>
+
 namespace {
 
 // Register tiles, sized to the vector registers: gemm_nt keeps kNtRows x kNtCols dot products
@@ -22,9 +24,26 @@ constexpr int kNtRows = 2, kNtCols = 4, kNnRows = 4, kNnVecs = 2;  // 8 of 16
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// How weights of each stored dtype are loaded into float32 vectors (exactly: widening loses nothing).
+struct F32 {
+  using T = float;
+  static Vec load(const float* p) { return vload(p); }
+  static Vec load_n(const float* p, int n) { return vload_n(p, n); }
+};
+struct F16 {
+  using T = uint16_t;
+  static Vec load(const uint16_t* p) { return vload_f16(p); }
+  static Vec load_n(const uint16_t* p, int n) { return vload_f16_n(p, n); }
+};
+struct BF16 {
+  using T = uint16_t;
+  static Vec load(const uint16_t* p) { return vload_bf16(p); }
+  static Vec load_n(const uint16_t* p, int n) { return vload_bf16_n(p, n); }
+};
+
 // One RM x RN tile of gemm_nt: RM * RN dot products of length k, summed across lanes at the end.
-template <int RM, int RN>
-void nt_tile(int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c, int64_t ldc,
+template <class W, int RM, int RN>
+void nt_tile(int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw, float* c, int64_t ldc,
              bool accumulate) {
   Vec acc[RM][RN];
   for (int i = 0; i < RM; ++i)
@@ -34,7 +53,7 @@ void nt_tile(int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw
     Vec av[RM];
     for (int i = 0; i < RM; ++i) av[i] = vload(a + i * lda + p);
     for (int j = 0; j < RN; ++j) {
-      const Vec wv = vload(w + j * ldw + p);
+      const Vec wv = W::load(w + j * ldw + p);
       for (int i = 0; i < RM; ++i) acc[i][j] = vfma(av[i], wv, acc[i][j]);
     }
   }
@@ -43,7 +62,7 @@ void nt_tile(int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw
     Vec av[RM];
     for (int i = 0; i < RM; ++i) av[i] = vload_n(a + i * lda + p, rest);
     for (int j = 0; j < RN; ++j) {
-      const Vec wv = vload_n(w + j * ldw + p, rest);
+      const Vec wv = W::load_n(w + j * ldw + p, rest);
       for (int i = 0; i < RM; ++i) acc[i][j] = vfma(av[i], wv, acc[i][j]);
     }
   }
@@ -55,25 +74,27 @@ void nt_tile(int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw
 }
 
 // Rows [0, RM) of c against all n columns: full tiles, then one narrower tile for the rest.
-template <int RM>
-void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c, int64_t ldc,
-             bool accumulate) {
+template <class W, int RM>
+void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw, float* c,
+             int64_t ldc, bool accumulate) {
   int64_t j = 0;
-  for (; j + kNtCols <= n; j += kNtCols) nt_tile<RM, kNtCols>(k, a, lda, w + j * ldw, ldw, c + j, ldc, accumulate);
-  const float* wj = w + j * ldw;
+  for (; j + kNtCols <= n; j += kNtCols) nt_tile<W, RM, kNtCols>(k, a, lda, w + j * ldw, ldw, c + j, ldc, accumulate);
+  const typename W::T* wj = w + j * ldw;
   float* cj = c + j;
   switch (n - j) {
     case 0: break;
-    case 1: nt_tile<RM, 1>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 2: nt_tile<RM, 2>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 3: nt_tile<RM, 3>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 4: nt_tile<RM, (kNtCols > 4 ? 4 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 5: nt_tile<RM, (kNtCols > 5 ? 5 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 1: nt_tile<W, RM, 1>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 2: nt_tile<W, RM, 2>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 3: nt_tile<W, RM, 3>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 4: nt_tile<W, RM, (kNtCols > 4 ? 4 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 5: nt_tile<W, RM, (kNtCols > 5 ? 5 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
   }
 }
 
-void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
-             int64_t ldc, bool accumulate) {
+// gemm_nt as dot products: for few rows of a (decoding), where every weight is read once.
+template <class W>
+void gemm_nt_dots(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw,
+                  float* c, int64_t ldc, bool accumulate) {
   static_assert(kNtCols <= 6 && kNtRows <= 4, "nt_rows and the row switch below cover these tiles");
   // Columns in blocks whose rows of w stay in the L2 cache (about 256 KiB) while every row of a
   // passes over them.
@@ -81,18 +102,18 @@ void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
   block = block < kNtCols ? kNtCols : block - block % kNtCols;
   for (int64_t j0 = 0; j0 < n; j0 += block) {
     const int64_t nb = min64(block, n - j0);
-    const float* wb = w + j0 * ldw;
+    const typename W::T* wb = w + j0 * ldw;
     int64_t i = 0;
-    for (; i + kNtRows <= m; i += kNtRows) nt_rows<kNtRows>(nb, k, a + i * lda, lda, wb, ldw, c + i * ldc + j0, ldc, accumulate);
+    for (; i + kNtRows <= m; i += kNtRows)
+      nt_rows<W, kNtRows>(nb, k, a + i * lda, lda, wb, ldw, c + i * ldc + j0, ldc, accumulate);
     const float* ai = a + i * lda;
     float* ci = c + i * ldc + j0;
-    switch (m - i) {
+    switch (m - i) {  // a narrower tile type than the remainder (the "? : 1" arms) never runs
       case 0: break;
-      case 1: nt_rows<1>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
-      case 2: nt_rows<(kNtRows > 2 ? 2 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
-      case 3: nt_rows<(kNtRows > 3 ? 3 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+      case 1: nt_rows<W, 1>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+      case 2: nt_rows<W, (kNtRows > 2 ? 2 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+      case 3: nt_rows<W, (kNtRows > 3 ? 3 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
     }
-    // A narrower tile type than the remainder (the "? : 1" arms) never runs: m - i < kNtRows.
   }
 }
 
@@ -150,6 +171,48 @@ void gemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
     case 3: nn_rows<3>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
     case 4: nn_rows<(kNnRows > 4 ? 4 : 1)>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
     case 5: nn_rows<(kNnRows > 5 ? 5 : 1)>(n, k, ai, lda, b, ldb, ci, ldc, accumulate); break;
+  }
+}
+
+// From this many rows of a on, gemm_nt transposes panels of w and runs gemm_nn over them: the
+// outer-product tiles need no sums across lanes, and packing a panel costs one pass over it
+// while every row of a reuses it.
+constexpr int64_t kPackFromRows = 16;
+constexpr int64_t kPanelCols = int64_t(kNnVecs) * kWidth;  // one gemm_nn tile wide
+
+// A growing per-thread buffer for the panels (never shrunk: a decoder calls with the same sizes).
+float* panel_buffer(int64_t n_floats) {
+  static thread_local float* buffer = nullptr;
+  static thread_local int64_t size = 0;
+  if (n_floats > size) {
+    free(buffer);
+    buffer = static_cast<float*>(aligned_alloc(64, size_t((n_floats * 4 + 63) / 64 * 64)));
+    size = buffer != nullptr ? n_floats : 0;
+  }
+  return buffer;
+}
+
+template <class W>
+void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw,
+             float* c, int64_t ldc, bool accumulate) {
+  float* panel = m >= kPackFromRows ? panel_buffer(k * kPanelCols) : nullptr;
+  if (panel == nullptr) {
+    gemm_nt_dots<W>(m, n, k, a, lda, w, ldw, c, ldc, accumulate);
+    return;
+  }
+  for (int64_t j0 = 0; j0 < n; j0 += kPanelCols) {
+    const int64_t cols = min64(kPanelCols, n - j0);
+    // panel [k, kPanelCols] = w[j0 : j0 + cols, :]^T in float32, read row by row of w.
+    for (int64_t j = 0; j < cols; ++j) {
+      const typename W::T* wj = w + (j0 + j) * ldw;
+      float row[kWidth];
+      for (int64_t p = 0; p < k; p += kWidth) {
+        const int rest = int(min64(kWidth, k - p));
+        vstore(row, rest == kWidth ? W::load(wj + p) : W::load_n(wj + p, rest));
+        for (int l = 0; l < rest; ++l) panel[(p + l) * kPanelCols + j] = row[l];
+      }
+    }
+    gemm_nn(m, cols, k, a, lda, panel, kPanelCols, c + j0, ldc, accumulate);
   }
 }
 
@@ -216,12 +279,22 @@ void exp_all(int64_t n, const float* x, float* out) {
   }
 }
 
+template <class W>
+void widen_all(int64_t n, const uint16_t* src, float* out) {
+  for (int64_t i = 0; i < n; i += kWidth) {
+    const int rest = int(min64(kWidth, n - i));
+    if (rest == kWidth) vstore(out + i, W::load(src + i));
+    else vstore_n(out + i, W::load_n(src + i, rest), rest);
+  }
+}
+
 }  // namespace
 
 namespace sculpt {
 
 const KernelTable& SCULPT_KERNEL_TABLE() {
-  static const KernelTable table{SCULPT_KERNEL_LEVEL, gemm_nt, gemm_nn, rms_norm, softmax, silu_mul, exp_all};
+  static const KernelTable table{SCULPT_KERNEL_LEVEL, gemm_nt<F32>, gemm_nt<F16>, gemm_nt<BF16>, gemm_nn,
+                                 rms_norm, softmax, silu_mul, exp_all, widen_all<F16>, widen_all<BF16>};
   return table;
 }
 

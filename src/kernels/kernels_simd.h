@@ -43,6 +43,12 @@ inline Vec vpow2(Vec n) {
   return {_mm512_castsi512_ps(e)};
 }
 // Halves by zero-masked extracts: GCC 12's _mm512_reduce_* warn about their undefined halves.
+// float16 and bfloat16 widened exactly to float32 as they are loaded.
+inline Vec vload_f16(const uint16_t* p) { return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))}; }
+inline Vec vload_f16_n(const uint16_t* p, int n) { return {_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_n(n), p))}; }
+inline Vec bf16_bits(__m256i h) { return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))}; }
+inline Vec vload_bf16(const uint16_t* p) { return bf16_bits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+inline Vec vload_bf16_n(const uint16_t* p, int n) { return bf16_bits(_mm256_maskz_loadu_epi16(first_n(n), p)); }
 inline float vsum(Vec v) {
   const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v.r, 0), _mm512_maskz_extractf32x8_ps(0xFF, v.r, 1));
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -81,6 +87,16 @@ inline Vec vpow2(Vec n) {
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.r), _mm256_set1_epi32(127)), 23);
   return {_mm256_castsi256_ps(e)};
 }
+inline __m128i load_u16x8_n(const uint16_t* p, int n) {  // zero-filled past n
+  uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < n; ++i) tmp[i] = p[i];
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
+}
+inline Vec vload_f16(const uint16_t* p) { return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
+inline Vec vload_f16_n(const uint16_t* p, int n) { return {_mm256_cvtph_ps(load_u16x8_n(p, n))}; }
+inline Vec bf16_bits(__m128i h) { return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))}; }
+inline Vec vload_bf16(const uint16_t* p) { return bf16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline Vec vload_bf16_n(const uint16_t* p, int n) { return bf16_bits(load_u16x8_n(p, n)); }
 inline float vsum(Vec v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v.r), _mm256_extractf128_ps(v.r, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -124,6 +140,34 @@ inline Vec vpow2(Vec n) {
   }
   return out;
 }
+// IEEE half to float, exactly: normal numbers rebias the exponent, subnormals are scaled by
+// 2^-24, infinities and NaNs keep an all-ones exponent.
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
+  float magnitude;
+  if (exponent == 0) {
+    magnitude = float(mantissa) * (1.0f / 16777216.0f);
+  } else {
+    const uint32_t bits = exponent == 31 ? (0xFFu << 23) | (mantissa << 13) : ((exponent + 112) << 23) | (mantissa << 13);
+    std::memcpy(&magnitude, &bits, sizeof bits);
+  }
+  uint32_t out;
+  std::memcpy(&out, &magnitude, sizeof out);
+  out |= sign;
+  float f;
+  std::memcpy(&f, &out, sizeof f);
+  return f;
+}
+inline float bfloat_to_float(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline Vec vload_f16(const uint16_t* p) { SCULPT_LANES(half_to_float(p[l])); }
+inline Vec vload_f16_n(const uint16_t* p, int n) { SCULPT_LANES(l < n ? half_to_float(p[l]) : 0.0f); }
+inline Vec vload_bf16(const uint16_t* p) { SCULPT_LANES(bfloat_to_float(p[l])); }
+inline Vec vload_bf16_n(const uint16_t* p, int n) { SCULPT_LANES(l < n ? bfloat_to_float(p[l]) : 0.0f); }
 #undef SCULPT_LANES
 inline float vsum(Vec v) { return (v.r[0] + v.r[1]) + (v.r[2] + v.r[3]); }
 inline float vhmax(Vec v) {

@@ -48,8 +48,9 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).a
 
 // Rows of different lengths, left-padded: a prefill of the padded prompts, then `steps` tokens
 // one at a time, each compared with LibTorch's full forward pass over the sequence so far.
-void check_against_libtorch(const ModelConfig& c, const char* what) {
+void check_against_libtorch(const ModelConfig& c, const char* what, at::ScalarType held = at::kFloat) {
   Transformer model = random_model(c, 11);
+  model->to(held);  // LibTorch widens float16 / bfloat16 weights as it uses them
   std::string why;
   std::optional<FastDecoderModel> fast = fast_decoder_model(*model, &why);
   ASSERT_TRUE(fast.has_value()) << what << ": " << why;
@@ -109,6 +110,16 @@ TEST(FastDecoderTest, Qwen3NormsAndWideHeadsMatchLibTorch) {
   check_against_libtorch(c, "qwen3");
 }
 
+TEST(FastDecoderTest, Float16WeightsMatchLibTorchWideningThem) {
+  check_against_libtorch(small_config("llama"), "llama float16", at::kHalf);
+}
+
+TEST(FastDecoderTest, Bfloat16WeightsMatchLibTorchWideningThem) {
+  ModelConfig c = small_config("qwen3");
+  c.tie_word_embeddings = true;
+  check_against_libtorch(c, "qwen3 bfloat16", at::kBFloat16);
+}
+
 TEST(FastDecoderTest, RefusesWhatItDoesNotCompute) {
   std::string why;
   ModelConfig moe = small_config("mixtral");
@@ -119,10 +130,10 @@ TEST(FastDecoderTest, RefusesWhatItDoesNotCompute) {
   refiner.attention = AttentionMode::kBidirectional;
   EXPECT_FALSE(fast_decoder_model(*random_model(refiner, 1), &why));
   EXPECT_NE(why.find("bidirectional"), std::string::npos) << why;
-  Transformer half = random_model(small_config("llama"), 1);
-  half->to(at::kHalf);
-  EXPECT_FALSE(fast_decoder_model(*half, &why));
-  EXPECT_NE(why.find("Half"), std::string::npos) << why;
+  Transformer wide = random_model(small_config("llama"), 1);
+  wide->to(at::kDouble);
+  EXPECT_FALSE(fast_decoder_model(*wide, &why));
+  EXPECT_NE(why.find("Double"), std::string::npos) << why;
   Transformer training = random_model(small_config("llama"), 1);
   training->train();
   EXPECT_FALSE(fast_decoder_model(*training, &why));

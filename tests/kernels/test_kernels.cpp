@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -75,6 +76,88 @@ TEST(KernelsTest, GemmNtMatchesTheDefinitionAtEveryLevel) {
 
 TEST(KernelsTest, GemmNnMatchesTheDefinitionAtEveryLevel) {
   for (CpuLevel l : levels_here()) check_gemm(kernel_table(l), /*nt=*/false);
+}
+
+// IEEE 754 binary16 from its definition: (-1)^s 2^(e - 15) (1 + m / 1024), subnormals
+// 2^-14 (m / 1024), e = 31 infinity or NaN.
+double half_value(uint16_t h) {
+  const int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+  const double magnitude = e == 0 ? std::ldexp(m / 1024.0, -14)
+                           : e == 31 ? (m == 0 ? std::numeric_limits<double>::infinity() : std::nan(""))
+                                     : std::ldexp(1.0 + m / 1024.0, e - 15);
+  return sign ? -magnitude : magnitude;
+}
+
+// bfloat16 is the upper half of a float32's bits.
+double bfloat_value(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+TEST(KernelsTest, WideningIsExactForEveryHalfAndBfloatPattern) {
+  std::vector<uint16_t> all(65536);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = uint16_t(i);
+  for (CpuLevel l : levels_here()) {
+    std::vector<float> out(all.size());
+    kernel_table(l).widen_f16(int64_t(all.size()), all.data(), out.data());
+    for (size_t i = 0; i < all.size(); ++i) {
+      const double want = half_value(all[i]);
+      if (std::isnan(want)) ASSERT_TRUE(std::isnan(out[i])) << cpu_level_name(l) << " f16 " << i;
+      else ASSERT_EQ(double(out[i]), want) << cpu_level_name(l) << " f16 " << i;
+    }
+    kernel_table(l).widen_bf16(int64_t(all.size()), all.data(), out.data());
+    for (size_t i = 0; i < all.size(); ++i) {
+      const double want = bfloat_value(all[i]);
+      if (std::isnan(want)) ASSERT_TRUE(std::isnan(out[i])) << cpu_level_name(l) << " bf16 " << i;
+      else ASSERT_EQ(double(out[i]), want) << cpu_level_name(l) << " bf16 " << i;
+    }
+  }
+}
+
+// gemm_nt over float16 and bfloat16 weights against double sums of the weights' exact values,
+// on both of its paths (dot products below 16 rows, packed panels from 16).
+TEST(KernelsTest, GemmNtOverHalfAndBfloatWeightsMatchesTheDefinition) {
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> bit(0, 1), mantissa(0, 1023), exponent(8, 17);
+  for (CpuLevel l : levels_here())
+    for (bool bf16 : {false, true})
+      for (const GemmShape& s : kShapes) {
+        const int64_t ldw = s.k + 2;
+        const std::vector<float> a = random_floats(size_t(s.m * s.k), rng);
+        std::vector<uint16_t> w(size_t(s.n * ldw));
+        for (uint16_t& x : w) {
+          if (bf16) {  // a random float, truncated to its upper half
+            const float f = std::normal_distribution<float>(0, 1)(rng);
+            uint32_t bits;
+            std::memcpy(&bits, &f, sizeof bits);
+            x = uint16_t(bits >> 16);
+          } else {  // finite halves around 1
+            x = uint16_t(bit(rng) << 15 | exponent(rng) << 10 | mantissa(rng));
+          }
+        }
+        std::vector<float> c(size_t(s.m * s.n), 0.5f);
+        (bf16 ? kernel_table(l).gemm_nt_bf16 : kernel_table(l).gemm_nt_f16)(s.m, s.n, s.k, a.data(), s.k, w.data(), ldw,
+                                                                           c.data(), s.n, /*accumulate=*/true);
+        double max_diff = 0;
+        for (int64_t i = 0; i < s.m; ++i)
+          for (int64_t j = 0; j < s.n; ++j) {
+            double sum = 0.5, bound = 0.5;
+            for (int64_t p = 0; p < s.k; ++p) {
+              const uint16_t h = w[size_t(j * ldw + p)];
+              const double term = double(a[size_t(i * s.k + p)]) * (bf16 ? bfloat_value(h) : half_value(h));
+              sum += term;
+              bound += std::fabs(term);
+            }
+            const double diff = std::fabs(sum - c[size_t(i * s.n + j)]);
+            max_diff = std::max(max_diff, diff);
+            ASSERT_LE(diff, 1e-6 * bound + 1e-7) << cpu_level_name(l) << (bf16 ? " bf16 " : " f16 ") << s.m << "x" << s.n
+                                                 << "x" << s.k;
+          }
+        std::printf("%s gemm_nt_%s %lldx%lldx%lld: max difference %.3g\n", cpu_level_name(l), bf16 ? "bf16" : "f16",
+                    (long long)s.m, (long long)s.n, (long long)s.k, max_diff);
+      }
 }
 
 TEST(KernelsTest, RmsNormMatchesTheDefinition) {
