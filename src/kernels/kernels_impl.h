@@ -91,11 +91,39 @@ void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const typename W
   }
 }
 
+// One row of a against rows of w taken one after another (decoding one token): w is then read
+// in a single sequential stream per thread, which the hardware prefetcher follows best; four
+// accumulators hide the FMA latency.
+template <class W>
+void nt_one_row(int64_t n, int64_t k, const float* a, const typename W::T* w, int64_t ldw, float* c, bool accumulate) {
+  for (int64_t j = 0; j < n; ++j) {
+    const typename W::T* wj = w + j * ldw;
+    Vec acc0 = vzero(), acc1 = vzero(), acc2 = vzero(), acc3 = vzero();
+    int64_t p = 0;
+    for (; p + 4 * kWidth <= k; p += 4 * kWidth) {
+      acc0 = vfma(vload(a + p), W::load(wj + p), acc0);
+      acc1 = vfma(vload(a + p + kWidth), W::load(wj + p + kWidth), acc1);
+      acc2 = vfma(vload(a + p + 2 * kWidth), W::load(wj + p + 2 * kWidth), acc2);
+      acc3 = vfma(vload(a + p + 3 * kWidth), W::load(wj + p + 3 * kWidth), acc3);
+    }
+    for (; p < k; p += kWidth) {
+      const int rest = int(min64(kWidth, k - p));
+      acc0 = vfma(vload_n(a + p, rest), W::load_n(wj + p, rest), acc0);
+    }
+    const float dot = vsum(vadd(vadd(acc0, acc1), vadd(acc2, acc3)));
+    c[j] = (accumulate ? c[j] : 0.0f) + dot;
+  }
+}
+
 // gemm_nt as dot products: for few rows of a (decoding), where every weight is read once.
 template <class W>
 void gemm_nt_dots(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw,
                   float* c, int64_t ldc, bool accumulate) {
   static_assert(kNtCols <= 6 && kNtRows <= 4, "nt_rows and the row switch below cover these tiles");
+  if (m == 1) {
+    nt_one_row<W>(n, k, a, w, ldw, c, accumulate);
+    return;
+  }
   // Columns in blocks whose rows of w stay in the L2 cache (about 256 KiB) while every row of a
   // passes over them.
   int64_t block = (int64_t(1) << 16) / (k > 0 ? k : 1);
