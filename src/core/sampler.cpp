@@ -29,7 +29,9 @@ std::vector<SampledToken> sample_tokens(const at::Tensor& logits, const SamplerP
 
   // The model's own distribution, for the reported logprob and entropy.
   at::Tensor model_logp = at::log_softmax(rows, /*dim=*/-1);  // [batch, n_vocab]
-  at::Tensor model_p = model_logp.exp();
+  // softmax rather than exp(log p): ATen's exp splits a row of a few thousand into an OpenMP
+  // region, one per drafted token, waking LibTorch's threads on cores the decoder is using.
+  at::Tensor model_p = at::softmax(rows, /*dim=*/-1);
   at::Tensor p_logp = at::where(model_p > 0, model_p * model_logp, at::zeros_like(model_p));
   at::Tensor entropy = -p_logp.sum(/*dim=*/-1);  // [batch]
 
