@@ -208,16 +208,22 @@ void gemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
 constexpr int64_t kPackFromRows = 16;
 constexpr int64_t kPanelCols = int64_t(kNnVecs) * kWidth;  // one gemm_nn tile wide
 
-// A growing per-thread buffer for the panels (never shrunk: a decoder calls with the same sizes).
+// A growing per-thread buffer for the panels (never shrunk: a decoder calls with the same sizes),
+// freed when its thread ends.
+struct PanelBuffer {
+  float* data = nullptr;
+  int64_t size = 0;
+  ~PanelBuffer() { free(data); }
+};
+
 float* panel_buffer(int64_t n_floats) {
-  static thread_local float* buffer = nullptr;
-  static thread_local int64_t size = 0;
-  if (n_floats > size) {
-    free(buffer);
-    buffer = static_cast<float*>(aligned_alloc(64, size_t((n_floats * 4 + 63) / 64 * 64)));
-    size = buffer != nullptr ? n_floats : 0;
+  static thread_local PanelBuffer buffer;
+  if (n_floats > buffer.size) {
+    free(buffer.data);
+    buffer.data = static_cast<float*>(aligned_alloc(64, size_t((n_floats * 4 + 63) / 64 * 64)));
+    buffer.size = buffer.data != nullptr ? n_floats : 0;
   }
-  return buffer;
+  return buffer.data;
 }
 
 template <class W>
