@@ -2,7 +2,6 @@
 #include "hybrid/token_alignment.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "core/error.h"
 #include "hybrid/text_spans.h"

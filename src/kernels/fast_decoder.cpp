@@ -68,7 +68,7 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
   if (n <= 0) fail("fast decoder", "no tokens to run");
   if (length_ + n > capacity_)
     fail("fast decoder", "the cache holds ", capacity_, " slots; ", length_, " are used and ", n, " more do not fit");
-  const int64_t rows = batch_ * n, hd = s.head_dim, half = hd / 2;
+  const int64_t rows = batch_ * n, hd = s.head_dim;
   const int64_t q_width = s.n_heads * hd, kv_width = s.n_kv_heads * hd;
   for (int64_t i = 0; i < rows; ++i) {
     if (tokens[i] < 0 || tokens[i] >= s.n_vocab) fail("fast decoder", "token ", tokens[i], " is outside the vocabulary");
@@ -93,22 +93,6 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
   const size_t element = wt == WeightType::kF32 ? sizeof(float) : sizeof(uint16_t);
   for (int64_t i = 0; i < rows; ++i)
     widen(s.hidden, static_cast<const char*>(w_.embed) + size_t(tokens[i] * s.hidden) * element, wt, x + i * s.hidden);
-  // Rotate-half RoPE in place on rows of `heads` heads: (a, b) -> (a cos - b sin, b cos + a sin).
-  auto rotate_rows = [&](float* t, int64_t heads) {
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* c = cos_.data() + positions[i] * half;
-      const float* sn = sin_.data() + positions[i] * half;
-      for (int64_t h = 0; h < heads; ++h) {
-        float* a = t + (i * heads + h) * hd;
-        float* b = a + half;
-        for (int64_t j = 0; j < half; ++j) {
-          const float a0 = a[j], b0 = b[j];
-          a[j] = a0 * c[j] - b0 * sn[j];
-          b[j] = b0 * c[j] + a0 * sn[j];
-        }
-      }
-    }
-  };
 
   for (int64_t l = 0; l < s.n_layers; ++l) {
     const FastLayerWeights& lw = w_.layers[size_t(l)];
@@ -123,21 +107,9 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
       for (int64_t i = 0; i < rows * s.n_heads; ++i) kt.rms_norm(hd, q + i * hd, lw.q_norm, s.rms_norm_eps, q + i * hd);
       for (int64_t i = 0; i < rows * s.n_kv_heads; ++i) kt.rms_norm(hd, k + i * hd, lw.k_norm, s.rms_norm_eps, k + i * hd);
     }
-    rotate_rows(q, s.n_heads);
-    rotate_rows(k, s.n_kv_heads);
-    // The new keys (transposed) and values into their slots.
-    for (int64_t b = 0; b < batch_; ++b)
-      for (int64_t g = 0; g < s.n_kv_heads; ++g) {
-        const int64_t head = ((l * batch_ + b) * s.n_kv_heads + g) * capacity_ * hd;
-        float* kt_head = keys_t_.data() + head;   // [hd, capacity]
-        float* v_head = values_.data() + head;    // [capacity, hd]
-        for (int64_t t = 0; t < n; ++t) {
-          const int64_t slot = length_ + t, row = b * n + t;
-          const float* kr = k + row * kv_width + g * hd;
-          for (int64_t d = 0; d < hd; ++d) kt_head[d * capacity_ + slot] = kr[d];
-          std::copy_n(v + row * kv_width + g * hd, hd, v_head + slot * hd);
-        }
-      }
+    rotate(q, rows, s.n_heads, positions);
+    rotate(k, rows, s.n_kv_heads, positions);
+    append_to_cache(l, n);
     attention(l, n, key_valid);
     linear(rows, s.hidden, q_width, attn_.data(), lw.o, wt, x, /*accumulate=*/true);
     for (int64_t i = 0; i < rows; ++i) kt.rms_norm(s.hidden, x + i * s.hidden, lw.post_norm, s.rms_norm_eps, xn + i * s.hidden);
@@ -151,6 +123,41 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
   for (int64_t b = 0; b < batch_; ++b)
     kt.rms_norm(s.hidden, x + (b * n + n - 1) * s.hidden, w_.norm, s.rms_norm_eps, xn + b * s.hidden);
   linear(batch_, s.n_vocab, s.hidden, xn, w_.lm_head, wt, logits, false);
+}
+
+// Rotate-half RoPE in place on `rows` rows of `heads` heads: (a, b) -> (a cos - b sin, b cos + a sin).
+void FastDecoder::rotate(float* x, int64_t rows, int64_t heads, const int64_t* positions) const {
+  const int64_t hd = shape_.head_dim, half = hd / 2;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* c = cos_.data() + positions[i] * half;
+    const float* sn = sin_.data() + positions[i] * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* a = x + (i * heads + h) * hd;
+      float* b = a + half;
+      for (int64_t j = 0; j < half; ++j) {
+        const float a0 = a[j], b0 = b[j];
+        a[j] = a0 * c[j] - b0 * sn[j];
+        b[j] = b0 * c[j] + a0 * sn[j];
+      }
+    }
+  }
+}
+
+// The n new keys (transposed) and values of every row into slots [length_, length_ + n).
+void FastDecoder::append_to_cache(int64_t layer, int64_t n) {
+  const int64_t hd = shape_.head_dim, kv_width = shape_.n_kv_heads * hd;
+  for (int64_t b = 0; b < batch_; ++b)
+    for (int64_t g = 0; g < shape_.n_kv_heads; ++g) {
+      const int64_t head = ((layer * batch_ + b) * shape_.n_kv_heads + g) * capacity_ * hd;
+      float* kt_head = keys_t_.data() + head;  // [hd, capacity]
+      float* v_head = values_.data() + head;   // [capacity, hd]
+      for (int64_t t = 0; t < n; ++t) {
+        const int64_t slot = length_ + t, row = b * n + t;
+        const float* kr = k_.data() + row * kv_width + g * hd;
+        for (int64_t d = 0; d < hd; ++d) kt_head[d * capacity_ + slot] = kr[d];
+        std::copy_n(v_.data() + row * kv_width + g * hd, hd, v_head + slot * hd);
+      }
+    }
 }
 
 // Scaled dot-product attention of the n new tokens of every row against the row's cache, one

@@ -81,6 +81,8 @@ class FastDecoder {
   int64_t n_bytes() const;
 
  private:
+  void rotate(float* x, int64_t rows, int64_t heads, const int64_t* positions) const;
+  void append_to_cache(int64_t layer, int64_t n);
   void attention(int64_t layer, int64_t n, const uint8_t* key_valid);
 
   FastDecoderShape shape_;
