@@ -85,6 +85,7 @@ namespace {
 
 int g_compute_threads = 0;  // 0 = not set
 std::unique_ptr<ThreadPool> g_pool;
+std::mutex g_pool_mutex;  // a server's slots may ask for the pool first at the same time
 
 int available_cpus() {
   cpu_set_t set;
@@ -99,11 +100,13 @@ int compute_threads() { return g_compute_threads > 0 ? g_compute_threads : avail
 
 void set_compute_threads(int n_threads) {
   if (n_threads < 1) fail("compute threads", n_threads, ": need at least 1");
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
   g_compute_threads = n_threads;
   if (g_pool && g_pool->n_threads() != n_threads) g_pool = std::make_unique<ThreadPool>(n_threads);
 }
 
 ThreadPool& compute_pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
   if (!g_pool) g_pool = std::make_unique<ThreadPool>(compute_threads());
   return *g_pool;
 }

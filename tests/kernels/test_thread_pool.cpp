@@ -39,6 +39,24 @@ TEST(ThreadPoolTest, RunWaitsForWorkersThatWereAsleep) {
   }
 }
 
+// A server's slots: several threads reach the shared pool at once, the first time included, and
+// their jobs take turns without losing a call.
+TEST(ThreadPoolTest, CallersOnSeveralThreadsShareOnePoolAndTakeTurns) {
+  set_compute_threads(2);
+  std::atomic<int> calls{0};
+  std::vector<ThreadPool*> seen(4, nullptr);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&, c] {
+      ThreadPool& pool = compute_pool();
+      seen[size_t(c)] = &pool;
+      for (int job = 0; job < 200; ++job) pool.run([&](int, int) { calls.fetch_add(1); });
+    });
+  for (std::thread& t : callers) t.join();
+  for (ThreadPool* p : seen) EXPECT_EQ(p, seen[0]);
+  EXPECT_EQ(calls.load(), 4 * 200 * 2);
+}
+
 TEST(ThreadPoolTest, ComputePoolFollowsSetComputeThreads) {
   set_compute_threads(3);
   EXPECT_EQ(compute_pool().n_threads(), 3);
