@@ -38,8 +38,6 @@ class DecodeBatch {
   // Draws each unfinished row's next token from logits [batch, n_vocab], appends it, applies
   // EOS and the stop strings, and streams it. Returns false once every row is done.
   bool decode_one_token(const at::Tensor& logits);
-  // Whether prefill chose the CPU kernels (kernels/fast_decoder.h) over LibTorch.
-  bool uses_fast_decoder() const { return fast_ != nullptr; }
   // The logits after the tokens the last decode_one_token appended: one position per row
   // against the cache, or the whole sequence again without it. [batch, n_vocab]
   at::Tensor forward_next();

@@ -54,8 +54,8 @@ struct DraftParams {
     v.field("max_tokens", max_tokens, "new tokens per prompt", Range{1, 1 << 20});
     v.field("use_cache", use_cache, "decode against the KV cache; false = recompute every step");
     v.field("backend", backend,
-            "what computes cached decoding: auto (Sculpt's CPU kernels when the model is a float32 causal Llama-layout "
-            "decoder without a mixture of experts, else LibTorch) or libtorch",
+            "what computes cached decoding: auto (Sculpt's CPU kernels when the model is a causal Llama-layout decoder "
+            "without a mixture of experts, its matrices in float32, float16 or bfloat16; else LibTorch) or libtorch",
             Choices<DecodeBackend>{{"auto", DecodeBackend::kAuto}, {"libtorch", DecodeBackend::kLibTorch}});
     v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");
     v.field("stop", stop, "stop strings");

@@ -11,8 +11,10 @@
 #include "ar_draft/draft_params.h"
 #include "cli/command.h"
 #include "core/config.h"
+#include "core/error.h"
 #include "core/runtime_params.h"
 #include "core/safetensors.h"
+#include "kernels/cpu_features.h"
 
 namespace sculpt::cli {
 
@@ -48,6 +50,9 @@ inline DecodeBackend parse_decode_backend(const std::string& name) {
   if (name == "libtorch") return DecodeBackend::kLibTorch;
   throw UsageError{"--backend must be auto or libtorch, got '" + name + "'"};
 }
+
+// How --json output names the CPU kernels' backend: "kernels (avx512)".
+inline std::string kernels_backend_name() { return str_cat("kernels (", cpu_level_name(cpu_level()), ")"); }
 
 // Adds --config FILE and --set KEY=VALUE (repeatable).
 inline void add_config_options(po::options_description& options) {

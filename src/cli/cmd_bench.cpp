@@ -150,7 +150,7 @@ int bench_draft(const std::vector<std::string>& args) {
                   {"vocab_size", c.vocab_size}, {"context", c.max_position_embeddings},
                   {"weights_dtype", str_cat(model->named_parameters()[0].value().scalar_type())}};
   out["threads"] = at::get_num_threads();
-  out["backend"] = fast ? str_cat("kernels (", cpu_level_name(cpu_level()), ")") : str_cat("libtorch (", why_not, ")");
+  out["backend"] = fast ? kernels_backend_name() : str_cat("libtorch (", why_not, ")");
   {
     at::NoGradGuard no_grad;
     at::Tensor prompt = at::randint(0, c.vocab_size, {1, n_prefill}, at::kLong);

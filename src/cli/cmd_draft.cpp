@@ -8,8 +8,6 @@
 #include "ar_draft/scorer.h"
 #include "core/atomic_file.h"
 #include "cli/cli_util.h"
-#include "core/error.h"
-#include "kernels/cpu_features.h"
 
 namespace sculpt::cli {
 namespace {
@@ -82,7 +80,7 @@ int draft(const std::vector<std::string>& args) {
                     {"generated_tokens", stats.n_generated},
                     {"decode_tokens_per_second", stats.decode_seconds > 0 ? (stats.n_generated - 1) / stats.decode_seconds : 0.0},
                     {"kv_cache", params.use_cache},
-                    {"backend", stats.fast_decoder ? str_cat("kernels (", cpu_level_name(cpu_level()), ")") : "libtorch"}};
+                    {"backend", stats.fast_decoder ? kernels_backend_name() : std::string("libtorch")}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }
