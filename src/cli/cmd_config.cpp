@@ -1,6 +1,10 @@
 // `sculpt config show|keys`: the effective configuration and the list of every key, for both
 // kinds of config file: pipeline configs (hybrid/pipeline_config.h) and training configs
 // (train/train_config.h).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <set>
 
@@ -54,14 +58,28 @@ int config_show(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Writes the text with as few system calls as the pipe takes (one, below its 64 KiB). Scripts
+// ask `sculpt config keys | grep -q KEY` under `set -o pipefail` to learn which keys this
+// version knows; written in 4 KiB pieces, the reader would be gone before the last one and the
+// SIGPIPE would turn its answer into "no".
+void write_at_once(const std::string& text) {
+  std::cout.flush();
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("stdout", "write failed: ", std::strerror(errno));
+    done += size_t(n);
+  }
+}
+
 int config_keys(const std::vector<std::string>& args) {
   po::options_description options("options");
   po::variables_map vm;
   if (!parse_options(args, "sculpt config keys", options, vm)) return 0;
-  std::cout << "Pipeline configs (sculpt generate, refine, ablate, index, search; configs/pipeline/):\n\n"
-            << describe_config(PipelineConfig{})
-            << "\nTraining configs (sculpt train, finetune, model init, tokenizer train, bench; configs/train/):\n\n"
-            << describe_config(TrainConfig{});
+  write_at_once(str_cat("Pipeline configs (sculpt generate, refine, ablate, index, search; configs/pipeline/):\n\n",
+                        describe_config(PipelineConfig{}),
+                        "\nTraining configs (sculpt train, finetune, model init, tokenizer train, bench; configs/train/):\n\n",
+                        describe_config(TrainConfig{})));
   return 0;
 }
 

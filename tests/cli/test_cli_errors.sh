@@ -370,5 +370,13 @@ for kind in pipeline training; do
   fi
 done
 
+# Scripts learn which keys this version knows with `config keys | grep -q` under pipefail: the
+# list must reach grep whole before grep stops reading, or the SIGPIPE fails the pipeline.
+if (set -o pipefail; "$sculpt" config keys | grep -q 'pipeline\.mode'); then
+  pass_case
+else
+  fail_case "config_keys_early_reader" "sculpt config keys | grep -q failed under pipefail"
+fi
+
 echo "$passed passed, $failures failed"
 [ $failures -eq 0 ]
