@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/decode_backend.h"
 #include "core/sampler_params.h"
 
 namespace sculpt {
@@ -29,12 +30,6 @@ struct CopyParams {
             Range{0.0, 1.0});
     v.field("min_match", min_match, "tokens of the draft's end a passage must repeat before copying", Range{1, 1024});
   }
-};
-
-// What computes the drafter's forward passes.
-enum class DecodeBackend {
-  kAuto,      // Sculpt's CPU kernels (kernels/fast_decoder.h) when the model allows, else LibTorch
-  kLibTorch,  // LibTorch throughout (the reference the kernels are tested against)
 };
 
 struct DraftParams {
@@ -56,7 +51,7 @@ struct DraftParams {
     v.field("backend", backend,
             "what computes cached decoding: auto (Sculpt's CPU kernels when the model is a causal Llama-layout decoder "
             "without a mixture of experts, its matrices in float32, float16 or bfloat16; else LibTorch) or libtorch",
-            Choices<DecodeBackend>{{"auto", DecodeBackend::kAuto}, {"libtorch", DecodeBackend::kLibTorch}});
+            decode_backend_choices());
     v.field("stop_at_eos", stop_at_eos, "stop a row at the end-of-sequence token");
     v.field("stop", stop, "stop strings");
     v.section("sampler", sampler, "token sampling");

@@ -12,9 +12,11 @@
 #include <memory>
 #include <vector>
 
+#include "core/decode_backend.h"
 #include "core/kv_cache.h"
 #include "core/transformer.h"
 #include "diffusion_refine/refine_params.h"
+#include "kernels/fast_decoder.h"
 
 namespace sculpt {
 
@@ -27,11 +29,16 @@ namespace sculpt {
 // what a full pass computes. Under bidirectional attention every cached position would also
 // have seen the tokens written since, so both caches are approximations (Fast-dLLM's prefix and
 // dual caches, Wu et al. 2025), refreshed at every block and by refresh().
+//
+// The passes run on Sculpt's CPU kernels (FastDecoder, with its own cache) when the backend is
+// kAuto and the model allows (core/fast_decoder_weights.h), else on LibTorch; both compute the
+// same passes and caches.
 class CanvasForward {
  public:
   // A canvas of n positions. Throws Error for kSpans under attention that is not bidirectional
   // (the cached keys are stored out of canvas order, which only an unmasked pattern allows).
-  CanvasForward(TransformerImpl& model, int64_t n, RefineCache mode);
+  CanvasForward(TransformerImpl& model, int64_t n, RefineCache mode, DecodeBackend backend = DecodeBackend::kAuto);
+  ~CanvasForward();
 
   // Starts a block: the next pass runs the whole canvas. `prefix` bounds kPrefix's cache;
   // `changing` (ascending canvas positions) is what kSpans recomputes, together with the
@@ -45,6 +52,7 @@ class CanvasForward {
   at::Tensor logits_at(const at::Tensor& tokens, const std::vector<int64_t>& positions);
 
   int64_t n_forward() const { return n_forward_; }
+  bool on_kernels() const { return fast_ != nullptr; }
   // Positions a pass after the first runs (the canvas length without a cache).
   int64_t n_recomputed() const;
 
@@ -56,12 +64,13 @@ class CanvasForward {
   int64_t prefix_ = 0;
   int64_t n_forward_ = 0;
   bool refresh_ = true;
-  std::unique_ptr<KvCache> cache_;
-  // kSpans: the canvas positions a later pass runs, ascending; the full pass runs the others
-  // first (cached), then these; row_[i] = index of position i among them, -1 = cached.
-  at::Tensor computed_;
-  at::Tensor full_order_;
-  std::vector<int64_t> row_;
+  std::unique_ptr<KvCache> cache_;     // LibTorch's, when it computes and mode_ caches
+  std::unique_ptr<FastDecoder> fast_;  // the kernels' pass and cache, when they compute
+  // kSpans: the canvas positions a later pass runs, ascending; a full pass runs the others
+  // first (cached), then these.
+  std::vector<int64_t> computed_;
+  std::vector<int64_t> full_order_;
+  bool spans_ready_ = false;
 };
 
 }  // namespace sculpt

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/config.h"
+#include "core/decode_backend.h"
 #include "core/sampler_params.h"
 
 namespace sculpt {
@@ -58,6 +59,7 @@ struct RefineParams {
   EditScope edit_scope = EditScope::kSpans;
   RefineCache cache = RefineCache::kPrefix;
   int cache_refresh = 0;               // recompute the whole canvas every k steps; 0 = once per block
+  DecodeBackend backend = DecodeBackend::kAuto;  // what computes the canvas passes
   // How each masked position's prediction is drawn; temperature 0 = argmax. The repetition
   // penalty is a drafter's filter: the refiner refuses one (validate).
   SamplerParams sampler = argmax_sampler();
@@ -91,6 +93,11 @@ struct RefineParams {
             Choices<RefineCache>{{"none", RefineCache::kNone}, {"prefix", RefineCache::kPrefix}, {"spans", RefineCache::kSpans}});
     v.field("cache_refresh", cache_refresh, "re-encode the whole canvas every k steps; 0 = once per block",
             Range{0, 1 << 20});
+    v.field("backend", backend,
+            "what computes the canvas passes: auto (Sculpt's CPU kernels when the refiner is a causal or bidirectional "
+            "Llama-layout model without a mixture of experts, its matrices in float32, float16 or bfloat16; else "
+            "LibTorch) or libtorch",
+            decode_backend_choices());
     v.section("sampler", sampler, "how predictions are drawn (temperature 0 = argmax)");
     v.field("no_repeat_ngram", no_repeat_ngram,
             "n: a written token may not repeat an n-gram of the draft section; 0 = off", Range{0, 64});

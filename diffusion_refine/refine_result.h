@@ -38,6 +38,7 @@ struct RefineTrace {
                                             // later semi-AR blocks also cache the blocks before them
   int64_t n_recomputed = 0;                 // canvas positions a pass after a block's first runs
   double seconds = 0;                       // wall time of the refinement
+  bool on_kernels = false;                  // Sculpt's CPU kernels computed the passes (else LibTorch)
 };
 
 struct RefineResult {

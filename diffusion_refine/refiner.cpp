@@ -308,7 +308,7 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p, const 
   const ModelConfig& c = model_->config();
   DenoiseState state = start_state(canvas, p, c, mask_id());
   const NgramRegion section{state.x, state.known, state.section_begin, state.size(), p.no_repeat_ngram};
-  CanvasForward forward(*model_, state.size(), p.cache);
+  CanvasForward forward(*model_, state.size(), p.cache, p.backend);
   at::Generator gen = make_sampler_generator(p.sampler.seed);
   DenoiseRun run{state, forward, section, p, mask_id(), gen};
   RefineResult result;
@@ -322,6 +322,7 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p, const 
   for (int64_t i = 0; i < state.size(); ++i)
     if (state.x[size_t(i)] != canvas.tokens[size_t(i)]) trace.changes.push_back({i, canvas.tokens[size_t(i)], state.x[size_t(i)]});
   trace.n_forward = forward.n_forward();
+  trace.on_kernels = forward.on_kernels();
   result.tokens = std::move(state.x);
   trace.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

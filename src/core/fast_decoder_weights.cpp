@@ -1,4 +1,4 @@
-// The drafter's models as FastDecoder weights; see fast_decoder_weights.h.
+// The drafter's and the refiner's models as FastDecoder weights; see fast_decoder_weights.h.
 #include "core/fast_decoder_weights.h"
 
 #include <map>
@@ -10,7 +10,7 @@ namespace sculpt {
 
 bool fast_decoder_computes(const ModelConfig& c, std::string* why_not) {
   std::string why;
-  if (c.attention != AttentionMode::kCausal) why = str_cat(attention_mode_name(c.attention), " attention");
+  if (c.attention == AttentionMode::kBlockCausal) why = str_cat(attention_mode_name(c.attention), " attention");
   else if (c.num_local_experts > 0) why = "a mixture of experts";
   if (why_not && !why.empty()) *why_not = why;
   return why.empty();
@@ -76,6 +76,7 @@ std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::
   s.n_kv_heads = c.n_kv_heads();
   s.head_dim = c.n_head_dim();
   s.rms_norm_eps = float(c.rms_norm_eps);
+  s.causal = c.attention == AttentionMode::kCausal;
   s.inv_freq = rope_inverse_frequencies(s.head_dim, c.rope_theta, c.rope_scaling);
   w.embed = matrix("model.embed_tokens.weight");
   w.norm = vector("model.norm.weight");

@@ -14,7 +14,8 @@
 
 namespace sculpt {
 
-// Whether FastDecoder computes models of this config (causal attention, no mixture of experts);
+// Whether FastDecoder computes models of this config (causal or bidirectional attention, no
+// mixture of experts);
 // if not, *why_not (if given) says why. The loaded weights are checked by fast_decoder_model.
 bool fast_decoder_computes(const ModelConfig& config, std::string* why_not = nullptr);
 
@@ -24,7 +25,7 @@ struct FastDecoderModel {
 };
 
 // The model as FastDecoder computes it, or nullopt with *why_not (if given) saying what it
-// does not compute: attention other than causal, a mixture of experts, matrices held in
+// does not compute: block-causal attention, a mixture of experts, matrices held in
 // different dtypes or in one other than float32, float16 and bfloat16, an attached (unmerged)
 // LoRA adapter, or a model in training mode.
 std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::string* why_not = nullptr);

@@ -1,4 +1,4 @@
-// The LibTorch-free forward pass of a Llama-layout causal decoder; see fast_decoder.h.
+// The LibTorch-free forward pass of a Llama-layout decoder; see fast_decoder.h.
 #include "kernels/fast_decoder.h"
 
 #include <algorithm>
@@ -62,10 +62,25 @@ int64_t FastDecoder::n_bytes() const {
   return int64_t(n * sizeof(float));
 }
 
+void FastDecoder::truncate(int64_t length) {
+  if (length < 0 || length > length_) fail("fast decoder", "cannot keep ", length, " slots of ", length_);
+  length_ = length;
+}
+
 void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid,
                           float* logits) {
+  std::vector<int64_t> last(static_cast<size_t>(batch_));
+  for (int64_t b = 0; b < batch_; ++b) last[size_t(b)] = b * n + n - 1;
+  forward(tokens, positions, n, key_valid, last.data(), batch_, logits);
+}
+
+void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid,
+                          const int64_t* out_rows, int64_t n_out, float* logits) {
   const FastDecoderShape& s = shape_;
   if (n <= 0) fail("fast decoder", "no tokens to run");
+  for (int64_t i = 0; i < n_out; ++i)
+    if (out_rows[i] < 0 || out_rows[i] >= batch_ * n)
+      fail("fast decoder", "logits asked for token ", out_rows[i], " of a call of ", batch_ * n);
   if (length_ + n > capacity_)
     fail("fast decoder", "the cache holds ", capacity_, " slots; ", length_, " are used and ", n, " more do not fit");
   const int64_t rows = batch_ * n, hd = s.head_dim;
@@ -119,10 +134,13 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
     linear(rows, s.hidden, s.intermediate, gate, lw.down, wt, x, /*accumulate=*/true);
   }
   length_ += n;
-  // The head, for each row's last token only.
-  for (int64_t b = 0; b < batch_; ++b)
-    kt.rms_norm(s.hidden, x + (b * n + n - 1) * s.hidden, w_.norm, s.rms_norm_eps, xn + b * s.hidden);
-  linear(batch_, s.n_vocab, s.hidden, xn, w_.lm_head, wt, logits, false);
+  // The head, for the tokens asked for only (xn has room: n_out <= rows, or rows repeat).
+  for (int64_t i = 0; i < n_out; i += rows) {
+    const int64_t m = std::min(rows, n_out - i);
+    for (int64_t j = 0; j < m; ++j)
+      kt.rms_norm(s.hidden, x + out_rows[i + j] * s.hidden, w_.norm, s.rms_norm_eps, xn + j * s.hidden);
+    linear(m, s.n_vocab, s.hidden, xn, w_.lm_head, wt, logits + i * s.n_vocab, false);
+  }
 }
 
 // Rotate-half RoPE in place on `rows` rows of `heads` heads: (a, b) -> (a cos - b sin, b cos + a sin).
@@ -160,8 +178,9 @@ void FastDecoder::append_to_cache(int64_t layer, int64_t n) {
     }
 }
 
-// Scaled dot-product attention of the n new tokens of every row against the row's cache, one
-// task per (row, query head, block of queries), the tasks dealt round-robin to the threads.
+// Scaled dot-product attention of the n new tokens of every row against the row's cache (the
+// slots up to each query, or up to the call's last token when bidirectional), one task per
+// (row, query head, block of queries), the tasks dealt round-robin to the threads.
 void FastDecoder::attention(int64_t layer, int64_t n, const uint8_t* key_valid) {
   const FastDecoderShape& s = shape_;
   const int64_t hd = s.head_dim, q_width = s.n_heads * hd, rep = s.n_heads / s.n_kv_heads;
@@ -178,7 +197,7 @@ void FastDecoder::attention(int64_t layer, int64_t n, const uint8_t* key_valid) 
     for (int64_t task = thread; task < n_tasks; task += n_threads) {
       const int64_t blk = task % n_blocks, h = (task / n_blocks) % s.n_heads, b = task / (n_blocks * s.n_heads);
       const int64_t t0 = blk * kQueryBlock, t1 = std::min(n, t0 + kQueryBlock), m = t1 - t0;
-      const int64_t n_keys = length_ + t1;  // causal: the block's last query sees slots [0, n_keys)
+      const int64_t n_keys = length_ + (s.causal ? t1 : n);  // what the block's last query sees
       const int64_t head = ((layer * batch_ + b) * s.n_kv_heads + h / rep) * capacity_ * hd;
       const float* q = q_.data() + (b * n + t0) * q_width + h * hd;  // rows of stride q_width
       float* out = attn_.data() + (b * n + t0) * q_width + h * hd;
@@ -187,7 +206,7 @@ void FastDecoder::attention(int64_t layer, int64_t n, const uint8_t* key_valid) 
       const uint8_t* valid = key_valid ? key_valid + b * capacity_ : nullptr;
       for (int64_t i = 0; i < m; ++i) {
         float* row = scores + i * n_keys;
-        const int64_t seen = length_ + t0 + i + 1;  // slots this query may see
+        const int64_t seen = s.causal ? length_ + t0 + i + 1 : n_keys;  // slots this query may see
         bool any = false;
         for (int64_t j = 0; j < seen; ++j) {
           const bool ok = valid == nullptr || valid[j] != 0;

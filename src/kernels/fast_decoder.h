@@ -1,9 +1,10 @@
-// A Llama-layout causal decoder's forward pass on the CPU kernels of kernels.h, without
-// LibTorch: RMSNorm, rotary positions (rotate-half), grouped-query attention with optional q/k/v
-// biases and Qwen3's per-head q/k norms, SwiGLU, and the head for each row's last token. It
-// keeps its own key/value cache and computes in float32 over weights it does not own. The
-// drafter decodes with it when the model allows (core/fast_decoder_weights.h says when);
-// LibTorch's TransformerImpl stays the reference it is tested against. The matrices may be
+// A Llama-layout decoder's forward pass on the CPU kernels of kernels.h, without LibTorch:
+// RMSNorm, rotary positions (rotate-half), grouped-query attention (causal or bidirectional)
+// with optional q/k/v biases and Qwen3's per-head q/k norms, SwiGLU, and the head for the tokens
+// asked for. It keeps its own key/value cache and computes in float32 over weights it does not
+// own. The drafter decodes with it and the refiner runs its canvas passes with it when the model
+// allows (core/fast_decoder_weights.h says when); LibTorch's TransformerImpl stays the reference
+// it is tested against. The matrices may be
 // stored in float32, float16 or bfloat16 (widened as they are read, kernels.h); activations,
 // the cache and the logits are float32.
 //
@@ -28,6 +29,9 @@ struct FastDecoderShape {
   int64_t n_kv_heads = 0;    // divides n_heads
   int64_t head_dim = 0;      // even
   float rms_norm_eps = 1e-5f;
+  // true: a token sees the slots before it and itself; false (bidirectional, a refiner): every
+  // slot up to the last token of its call, those of earlier calls included.
+  bool causal = true;
   std::vector<double> inv_freq;  // head_dim / 2 rotary frequencies (core/rope.h's rope_inverse_frequencies)
 };
 
@@ -68,15 +72,21 @@ class FastDecoder {
   FastDecoder(FastDecoderShape shape, FastDecoderWeights weights, int64_t batch, int64_t capacity);
 
   // Appends n tokens to every row, at slots [length(), length() + n): tokens and positions are
-  // [batch, n] (positions < capacity). Each new token attends causally to the row's slots where
-  // key_valid [batch, capacity] is nonzero (nullptr = all); a token with no slot to attend to
-  // (padding) gets a zero attention output. Writes the logits of each row's last new token to
-  // logits [batch, n_vocab]. Throws Error if the cache would overflow.
+  // [batch, n] (positions < capacity). Each new token attends (causally or not, as the shape
+  // says) to the row's slots where key_valid [batch, capacity] is nonzero (nullptr = all); a
+  // token with no slot to attend to (padding) gets a zero attention output. Writes the logits of
+  // each row's last new token to logits [batch, n_vocab]. Throws Error if the cache would overflow.
   void forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid, float* logits);
+  // The same pass, writing the logits of the new tokens out_rows[i] = b * n + t (token t of
+  // row b) to logits [n_out, n_vocab].
+  void forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid,
+               const int64_t* out_rows, int64_t n_out, float* logits);
 
   int64_t length() const { return length_; }
   int64_t capacity() const { return capacity_; }
   void reset() { length_ = 0; }
+  // Keeps the first `length` slots (<= length()) and forgets the rest.
+  void truncate(int64_t length);
   // Bytes of the cache and the activation buffers.
   int64_t n_bytes() const;
 

@@ -1,7 +1,8 @@
 // The CPU kernels' forward pass (kernels/fast_decoder.h) against LibTorch's TransformerImpl,
 // which computes the same model from the same weights: logits after a prefill and after each
 // decoded token, with left padding, grouped-query attention, Llama 3 rotary scaling, Qwen2's
-// biases and Qwen3's q/k norms; and greedy drafting with the shipped drafter, token for token.
+// biases and Qwen3's q/k norms; a refiner's bidirectional passes (every token's logits, slots in
+// any order, a kept prefix); and greedy drafting with the shipped drafter, token for token.
 // ctest runs this file once per CPU level this machine has (SCULPT_CPU=portable, avx2, avx512).
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 
 #include "ar_draft/drafter.h"
 #include "core/fast_decoder_weights.h"
+#include "core/kv_cache.h"
 #include "core/transformer.h"
 #include "kernels/kernels.h"
 
@@ -120,16 +122,67 @@ TEST(FastDecoderTest, Bfloat16WeightsMatchLibTorchWideningThem) {
   check_against_libtorch(c, "qwen3 bfloat16", at::kBFloat16);
 }
 
+// A refiner's passes: bidirectional attention over a 70-token canvas with every token's logits;
+// the same canvas in shuffled slots with its positions (as the span cache runs it), which must
+// give each token the same logits; and the last 30 tokens against the first 40 kept from the
+// full pass (the prefix cache), against LibTorch's same cached pass.
+TEST(FastDecoderTest, BidirectionalPassesMatchLibTorch) {
+  ModelConfig c = small_config("qwen3");
+  c.attention = AttentionMode::kBidirectional;
+  c.head_dim = 20;
+  Transformer model = random_model(c, 12);
+  std::optional<FastDecoderModel> fast = fast_decoder_model(*model);
+  ASSERT_TRUE(fast);
+  const int64_t n = 70, kept = 40;
+  FastDecoder dec(fast->shape, fast->weights, 1, n);
+  at::NoGradGuard no_grad;
+  at::Tensor tokens = at::randint(0, c.vocab_size, {1, n}, at::kLong);
+  const at::Tensor want = model->forward(tokens).select(0, 0);  // [n, vocab]
+  auto run = [&](const at::Tensor& slots) {  // the canvas positions `slots`, every one's logits
+    const at::Tensor t = tokens.select(0, 0).index_select(0, slots).contiguous(), p = slots.contiguous();
+    const at::Tensor rows = at::arange(slots.numel(), at::kLong);
+    at::Tensor logits = at::empty({slots.numel(), c.vocab_size});
+    dec.forward(t.data_ptr<int64_t>(), p.data_ptr<int64_t>(), slots.numel(), nullptr, rows.data_ptr<int64_t>(),
+                slots.numel(), logits.data_ptr<float>());
+    return logits;
+  };
+  const double full = max_abs_diff(run(at::arange(n, at::kLong)), want);
+  dec.reset();
+  const at::Tensor shuffled = at::randperm(n, at::kLong);
+  const double reordered = max_abs_diff(run(shuffled), want.index_select(0, shuffled));
+  // The prefix cache: a full pass, then the tail rewritten and run against the kept prefix.
+  dec.reset();
+  run(at::arange(n, at::kLong));
+  dec.truncate(kept);
+  KvCache cache(c.num_hidden_layers, 1, c.n_kv_heads(), n, c.n_head_dim());
+  ForwardArgs args;
+  args.cache = &cache;
+  model->hidden_states(tokens, args);
+  cache.truncate(kept);
+  tokens.narrow(1, kept, n - kept).random_(0, c.vocab_size);
+  const at::Tensor tail = model->logits(model->hidden_states(tokens.narrow(1, kept, n - kept), args)).select(0, 0);
+  const double prefix = max_abs_diff(run(at::arange(kept, n, at::kLong)), tail);
+  // The kept prefix made a difference (the check would be empty if the tail saw fresh keys).
+  EXPECT_GT(max_abs_diff(tail, model->forward(tokens).select(0, 0).narrow(0, kept, n - kept)), 1e-3);
+  const double tol = 2e-4 * (1.0 + want.abs().max().item<double>());
+  EXPECT_LT(full, tol);
+  EXPECT_LT(reordered, tol);
+  EXPECT_LT(prefix, tol);
+  std::printf("bidirectional on %s kernels: max logit difference %.3g full, %.3g shuffled, %.3g with a kept prefix\n",
+              cpu_level_name(cpu_level()), full, reordered, prefix);
+}
+
 TEST(FastDecoderTest, RefusesWhatItDoesNotCompute) {
   std::string why;
   ModelConfig moe = small_config("mixtral");
   moe.num_local_experts = 4;
   EXPECT_FALSE(fast_decoder_model(*random_model(moe, 1), &why));
   EXPECT_NE(why.find("mixture of experts"), std::string::npos) << why;
-  ModelConfig refiner = small_config("llama");
-  refiner.attention = AttentionMode::kBidirectional;
-  EXPECT_FALSE(fast_decoder_model(*random_model(refiner, 1), &why));
-  EXPECT_NE(why.find("bidirectional"), std::string::npos) << why;
+  ModelConfig block_causal = small_config("llama");
+  block_causal.attention = AttentionMode::kBlockCausal;
+  block_causal.block_size = 4;
+  EXPECT_FALSE(fast_decoder_model(*random_model(block_causal, 1), &why));
+  EXPECT_NE(why.find("block"), std::string::npos) << why;
   Transformer wide = random_model(small_config("llama"), 1);
   wide->to(at::kDouble);
   EXPECT_FALSE(fast_decoder_model(*wide, &why));

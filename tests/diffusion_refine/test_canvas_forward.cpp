@@ -1,7 +1,8 @@
 // The refiner's forward passes against recomputation: every cache's first pass is a full pass,
 // a cached pass over an unchanged canvas equals a full pass, and the span cache's later passes
 // equal their definition (changing positions attend to the cached positions as they were
-// encoded), built independently with an explicit attention pattern.
+// encoded), built independently with an explicit attention pattern. Each holds on both backends
+// (the CPU kernels' FastDecoder and LibTorch), and the two compute the same passes after edits.
 #include "diffusion_refine/canvas_forward.h"
 
 #include <ATen/ATen.h>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -47,6 +49,15 @@ at::Tensor full_logits(TransformerImpl& model, const at::Tensor& tokens, const s
 }
 
 const std::vector<int64_t> kChanging = {5, 6, 7, 12, 13, 20};  // two spans and a lone position
+const DecodeBackend kBackends[] = {DecodeBackend::kAuto, DecodeBackend::kLibTorch};
+
+// A CanvasForward on `backend`, checked to run where asked (kAuto: the kernels, which compute
+// these models).
+std::unique_ptr<CanvasForward> make_forward(TransformerImpl& model, RefineCache mode, DecodeBackend backend) {
+  auto forward = std::make_unique<CanvasForward>(model, kCanvas, mode, backend);
+  EXPECT_EQ(forward->on_kernels(), backend == DecodeBackend::kAuto);
+  return forward;
+}
 
 TEST(CanvasForwardTest, EveryCacheAgreesWithRecomputationWhileTheCanvasIsUnchanged) {
   at::NoGradGuard no_grad;
@@ -55,16 +66,17 @@ TEST(CanvasForwardTest, EveryCacheAgreesWithRecomputationWhileTheCanvasIsUnchang
     Transformer model = random_model(AttentionMode::kBidirectional, alignment);
     const at::Tensor tokens = random_tokens(1);
     const at::Tensor expected = full_logits(*model, tokens, kChanging, shift);
-    for (RefineCache mode : {RefineCache::kNone, RefineCache::kPrefix, RefineCache::kSpans}) {
-      SCOPED_TRACE(int(mode));
-      CanvasForward forward(*model, kCanvas, mode);
-      forward.begin_block(/*prefix=*/5 - shift, kChanging);
-      for (int pass = 0; pass < 3; ++pass) {  // the full pass, then two from the cache
-        const at::Tensor got = forward.logits_at(tokens, kChanging);
-        EXPECT_TRUE(at::allclose(got, expected, /*rtol=*/1e-4, /*atol=*/1e-4)) << "pass " << pass;
+    for (DecodeBackend backend : kBackends)
+      for (RefineCache mode : {RefineCache::kNone, RefineCache::kPrefix, RefineCache::kSpans}) {
+        SCOPED_TRACE(::testing::Message() << "mode " << int(mode) << ", backend " << int(backend));
+        std::unique_ptr<CanvasForward> forward = make_forward(*model, mode, backend);
+        forward->begin_block(/*prefix=*/5 - shift, kChanging);
+        for (int pass = 0; pass < 3; ++pass) {  // the full pass, then two from the cache
+          const at::Tensor got = forward->logits_at(tokens, kChanging);
+          EXPECT_TRUE(at::allclose(got, expected, /*rtol=*/1e-4, /*atol=*/1e-4)) << "pass " << pass;
+        }
+        EXPECT_EQ(forward->n_forward(), 3);
       }
-      EXPECT_EQ(forward.n_forward(), 3);
-    }
   }
 }
 
@@ -91,10 +103,12 @@ TEST(CanvasForwardTest, SpanCacheAfterAnEditMatchesItsDefinition) {
     at::Tensor new_tokens = old_tokens.clone();
     for (int64_t p : kChanging) new_tokens[0][p] = (old_tokens[0][p].item<int64_t>() + 7) % kVocab;
 
-    CanvasForward forward(*model, kCanvas, RefineCache::kSpans);
-    forward.begin_block(0, kChanging);
-    forward.logits_at(old_tokens, kChanging);
-    const at::Tensor got = forward.logits_at(new_tokens, kChanging);
+    for (DecodeBackend backend : kBackends) {
+    SCOPED_TRACE(::testing::Message() << "backend " << int(backend));
+    std::unique_ptr<CanvasForward> forward = make_forward(*model, RefineCache::kSpans, backend);
+    forward->begin_block(0, kChanging);
+    forward->logits_at(old_tokens, kChanging);
+    const at::Tensor got = forward->logits_at(new_tokens, kChanging);
 
     std::vector<uint8_t> recomputed(kCanvas, 0);
     for (int64_t p : kChanging) recomputed[size_t(p)] = recomputed[size_t(std::max<int64_t>(p - shift, 0))] = 1;
@@ -122,10 +136,33 @@ TEST(CanvasForwardTest, SpanCacheAfterAnEditMatchesItsDefinition) {
     // ... and is not the exact recomputation (the test would be empty if it were).
     EXPECT_FALSE(at::allclose(got, full_logits(*model, new_tokens, kChanging, shift), 1e-3, 1e-3));
     // refresh() makes the next pass exact again.
-    forward.refresh();
-    EXPECT_TRUE(at::allclose(forward.logits_at(new_tokens, kChanging), full_logits(*model, new_tokens, kChanging, shift),
+    forward->refresh();
+    EXPECT_TRUE(at::allclose(forward->logits_at(new_tokens, kChanging), full_logits(*model, new_tokens, kChanging, shift),
                              1e-4, 1e-4));
+    }
   }
+}
+
+// The prefix cache after an edit is an approximation too (the prefix keeps what it encoded
+// before): the kernels and LibTorch must make the same one, pass after pass, in every mode and
+// under causal attention as well.
+TEST(CanvasForwardTest, KernelsAndLibTorchComputeTheSamePassesAfterEdits) {
+  at::NoGradGuard no_grad;
+  for (AttentionMode attention : {AttentionMode::kBidirectional, AttentionMode::kCausal})
+    for (RefineCache mode : {RefineCache::kNone, RefineCache::kPrefix, RefineCache::kSpans}) {
+      if (mode == RefineCache::kSpans && attention != AttentionMode::kBidirectional) continue;
+      SCOPED_TRACE(::testing::Message() << "mode " << int(mode) << ", attention " << int(attention));
+      Transformer model = random_model(attention, LogitsAlignment::kShifted);
+      std::unique_ptr<CanvasForward> kernels = make_forward(*model, mode, DecodeBackend::kAuto);
+      std::unique_ptr<CanvasForward> libtorch = make_forward(*model, mode, DecodeBackend::kLibTorch);
+      at::Tensor tokens = random_tokens(4);
+      for (CanvasForward* f : {kernels.get(), libtorch.get()}) f->begin_block(/*prefix=*/4, kChanging);
+      for (int pass = 0; pass < 4; ++pass) {
+        const at::Tensor a = kernels->logits_at(tokens, kChanging), b = libtorch->logits_at(tokens, kChanging);
+        EXPECT_LT((a - b).abs().max().item<float>(), 1e-4) << "pass " << pass;
+        tokens[0][kChanging[size_t(pass)]] = (tokens[0][kChanging[size_t(pass)]].item<int64_t>() + 3) % kVocab;
+      }
+    }
 }
 
 TEST(CanvasForwardTest, SpanCacheRefusesMaskedAttentionAndUndeclaredPositions) {
@@ -138,9 +175,11 @@ TEST(CanvasForwardTest, SpanCacheRefusesMaskedAttentionAndUndeclaredPositions) {
     EXPECT_THAT(e.what(), HasSubstr("bidirectional"));
   }
   Transformer model = random_model(AttentionMode::kBidirectional, LogitsAlignment::kShifted);
-  CanvasForward forward(*model, kCanvas, RefineCache::kSpans);
-  forward.begin_block(0, kChanging);
-  EXPECT_THROW(forward.logits_at(random_tokens(3), {kCanvas - 1}), Error);
+  for (DecodeBackend backend : kBackends) {
+    std::unique_ptr<CanvasForward> forward = make_forward(*model, RefineCache::kSpans, backend);
+    forward->begin_block(0, kChanging);
+    EXPECT_THROW(forward->logits_at(random_tokens(3), {kCanvas - 1}), Error);
+  }
 }
 
 }  // namespace
