@@ -1,6 +1,7 @@
 // `sculpt bench refine`: the refiner's figures as JSON.
-//  - speed: a span of random tokens after a frozen context, time per denoising step with and
-//    without the prefix cache, end-to-end tokens/s;
+//  - speed: a span of random tokens after a frozen context, time per denoising step without a
+//    cache, with the prefix cache, and with the span cache over a few re-masked spans (what the
+//    pipeline's fix does), end-to-end tokens/s, and which backend computed them;
 //  - restoration: validation windows with a share of their tokens corrupted at random and
 //    re-masked, restored one token per pass and by threshold decoding over a sweep of tau:
 //    accuracy, tokens per forward pass, the paired relative accuracy loss with its standard
@@ -28,9 +29,11 @@
 namespace sculpt::cli {
 namespace {
 
-// Seconds of a refinement of the last n_span positions of a random canvas of n_context + n_span
-// tokens in `steps` low-confidence steps.
-double refine_seconds(Refiner& refiner, int64_t n_context, int64_t n_span, int steps, bool prefix_cache) {
+// A refinement of a random canvas of n_context + n_span tokens in `steps` low-confidence steps:
+// the last n_span positions masked (after a frozen context), or only `remasked` of them in four
+// spans spread over the canvas's end (the pipeline's span workload).
+RefineTrace refine_random(Refiner& refiner, int64_t n_context, int64_t n_span, int64_t remasked, int steps,
+                          RefineCache cache, DecodeBackend backend) {
   const ModelConfig& c = refiner.model()->config();
   at::manual_seed(1);
   at::Tensor ids = at::randint(0, c.vocab_size - 1, {n_context + n_span}, at::kLong);
@@ -38,25 +41,44 @@ double refine_seconds(Refiner& refiner, int64_t n_context, int64_t n_span, int s
   std::vector<int64_t> tokens(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
   Canvas canvas = Canvas::from_parts(std::vector<int64_t>(tokens.begin(), tokens.begin() + n_context),
                                      std::vector<int64_t>(tokens.begin() + n_context, tokens.end()));
-  canvas.mark({{0, n_span}}, CanvasRole::kMasked);
+  if (remasked >= n_span) {
+    canvas.mark({{0, n_span}}, CanvasRole::kMasked);
+  } else {
+    const int64_t width = std::max<int64_t>(1, remasked / 4), gap = n_span / 4;
+    for (int64_t s = 0; s < 4; ++s) canvas.mark({{s * gap, std::min(n_span, s * gap + width)}}, CanvasRole::kMasked);
+  }
   RefineParams p;
   p.steps = steps;
-  p.cache = prefix_cache ? RefineCache::kPrefix : RefineCache::kNone;
-  return refiner.refine(canvas, p).trace.seconds;
+  p.cache = cache;
+  p.backend = backend;
+  return refiner.refine(canvas, p).trace;
 }
 
-nlohmann::json speed_figures(Refiner& refiner, int64_t n_context, int64_t n_span, int steps) {
-  // The marginal cost of a step, (T(2S) - T(S)) / S, leaves out the first full pass that both
-  // modes make; end-to-end rates include it.
+// Per-step time of each case: the whole span masked without a cache and with the prefix cache,
+// and `remasked` positions in four spans with the span cache. The marginal cost of a step,
+// (T(2S) - T(S)) / S, leaves out the first full pass that every mode makes; end-to-end rates
+// include it.
+nlohmann::json speed_figures(Refiner& refiner, int64_t n_context, int64_t n_span, int64_t remasked, int steps,
+                             DecodeBackend backend) {
   nlohmann::json speed = {{"context_tokens", n_context}, {"span_tokens", n_span}, {"steps", steps},
                           {"tokens", "random"}};
-  refine_seconds(refiner, n_context, n_span, 2, true);  // warm-up
-  for (bool cache : {false, true}) {
-    const double t1 = refine_seconds(refiner, n_context, n_span, steps, cache);
-    const double t2 = refine_seconds(refiner, n_context, n_span, 2 * steps, cache);
-    speed[cache ? "prefix_cache" : "no_cache"] = {{"seconds_per_step", std::max(0.0, t2 - t1) / steps},
-                                                  {"end_to_end_seconds", t1},
-                                                  {"end_to_end_tokens_per_second", double(n_span) / t1}};
+  struct Case {
+    const char* name;
+    RefineCache cache;
+    int64_t remasked;
+  };
+  std::vector<Case> cases = {{"no_cache", RefineCache::kNone, n_span}, {"prefix_cache", RefineCache::kPrefix, n_span}};
+  if (refiner.model()->config().attention == AttentionMode::kBidirectional)
+    cases.push_back({"span_cache", RefineCache::kSpans, remasked});
+  speed["backend"] = refine_random(refiner, n_context, n_span, n_span, 2, RefineCache::kPrefix, backend).on_kernels  // warm-up
+                         ? kernels_backend_name() : std::string("libtorch");
+  for (const Case& k : cases) {
+    const double t1 = refine_random(refiner, n_context, n_span, k.remasked, steps, k.cache, backend).seconds;
+    const double t2 = refine_random(refiner, n_context, n_span, k.remasked, 2 * steps, k.cache, backend).seconds;
+    speed[k.name] = {{"masked_tokens", std::min(k.remasked, n_span)},
+                     {"seconds_per_step", std::max(0.0, t2 - t1) / steps},
+                     {"end_to_end_seconds", t1},
+                     {"end_to_end_tokens_per_second", double(std::min(k.remasked, n_span)) / t1}};
   }
   speed["prefix_cache_step_speedup"] = speed["no_cache"]["seconds_per_step"].get<double>() /
                                        std::max(1e-12, speed["prefix_cache"]["seconds_per_step"].get<double>());
@@ -207,9 +229,12 @@ int bench_refine(const std::vector<std::string>& args) {
   add_config_options(options);
   options.add_options()
       ("model", po::value<std::string>()->required(), "refiner model directory")
-      ("context-tokens", po::value<int64_t>()->default_value(1024), "frozen context for the speed and span figures")
+      ("context-tokens", po::value<int64_t>()->default_value(768),
+       "frozen context for the speed and span figures (with --span-tokens, within the refiner's context)")
       ("span-tokens", po::value<int64_t>()->default_value(256), "editable span for the speed and span figures")
       ("steps", po::value<int>()->default_value(16), "denoising steps for the speed figures")
+      ("remasked-tokens", po::value<int64_t>()->default_value(32),
+       "positions re-masked (four spans) for the span-cache speed figure")
       ("windows", po::value<int64_t>()->default_value(64),
        "validation windows of the config's data for the restoration figures; 0 = skip them")
       ("window-tokens", po::value<int64_t>()->default_value(256), "tokens per restoration window")
@@ -233,10 +258,12 @@ int bench_refine(const std::vector<std::string>& args) {
   const std::string model_dir = vm["model"].as<std::string>();
   const int64_t n_context = vm["context-tokens"].as<int64_t>(), n_span = vm["span-tokens"].as<int64_t>();
   const int steps = vm["steps"].as<int>();
+  const int64_t remasked = vm["remasked-tokens"].as<int64_t>();
   const int64_t n_windows = vm["windows"].as<int64_t>(), window = vm["window-tokens"].as<int64_t>();
   const int64_t n_span_windows = vm["span-windows"].as<int64_t>(), span_block = vm["span-block"].as<int64_t>();
   const double corrupt = vm["corrupt"].as<double>();
-  if (n_context < 1 || n_span < 1 || steps < 1) throw UsageError{"--context-tokens, --span-tokens and --steps must be >= 1"};
+  if (n_context < 1 || n_span < 1 || steps < 1 || remasked < 1)
+    throw UsageError{"--context-tokens, --span-tokens, --steps and --remasked-tokens must be >= 1"};
   if (n_windows < 0 || n_span_windows < 0 || span_block < 0) throw UsageError{"--windows, --span-windows and --span-block must be >= 0"};
   if (window < 8) throw UsageError{"--window-tokens must be at least 8"};
   if (!(corrupt > 0 && corrupt <= 1)) throw UsageError{"--corrupt must be in (0, 1]"};
@@ -256,7 +283,7 @@ int bench_refine(const std::vector<std::string>& args) {
   out["model"] = {{"dir", model_dir}, {"parameters", c.n_params()}, {"attention", attention_mode_name(c.attention)},
                   {"logits_alignment", logits_alignment_name(c.logits_alignment)}, {"context", c.max_position_embeddings}};
   out["threads"] = at::get_num_threads();
-  out["speed"] = speed_figures(refiner, n_context, n_span, steps);
+  out["speed"] = speed_figures(refiner, n_context, n_span, remasked, steps, decoding.refine.backend);
   if (n_windows > 0 || n_span_windows > 0) {
     const ShardPaths paths = build_shards(cfg.data, refiner.tokenizer(), refiner.tokenizer().path());
     const TokenShard valid = TokenShard::open(paths.valid);

@@ -413,6 +413,38 @@ TEST_F(RefinerTest, ShiftedLogitsReadThePreviousPosition) {
   EXPECT_EQ(refiner.refine(canvas, RefineParams{}).tokens.size(), canvas.tokens.size());
 }
 
+// The shipped refiner writes the same tokens on the CPU kernels as on LibTorch: 48 masked tokens
+// after a prompt and 16 re-masked in the middle of a text, one token per step, under each cache.
+TEST(ShippedRefinerTest, KernelsWriteTheSameTokensAsLibTorch) {
+  Refiner refiner = Refiner::load(SCULPT_SOURCE_DIR "/models/refiner");
+  const Tokenizer& tok = refiner.tokenizer();
+  std::vector<int64_t> prompt = {tok.bos_id()};
+  for (TokenId id : tok.encode("The jury said it did find that many of the city's")) prompt.push_back(id);
+  Canvas after_prompt = Canvas::from_parts(prompt, std::vector<int64_t>(48, refiner.mask_id()));
+  after_prompt.mark({{0, 48}}, CanvasRole::kMasked);
+  std::vector<int64_t> text = {tok.bos_id()};
+  for (TokenId id : tok.encode("The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary "
+                               "election produced no evidence that any irregularities took place. The jury further "
+                               "said in term-end presentments that the City Executive Committee"))
+    text.push_back(id);
+  Canvas middle = Canvas::from_parts({}, text);
+  middle.mark({{10, 18}, {24, 32}}, CanvasRole::kMasked);
+  for (const Canvas* canvas : {&after_prompt, &middle})
+    for (RefineCache cache : {RefineCache::kNone, RefineCache::kPrefix, RefineCache::kSpans}) {
+      SCOPED_TRACE(int(cache));
+      RefineParams p;
+      p.steps = canvas == &after_prompt ? 48 : 16;
+      p.cache = cache;
+      const RefineResult on_kernels = refiner.refine(*canvas, p);
+      p.backend = DecodeBackend::kLibTorch;
+      const RefineResult on_libtorch = refiner.refine(*canvas, p);
+      EXPECT_TRUE(on_kernels.trace.on_kernels);
+      EXPECT_FALSE(on_libtorch.trace.on_kernels);
+      EXPECT_EQ(on_kernels.tokens, on_libtorch.tokens);
+      EXPECT_NE(on_kernels.tokens, canvas->tokens);
+    }
+}
+
 TEST_F(RefinerTest, BadInputGivesClearErrors) {
   Tokenizer tok = Tokenizer::load(dir_->file("tok.model"));
   ModelConfig c = refiner_->model()->config();
