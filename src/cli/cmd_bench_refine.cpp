@@ -301,7 +301,7 @@ int bench_refine(const std::vector<std::string>& args) {
 }  // namespace
 
 std::vector<Command> bench_refine_commands() {
-  return {{"bench refine", "refiner figures as JSON: prefix cache, restoration, threshold decoding", bench_refine}};
+  return {{"bench refine", "refiner figures as JSON: step time per cache, restoration, threshold decoding", bench_refine}};
 }
 
 }  // namespace sculpt::cli

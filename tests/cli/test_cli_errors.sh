@@ -167,6 +167,8 @@ else
 fi
 expect_error moe_bad_top_k       "num_experts_per_tok"          -- "$sculpt" model init --config "$work/moe.yaml" --set model.num_experts_per_tok=5 --tokenizer "$work/tok.model" --out "$work/moe5"
 expect_error bench_moe_bad_top_k  "--top-k"                      -- "$sculpt" bench moe --experts 2 --top-k 3
+expect_error bench_refine_no_spans "--remasked-tokens"             -- "$sculpt" bench refine --model "$work/nope" --remasked-tokens 0 --windows 0 --span-windows 0
+expect_error refine_bad_backend   "refine.backend"               -- "$sculpt" refine --model "$work/nope" --input - --set refine.backend=fast
 # Ablations over that pipeline: bad files, then one small good run that a rerun keeps.
 printf 'base: %s\nevaluator: %s\neval: {corpus: %s, split: all, n_prompts: 2, prompt_tokens: 4, max_tokens: 4, warmup: false}\n' \
   "$work/pipeline.yaml" "$work/causal" "$work/docs" >"$work/ablation_head.yaml"
