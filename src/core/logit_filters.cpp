@@ -3,8 +3,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -88,13 +90,32 @@ at::Tensor apply_top_p(const at::Tensor& logits, double top_p) {
   at::Tensor rows = logits_as_rows(where, logits);  // [batch, n_vocab]
   if (!(top_p > 0 && top_p <= 1)) fail(where, "top_p must be in (0, 1], got ", top_p);
   if (top_p >= 1) return logits.clone();
-  at::Tensor probs = at::softmax(rows.to(at::kDouble), /*dim=*/-1);  // [batch, n_vocab]
-  at::Tensor sorted, order;
-  std::tie(sorted, order) = at::sort(probs, /*stable=*/true, /*dim=*/-1, /*descending=*/true);
-  at::Tensor mass_before = at::cumsum(sorted, /*dim=*/-1) - sorted;   // [batch, n_vocab]
-  at::Tensor keep_sorted = mass_before < (top_p - kTopPTolerance);    // [batch, n_vocab]
-  keep_sorted.select(/*dim=*/-1, /*index=*/0).fill_(true);  // the top token always stays
-  at::Tensor keep = at::zeros_like(keep_sorted).scatter_(/*dim=*/-1, order, keep_sorted);
+  const at::Tensor probs = at::softmax(rows.to(at::kDouble), /*dim=*/-1).contiguous();  // [batch, n_vocab]
+  const int64_t n_batch = rows.size(0), n_vocab = rows.size(1);
+  at::Tensor keep = at::zeros({n_batch, n_vocab}, at::kBool);
+  // The kept tokens are a prefix of the vocabulary sorted by probability, descending, ties by
+  // id (a stable sort): each token whose mass before it is below top_p. Usually a few dozen, so
+  // the prefix is sorted 64 at a time, growing fourfold, rather than the whole vocabulary
+  // (which cost more than the decoder's forward pass per drafted token).
+  std::vector<int64_t> order(static_cast<size_t>(n_vocab));
+  for (int64_t b = 0; b < n_batch; ++b) {
+    const double* p = probs.data_ptr<double>() + b * n_vocab;
+    bool* k = keep.data_ptr<bool>() + b * n_vocab;
+    auto first = [p](int64_t x, int64_t y) { return p[x] > p[y] || (p[x] == p[y] && x < y); };
+    std::iota(order.begin(), order.end(), int64_t(0));
+    for (int64_t sorted = std::min<int64_t>(n_vocab, 64);; sorted = std::min(n_vocab, sorted * 4)) {
+      std::partial_sort(order.begin(), order.begin() + sorted, order.end(), first);
+      double cumulative = 0;  // as a cumsum: mass before i = (sum up to i) - p_i
+      int64_t i = 0;
+      for (; i < sorted; ++i) {
+        const double pi = p[order[size_t(i)]];
+        cumulative += pi;
+        if (i > 0 && !(cumulative - pi < top_p - kTopPTolerance)) break;  // the top token always stays
+        k[order[size_t(i)]] = true;
+      }
+      if (i < sorted || sorted == n_vocab) break;
+    }
+  }
   return at::where(keep, rows, at::full_like(rows, kNegInf)).view(logits.sizes());
 }
 

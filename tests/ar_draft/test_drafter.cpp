@@ -183,6 +183,48 @@ TEST_F(DrafterTest, StreamingConcatenatesToTheTextAndStopStringsCut) {
   EXPECT_EQ(cut.text, full.text.substr(0, full.text.find(p.stop[0])));
 }
 
+// The text is extended token by token from a window of the last tokens (decode_batch.cpp); it
+// must stay the decoding of all of them. At temperature 30 the shipped drafter writes random
+// pieces, byte-fallback ones among them (several make one character), for 400 tokens per row.
+TEST(ShippedDrafterTest, LongRandomDraftsReadAsTheDecodingOfTheirTokens) {
+  Drafter drafter = Drafter::load(SCULPT_SOURCE_DIR "/models/drafter");
+  DraftParams p;
+  p.max_tokens = 400;
+  p.stop_at_eos = false;
+  p.sampler.temperature = 30.0;  // near uniform: 256 of the 4,096 pieces are bytes
+  p.sampler.seed = 5;
+  std::vector<std::string> streamed(2);
+  const std::vector<std::string> prompts = {"The jury", "Über"};
+  auto out = drafter.draft(prompts, p, [&](int64_t r, const DraftToken&, const std::string& s) { streamed[size_t(r)] += s; });
+  int64_t byte_pieces = 0;
+  for (size_t r = 0; r < out.size(); ++r) {
+    std::vector<TokenId> all(out[r].prompt_ids.begin(), out[r].prompt_ids.end());
+    for (const DraftToken& t : out[r].tokens) {
+      all.push_back(t.id);
+      byte_pieces += drafter.tokenizer().id_to_piece(t.id).rfind("<0x", 0) == 0;
+    }
+    EXPECT_EQ(prompts[r] + out[r].text, drafter.tokenizer().decode(all)) << "row " << r;
+    EXPECT_EQ(streamed[r], out[r].text) << "row " << r;
+  }
+  EXPECT_GT(byte_pieces, 20);
+
+  // Characters the tokenizer spells in several byte pieces, drafted one piece at a time: copying
+  // (weight 1) quotes a reference full of them after the prompt's last tokens.
+  const Tokenizer& tok = drafter.tokenizer();
+  const std::string quoted = " in Zürich — 東京, Łódź and Ελλάδα — naïve café owners said “yes” to 北京 and Kraków.";
+  std::vector<TokenId> prompt = {tok.bos_id()}, reference;
+  for (TokenId id : tok.encode("The jury said the election")) prompt.push_back(id);
+  for (TokenId id : tok.encode("The jury said the election" + quoted + quoted)) reference.push_back(id);
+  p.max_tokens = 120;
+  p.copy.weight = 1.0;
+  p.copy.min_match = 3;
+  const DraftResult copied = drafter.draft_ids({prompt}, p, {}, nullptr, {reference})[0];
+  std::vector<TokenId> all = prompt;
+  for (const DraftToken& t : copied.tokens) all.push_back(t.id);
+  EXPECT_EQ("The jury said the election" + copied.text, tok.decode(all));
+  EXPECT_EQ(copied.text.substr(0, quoted.size()), quoted);
+}
+
 TEST_F(DrafterTest, PromptLongerThanContextIsAnErrorAndMaxTokensIsClamped) {
   Drafter drafter = make_drafter(/*context=*/32);
   std::string long_prompt;

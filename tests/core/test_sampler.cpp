@@ -81,6 +81,39 @@ TEST(SamplerFilterTest, TopPBreaksTiesTowardLowerIdsAndIgnoresOrder) {
             (std::vector<int64_t>{1, 3}));
 }
 
+// A drafter's vocabulary: 2 rows of 4,096 logits with runs of exact ties, at values of top_p
+// whose kept sets run from one token to nearly all of them (past the first 64 that the filter
+// sorts before sorting more). Reference, from the definition: token i is kept when it is the
+// most likely (lowest id among ties) or the probability of the tokens before it (more likely,
+// or as likely with a lower id) is below top_p - 1e-6.
+TEST(SamplerFilterTest, TopPOverAFullVocabularyMatchesItsDefinition) {
+  const int64_t n_vocab = 4096;
+  at::manual_seed(7);
+  at::Tensor logits = at::randn({2, n_vocab}, at::kFloat) * 2.0;
+  logits.narrow(1, 100, 40).fill_(3.0);  // ties among likely tokens
+  logits[1].narrow(0, 2000, 900).fill_(-1.0);
+  const at::Tensor probs = at::softmax(logits.to(at::kDouble), -1);
+  for (double top_p : {0.05, 0.3, 0.6, 0.9, 0.99, 0.999999}) {
+    const at::Tensor got = apply_top_p(logits, top_p);
+    for (int64_t r = 0; r < 2; ++r) {
+      const double* p = probs[r].data_ptr<double>();
+      int64_t top = 0;
+      for (int64_t j = 1; j < n_vocab; ++j) if (p[j] > p[top]) top = j;
+      std::vector<int64_t> want;
+      for (int64_t i = 0; i < n_vocab; ++i) {
+        double before = 0;
+        for (int64_t j = 0; j < n_vocab; ++j)
+          if (p[j] > p[i] || (p[j] == p[i] && j < i)) before += p[j];
+        if (i == top || before < top_p - 1e-6) want.push_back(i);
+      }
+      EXPECT_EQ(support(got, r), want) << "top_p=" << top_p << " row " << r;
+      if (top_p == 0.999999) {
+        EXPECT_GT(want.size(), 1000u);
+      }
+    }
+  }
+}
+
 TEST(SamplerFilterTest, MinPKeepsTokensAtLeastMinPTimesTheMax) {
   struct Row { double min_p; std::vector<int64_t> kept; };
   for (const Row& row : std::vector<Row>{{0.25, {0, 1, 2}},   // p >= 0.125
