@@ -30,17 +30,9 @@ Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-WeightsDType drafter_weights_dtype(const std::string& model_dir, WeightsDType dtype, DecodeBackend backend) {
-  const std::string config = model_dir + "/config.json";  // missing or broken: load_transformer's to report
-  if (dtype == WeightsDType::kAuto && backend == DecodeBackend::kAuto && file_exists(config) &&
-      fast_decoder_computes(load_model_config(config)))
-    return WeightsDType::kCheckpoint;
-  return dtype;
-}
-
 Drafter Drafter::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype,
                       DecodeBackend backend) {
-  Transformer model = load_adapted_transformer(model_dir, adapter_dir, drafter_weights_dtype(model_dir, dtype, backend));
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir, kernels_weights_dtype(model_dir, dtype, backend));
   return Drafter(std::move(model), Tokenizer::load_dir(model_dir));
 }
 

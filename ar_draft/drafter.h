@@ -51,13 +51,6 @@ struct DraftStats {
 // row's text (may be empty while a multi-byte character is incomplete).
 using TokenCallback = std::function<void(int64_t row, const DraftToken& token, const std::string& text)>;
 
-// What a drafter's weights are held in when `dtype` is asked for: kAuto keeps the checkpoint's
-// float16 or bfloat16 when the CPU kernels will decode with them (backend kAuto and a model
-// they compute, core/fast_decoder_weights.h), which read them as stored at half the memory
-// traffic of float32; otherwise kAuto's general rule (core/runtime_params.h). Other values are
-// returned as they are.
-WeightsDType drafter_weights_dtype(const std::string& model_dir, WeightsDType dtype, DecodeBackend backend);
-
 class Drafter {
  public:
   // Throws Error if the model is not causal (a diffusion family, naming it) or if its vocabulary
@@ -65,7 +58,7 @@ class Drafter {
   Drafter(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none. The
-  // weights are held in drafter_weights_dtype(model_dir, dtype, backend).
+  // weights are held in kernels_weights_dtype(model_dir, dtype, backend) (core/fast_decoder_weights.h).
   static Drafter load(const std::string& model_dir, const std::string& adapter_dir = "",
                        WeightsDType dtype = WeightsDType::kAuto, DecodeBackend backend = DecodeBackend::kAuto);
 

@@ -12,6 +12,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/fast_decoder_weights.h"
 #include "core/lora_merge.h"
 #include "core/phrase_ban.h"
 #include "core/sampler.h"
@@ -297,8 +298,9 @@ Refiner::Refiner(Transformer model, Tokenizer tokenizer) : model_(std::move(mode
   model_->eval();
 }
 
-Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype) {
-  Transformer model = load_adapted_transformer(model_dir, adapter_dir, dtype);
+Refiner Refiner::load(const std::string& model_dir, const std::string& adapter_dir, WeightsDType dtype,
+                      DecodeBackend backend) {
+  Transformer model = load_adapted_transformer(model_dir, adapter_dir, kernels_weights_dtype(model_dir, dtype, backend));
   return Refiner(std::move(model), Tokenizer::load_dir(model_dir));
 }
 

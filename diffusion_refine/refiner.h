@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/decode_backend.h"
 #include "core/runtime_params.h"
 #include "core/tokenizer.h"
 #include "core/transformer.h"
@@ -35,9 +36,11 @@ class Refiner : public Denoiser {
   Refiner(Transformer model, Tokenizer tokenizer);
   // Loads <dir>/config.json, model.safetensors and its tokenizer (Tokenizer::load_dir), with the LoRA adapter in
   // adapter_dir (PEFT layout, core/lora_merge.h) merged into the weights; "" = none. The
-  // weights are held in `dtype` (core/runtime_params.h).
+  // weights are held in kernels_weights_dtype(model_dir, dtype, backend)
+  // (core/fast_decoder_weights.h): the checkpoint's float16 or bfloat16 under kAuto when the
+  // CPU kernels compute the passes.
   static Refiner load(const std::string& model_dir, const std::string& adapter_dir = "",
-                       WeightsDType dtype = WeightsDType::kAuto);
+                       WeightsDType dtype = WeightsDType::kAuto, DecodeBackend backend = DecodeBackend::kAuto);
 
   // Writes every kMasked position of `canvas` (and, with editing, revises written tokens) and
   // returns the new tokens and the trace; on_step (if set) sees each step as it finishes.

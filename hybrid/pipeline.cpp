@@ -386,7 +386,7 @@ Pipeline::Pipeline(const PipelineConfig& config, const std::string& config_path)
   }
   if (p.refines()) {
     if (p.refiner.empty()) fail(where + "pipeline.refiner", "is empty; name the refiner's model directory");
-    m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter, dtype)); });
+    m.refiner = loading(config_path, "pipeline.refiner", [&] { return std::make_unique<Refiner>(Refiner::load(p.refiner, p.refiner_adapter, dtype, m.cfg.refine.backend)); });
   }
   m.shared_vocabulary = !m.drafter || !m.refiner || vocabulary_extends(m.refiner->tokenizer(), m.drafter->tokenizer());
   const std::vector<std::string> known = registered_retrievers();

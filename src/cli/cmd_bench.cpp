@@ -35,7 +35,7 @@ double seconds(Clock::time_point start) { return std::chrono::duration<double>(C
 Transformer bench_model(const po::variables_map& vm, DecodeBackend backend) {
   if (vm.count("model")) {
     const std::string dir = vm["model"].as<std::string>();
-    return load_transformer(dir, {}, drafter_weights_dtype(dir, WeightsDType::kAuto, backend));
+    return load_transformer(dir, {}, kernels_weights_dtype(dir, WeightsDType::kAuto, backend));
   }
   TrainConfig cfg = read_config<TrainConfig>(vm);
   if (cfg.model.vocab_size == 0) throw UsageError{"without --model, the config must set model.vocab_size"};

@@ -272,7 +272,7 @@ int bench_refine(const std::vector<std::string>& args) {
   if ((n_windows > 0 || n_span_windows > 0) && cfg.data.corpus.empty())
     throw UsageError{"the restoration and span figures need --config with the training data (or --windows 0 --span-windows 0)"};
 
-  Refiner refiner = Refiner::load(model_dir);
+  Refiner refiner = Refiner::load(model_dir, "", WeightsDType::kAuto, decoding.refine.backend);
   const ModelConfig& c = refiner.model()->config();
   if (n_context + n_span > c.max_position_embeddings)
     fail(model_dir, "context ", n_context, " + span ", n_span, " exceeds the refiner's context of ", c.max_position_embeddings);

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/rope.h"
 
@@ -14,6 +15,14 @@ bool fast_decoder_computes(const ModelConfig& c, std::string* why_not) {
   else if (c.num_local_experts > 0) why = "a mixture of experts";
   if (why_not && !why.empty()) *why_not = why;
   return why.empty();
+}
+
+WeightsDType kernels_weights_dtype(const std::string& model_dir, WeightsDType dtype, DecodeBackend backend) {
+  const std::string config = model_dir + "/config.json";
+  if (dtype == WeightsDType::kAuto && backend == DecodeBackend::kAuto && file_exists(config) &&
+      fast_decoder_computes(load_model_config(config)))
+    return WeightsDType::kCheckpoint;
+  return dtype;
 }
 
 std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::string* why_not) {

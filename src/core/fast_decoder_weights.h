@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "core/decode_backend.h"
+#include "core/runtime_params.h"
 #include "core/transformer.h"
 #include "kernels/fast_decoder.h"
 
@@ -18,6 +20,13 @@ namespace sculpt {
 // mixture of experts);
 // if not, *why_not (if given) says why. The loaded weights are checked by fast_decoder_model.
 bool fast_decoder_computes(const ModelConfig& config, std::string* why_not = nullptr);
+
+// What a drafter's or a refiner's weights are held in when `dtype` is asked for: kAuto keeps the
+// checkpoint's float16 or bfloat16 when the CPU kernels will compute with them (backend kAuto
+// and a config fast_decoder_computes), which read them as stored at half the memory traffic of
+// float32; otherwise kAuto's general rule (core/runtime_params.h). Other values are returned as
+// they are. A missing or broken config.json is left for the loader to report.
+WeightsDType kernels_weights_dtype(const std::string& model_dir, WeightsDType dtype, DecodeBackend backend);
 
 struct FastDecoderModel {
   FastDecoderShape shape;

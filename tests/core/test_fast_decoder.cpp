@@ -172,6 +172,18 @@ TEST(FastDecoderTest, BidirectionalPassesMatchLibTorch) {
               cpu_level_name(cpu_level()), full, reordered, prefix);
 }
 
+// Under runtime.dtype auto, models the kernels compute keep their checkpoint's float16 (the
+// shipped drafter and refiner); asking for LibTorch, or for a dtype, gets the usual rule.
+TEST(FastDecoderTest, ModelsTheKernelsComputeKeepTheirCheckpointDtypeUnderAuto) {
+  for (const char* dir : {SCULPT_SOURCE_DIR "/models/drafter", SCULPT_SOURCE_DIR "/models/refiner"}) {
+    SCOPED_TRACE(dir);
+    EXPECT_EQ(kernels_weights_dtype(dir, WeightsDType::kAuto, DecodeBackend::kAuto), WeightsDType::kCheckpoint);
+    EXPECT_EQ(kernels_weights_dtype(dir, WeightsDType::kAuto, DecodeBackend::kLibTorch), WeightsDType::kAuto);
+    EXPECT_EQ(kernels_weights_dtype(dir, WeightsDType::kF32, DecodeBackend::kAuto), WeightsDType::kF32);
+  }
+  EXPECT_EQ(kernels_weights_dtype("/nonexistent", WeightsDType::kAuto, DecodeBackend::kAuto), WeightsDType::kAuto);
+}
+
 TEST(FastDecoderTest, RefusesWhatItDoesNotCompute) {
   std::string why;
   ModelConfig moe = small_config("mixtral");

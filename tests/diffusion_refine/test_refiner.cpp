@@ -417,6 +417,8 @@ TEST_F(RefinerTest, ShiftedLogitsReadThePreviousPosition) {
 // after a prompt and 16 re-masked in the middle of a text, one token per step, under each cache.
 TEST(ShippedRefinerTest, KernelsWriteTheSameTokensAsLibTorch) {
   Refiner refiner = Refiner::load(SCULPT_SOURCE_DIR "/models/refiner");
+  for (const auto& p : refiner.model()->named_parameters())  // held as stored (float16): the kernels read it
+    ASSERT_EQ(p.value().scalar_type(), at::kHalf) << p.key();
   const Tokenizer& tok = refiner.tokenizer();
   std::vector<int64_t> prompt = {tok.bos_id()};
   for (TokenId id : tok.encode("The jury said it did find that many of the city's")) prompt.push_back(id);
