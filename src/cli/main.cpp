@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/thread_environment.h"
 #include "core/error.h"
 
 namespace {
@@ -37,28 +38,14 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-// Idle threads of one library must not hold the cores another computes on:
-// - LibTorch's OpenMP threads spin while OpenBLAS's own threads run the matrix products; on two
-//   cores they fight (measured: decode 26 -> 48 tokens/s, prefill 650 -> 960 tokens/s with
-//   passive waiting).
-// - OpenBLAS's threads keep calling sched_yield for about 2^28 cycles after each product; the
-//   CPU kernels' pool (kernels/thread_pool.h) then waits for a core (measured: a decoding step's
-//   matrix products 4.8 ms instead of 0.07 ms right after LibTorch work). 2^4 cycles puts them
-//   to sleep at once.
-// libgomp and OpenBLAS read these once, when they are loaded, so set them and re-execute.
-void ensure_idle_threads_yield(char** argv) {
-  bool changed = false;
-  for (const auto& [name, value] : {std::pair<const char*, const char*>{"OMP_WAIT_POLICY", "PASSIVE"},
-                                    std::pair<const char*, const char*>{"OPENBLAS_THREAD_TIMEOUT", "4"}})
-    if (std::getenv(name) == nullptr) {
-      ::setenv(name, value, /*overwrite=*/0);
-      changed = true;
-    }
-  if (changed) ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+// `sculpt` (cli/sculpt_launcher.cpp) sets the thread environment before this program loads; run
+// directly, it sets it and restarts itself, since libgomp and OpenBLAS read it only as they load.
+void ensure_thread_environment(char** argv) {
+  if (sculpt::cli::set_thread_environment()) ::execv("/proc/self/exe", argv);  // returns only on failure: run as we are
 }
 
 int main(int argc, char** argv) {
-  ensure_idle_threads_yield(argv);
+  ensure_thread_environment(argv);
   const auto commands = all_commands();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -15,6 +15,13 @@ cmake --install "$build" --prefix "$work/prefix" >"$work/err" 2>&1 || fail "cmak
 [ -f "$work/prefix/include/sculpt/hybrid/pipeline.h" ] || fail "no headers installed"
 [ ! -e "$work/prefix/include/sculpt/diffusion_refine/refiner.h" ] || fail "an internal header was installed"
 [ -x "$work/prefix/bin/sculpt" ] || fail "no sculpt CLI installed"
+# The installed launcher finds the installed program, also when the prefix is moved, and runs it
+# with its thread environment set.
+mv "$work/prefix" "$work/moved" && ln -s "$work/moved" "$work/prefix"
+"$work/moved/bin/sculpt" tokenizer encode --model "$source/models/drafter" --text "The jury" >"$work/out" 2>"$work/err" ||
+  fail "the installed sculpt does not run"
+grep -q "ury" "$work/out" || fail "the installed sculpt printed no pieces"
+rm "$work/prefix" && mv "$work/moved" "$work/prefix"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S "$source/examples/embed" -B "$work/build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/err" 2>&1 ||

@@ -48,8 +48,10 @@ std::vector<std::string> shim_candidates() {
   paths.push_back(SCULPT_SPM_SHIM_BUILD_PATH);
   const std::string install = SCULPT_SPM_SHIM_INSTALL_PATH;
   const std::string exe_dir = executable_dir();
-  if (!exe_dir.empty()) {
-    paths.push_back(exe_dir + "/../lib/" + install.substr(install.rfind('/') + 1));
+  if (!exe_dir.empty()) {  // bin/ (a program) or libexec/sculpt/ (the CLI) of a relocated install
+    const std::string file = install.substr(install.rfind('/') + 1);
+    paths.push_back(exe_dir + "/../lib/" + file);
+    paths.push_back(exe_dir + "/../../lib/" + file);
   }
   paths.push_back(install);
   return paths;
