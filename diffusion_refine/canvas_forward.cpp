@@ -98,8 +98,9 @@ at::Tensor CanvasForward::logits_at(const at::Tensor& tokens, const std::vector<
 
   if (fast_) {
     const at::Tensor flat = tokens.reshape({-1}).to(at::kLong).contiguous();
+    const int64_t* canvas = flat.data_ptr<int64_t>();
     std::vector<int64_t> run_tokens(run.size());
-    for (size_t i = 0; i < run.size(); ++i) run_tokens[i] = flat.data_ptr<int64_t>()[run[i]];
+    for (size_t i = 0; i < run.size(); ++i) run_tokens[i] = canvas[run[i]];
     if (full) fast_->reset();
     at::Tensor logits = at::empty({int64_t(rows.size()), model_.config().vocab_size}, at::kFloat);
     fast_->forward(run_tokens.data(), run.data(), int64_t(run.size()), nullptr, rows.data(), int64_t(rows.size()),

@@ -78,6 +78,7 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
                           const int64_t* out_rows, int64_t n_out, float* logits) {
   const FastDecoderShape& s = shape_;
   if (n <= 0) fail("fast decoder", "no tokens to run");
+  if (n_out > batch_ * n) fail("fast decoder", "logits asked for ", n_out, " tokens of a call of ", batch_ * n);
   for (int64_t i = 0; i < n_out; ++i)
     if (out_rows[i] < 0 || out_rows[i] >= batch_ * n)
       fail("fast decoder", "logits asked for token ", out_rows[i], " of a call of ", batch_ * n);
@@ -134,13 +135,10 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
     linear(rows, s.hidden, s.intermediate, gate, lw.down, wt, x, /*accumulate=*/true);
   }
   length_ += n;
-  // The head, for the tokens asked for only (xn has room: n_out <= rows, or rows repeat).
-  for (int64_t i = 0; i < n_out; i += rows) {
-    const int64_t m = std::min(rows, n_out - i);
-    for (int64_t j = 0; j < m; ++j)
-      kt.rms_norm(s.hidden, x + out_rows[i + j] * s.hidden, w_.norm, s.rms_norm_eps, xn + j * s.hidden);
-    linear(m, s.n_vocab, s.hidden, xn, w_.lm_head, wt, logits + i * s.n_vocab, false);
-  }
+  // The head, for the tokens asked for only.
+  for (int64_t i = 0; i < n_out; ++i)
+    kt.rms_norm(s.hidden, x + out_rows[i] * s.hidden, w_.norm, s.rms_norm_eps, xn + i * s.hidden);
+  linear(n_out, s.n_vocab, s.hidden, xn, w_.lm_head, wt, logits, false);
 }
 
 // Rotate-half RoPE in place on `rows` rows of `heads` heads: (a, b) -> (a cos - b sin, b cos + a sin).

@@ -78,7 +78,7 @@ class FastDecoder {
   // each row's last new token to logits [batch, n_vocab]. Throws Error if the cache would overflow.
   void forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid, float* logits);
   // The same pass, writing the logits of the new tokens out_rows[i] = b * n + t (token t of
-  // row b) to logits [n_out, n_vocab].
+  // row b; n_out <= batch * n) to logits [n_out, n_vocab].
   void forward(const int64_t* tokens, const int64_t* positions, int64_t n, const uint8_t* key_valid,
                const int64_t* out_rows, int64_t n_out, float* logits);
 
