@@ -173,11 +173,12 @@ check right_key '[ "$(curl -s -o /dev/null -w %{http_code} -H "Authorization: Be
 check health_without_key '[ "$(curl -s -o /dev/null -w %{http_code} "$url/health")" = 200 ]'
 kill "$server_pid"; wait "$server_pid" 2>/dev/null
 
-# --- one slot, no queue: a second request while the first generates gets 503 with Retry-After
-start busy --parallel 1 --queue 0 --timeout 1.5
+# --- one slot, no queue: a second request while the first generates gets 503 with Retry-After;
+# the first outlives its deadline (1,000 tokens take the hybrid 1-1.6 s here, twice the 0.5 s).
+start busy --parallel 1 --queue 0 --timeout 0.5
 curl -s "$url/v1/completions" -d '{"prompt": "The jury said", "max_tokens": 1000}' -o "$work/long.json" -w '%{http_code}' >"$work/long.status" &
 long_pid=$!
-sleep 0.3
+sleep 0.1
 curl -s -D "$work/busy.h" -o "$work/busy.json" "$url/v1/completions" -d '{"prompt": "x", "max_tokens": 2}' >/dev/null
 check busy_503 'head -1 "$work/busy.h" | grep -q " 503"'
 check busy_retry_after 'grep -qi "^retry-after:" "$work/busy.h"'
