@@ -116,7 +116,7 @@ bool checked_n_bytes(const std::vector<int64_t>& shape, DType dtype, uint64_t* n
 }
 
 bool parse_dtype(const std::string& text, DType* dtype) {
-  for (DType d : {DType::kF32, DType::kF16, DType::kBF16}) {
+  for (DType d : {DType::kF32, DType::kF16, DType::kBF16, DType::kI8}) {
     if (text == dtype_name(d)) {
       *dtype = d;
       return true;
@@ -159,7 +159,7 @@ TensorInfo parse_entry(const std::string& where, const std::string& name, const 
   if (!dtype.is_string()) fail(where, at, ": field 'dtype' must be a string, got ", json_text(dtype));
   if (!parse_dtype(dtype.get<std::string>(), &info.dtype))
     fail(where, at, ": unsupported dtype '", dtype.get<std::string>(),
-         "' (Sculpt reads F32, F16, BF16)");
+         "' (Sculpt reads F32, F16, BF16, I8)");
 
   const Json& shape = entry["shape"];
   if (!shape.is_array()) fail(where, at, ": field 'shape' must be an array, got ", json_text(shape));
@@ -269,6 +269,7 @@ size_t dtype_size(DType dtype) {
     case DType::kF32: return 4;
     case DType::kF16: return 2;
     case DType::kBF16: return 2;
+    case DType::kI8: return 1;
   }
   fail("dtype_size", "invalid DType value ", int(dtype));
 }
@@ -278,6 +279,7 @@ const char* dtype_name(DType dtype) {
     case DType::kF32: return "F32";
     case DType::kF16: return "F16";
     case DType::kBF16: return "BF16";
+    case DType::kI8: return "I8";
   }
   fail("dtype_name", "invalid DType value ", int(dtype));
 }
@@ -462,7 +464,7 @@ void write_safetensors(const std::string& path, const std::vector<TensorView>& t
   std::vector<const TensorView*> order;
   for (const TensorView& t : tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(), [](const TensorView* a, const TensorView* b) {
-    auto rank = [](DType d) { return d == DType::kF32 ? 0 : d == DType::kBF16 ? 1 : 2; };
+    auto rank = [](DType d) { return d == DType::kF32 ? 0 : d == DType::kBF16 ? 1 : d == DType::kF16 ? 2 : 3; };
     return std::make_pair(rank(a->dtype), std::string_view(a->name)) <
            std::make_pair(rank(b->dtype), std::string_view(b->name));
   });

@@ -25,10 +25,11 @@
 namespace sculpt {
 
 // The dtypes Sculpt reads and writes; any other dtype in a file is refused, naming it.
-enum class DType { kF32, kF16, kBF16 };
+// kI8 holds int8 weights, whose float32 scales are tensors of their own (core/int8_weights.h).
+enum class DType { kF32, kF16, kBF16, kI8 };
 
-size_t dtype_size(DType dtype);       // bytes per element: 4, 2, 2
-const char* dtype_name(DType dtype);  // the file's spelling: "F32", "F16", "BF16"
+size_t dtype_size(DType dtype);       // bytes per element: 4, 2, 2, 1
+const char* dtype_name(DType dtype);  // the file's spelling: "F32", "F16", "BF16", "I8"
 
 // One tensor of a parsed file.
 struct TensorInfo {
