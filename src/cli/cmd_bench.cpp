@@ -18,6 +18,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/fast_decoder_weights.h"
+#include "core/int8_weights.h"
 #include "core/kv_cache.h"
 #include "core/lora_linear.h"
 #include "kernels/kernels.h"
@@ -103,22 +104,29 @@ double decode_rate(TransformerImpl& model, const std::optional<FastDecoderModel>
 double matmul_seconds_per_step(TransformerImpl& model, const std::optional<FastDecoderModel>& fast, int reps) {
   at::NoGradGuard no_grad;
   auto params = model.named_parameters();
-  std::vector<at::Tensor> weights;
+  auto buffers = model.named_buffers();
+  std::vector<std::pair<at::Tensor, at::Tensor>> weights;  // each matrix and its int8 scales (if any)
+  auto add = [&](const std::string& name) {
+    const at::Tensor* scale = buffers.find(name + kInt8ScaleSuffix);
+    weights.emplace_back(params[name], scale ? *scale : at::Tensor());
+  };
   for (const auto& item : params)
-    if (item.value().dim() == 2 && item.key().find("embed_tokens") == std::string::npos) weights.push_back(item.value());
-  if (model.config().tie_word_embeddings) weights.push_back(params["model.embed_tokens.weight"]);
+    if (item.value().dim() == 2 && item.key().find("embed_tokens") == std::string::npos) add(item.key());
+  if (model.config().tie_word_embeddings) add("model.embed_tokens.weight");
   at::Tensor x = at::randn({1, 1, model.config().hidden_size});
   at::Tensor wide = at::randn({1, 1, model.config().intermediate_size});
   std::vector<float> y(size_t(std::max(model.config().vocab_size, model.config().intermediate_size)));
-  auto product = [&](const at::Tensor& w) {
+  auto product = [&](const std::pair<at::Tensor, at::Tensor>& ws) {
+    const auto& [w, scale] = ws;
     const at::Tensor& in = w.size(1) == x.size(2) ? x : wide;
-    if (fast) linear(1, w.size(0), w.size(1), in.data_ptr<float>(), w.data_ptr(), fast->weights.matrix_type, y.data(), false);
-    else linear_forward(in, w);
+    const WeightMatrix stored{w.data_ptr(), scale.defined() ? scale.data_ptr<float>() : nullptr};
+    if (fast) linear(1, w.size(0), w.size(1), in.data_ptr<float>(), stored, fast->weights.matrix_type, y.data(), false);
+    else linear_forward(in, w, {}, scale);
   };
-  for (const at::Tensor& w : weights) product(w);  // warm-up
+  for (const auto& w : weights) product(w);  // warm-up
   auto start = Clock::now();
   for (int r = 0; r < reps; ++r)
-    for (const at::Tensor& w : weights) product(w);
+    for (const auto& w : weights) product(w);
   return seconds(start) / reps;
 }
 
@@ -148,7 +156,8 @@ int bench_draft(const std::vector<std::string>& args) {
   nlohmann::json out;
   out["model"] = {{"parameters", c.n_params()}, {"layers", c.num_hidden_layers}, {"hidden_size", c.hidden_size},
                   {"vocab_size", c.vocab_size}, {"context", c.max_position_embeddings},
-                  {"weights_dtype", str_cat(model->named_parameters()[0].value().scalar_type())}};
+                  {"weights_dtype", c.int8_group_size > 0 ? std::string("int8")
+                                                          : str_cat(model->named_parameters()[0].value().scalar_type())}};
   out["threads"] = at::get_num_threads();
   out["backend"] = fast ? kernels_backend_name() : str_cat("libtorch (", why_not, ")");
   {

@@ -5,6 +5,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/int8_weights.h"
 #include "core/rope.h"
 
 namespace sculpt {
@@ -40,7 +41,7 @@ std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::
   std::optional<at::ScalarType> matrix_dtype;
   for (const auto& p : model.named_parameters(/*recurse=*/true)) {
     const at::ScalarType dtype = p.value().scalar_type();
-    if (dtype != at::kFloat && dtype != at::kHalf && dtype != at::kBFloat16)
+    if (dtype != at::kFloat && dtype != at::kHalf && dtype != at::kBFloat16 && dtype != at::kChar)
       return refuse(str_cat("weights held in ", dtype, " (", p.key(), ")"));
     if (p.value().dim() == 2) {
       if (matrix_dtype && *matrix_dtype != dtype)
@@ -50,10 +51,13 @@ std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::
     if (!p.value().is_contiguous()) return refuse(str_cat(p.key(), " is not contiguous"));
     params[p.key()] = p.value();
   }
+  auto scales = model.named_buffers(/*recurse=*/true);  // an int8 matrix's (core/int8_weights.h)
   FastDecoderModel out;
   FastDecoderWeights& w = out.weights;
-  w.matrix_type = matrix_dtype == at::kHalf ? WeightType::kF16
-                  : matrix_dtype == at::kBFloat16 ? WeightType::kBF16 : WeightType::kF32;
+  w.matrix_type = matrix_dtype == at::kHalf       ? WeightType::kF16
+                  : matrix_dtype == at::kBFloat16 ? WeightType::kBF16
+                  : matrix_dtype == at::kChar     ? WeightType::kInt8
+                                                  : WeightType::kF32;
   // Takes a parameter out of `params` (what is left at the end is something FastDecoder would
   // ignore): a matrix as stored, a vector as float32 (a copy in w.owned if it is stored narrower).
   auto take = [&](const std::string& name, bool required) -> at::Tensor {
@@ -66,7 +70,16 @@ std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::
     params.erase(it);
     return t;
   };
-  auto matrix = [&](const std::string& name) -> const void* { return take(name, true).data_ptr(); };
+  auto matrix = [&](const std::string& name) -> WeightMatrix {
+    const at::Tensor t = take(name, true);
+    if (t.scalar_type() != at::kChar) return {t.data_ptr(), nullptr};
+    const at::Tensor* scale = scales.find(name + kInt8ScaleSuffix);
+    if (scale == nullptr || scale->scalar_type() != at::kFloat || !scale->is_contiguous() ||
+        scale->sizes() != at::IntArrayRef{t.size(0), int8_scale_columns(t.size(1))})
+      fail("fast decoder", "the int8 matrix ", name, " has no float32 scales of shape [", t.size(0), ", ",
+           int8_scale_columns(t.size(1)), "]");
+    return {t.data_ptr(), scale->data_ptr<float>()};
+  };
   auto vector = [&](const std::string& name, bool required = true) -> const float* {
     const at::Tensor t = take(name, required);
     if (!t.defined()) return nullptr;

@@ -106,9 +106,7 @@ void FastDecoder::forward(const int64_t* tokens, const int64_t* positions, int64
   const KernelTable& kt = kernel_table();
 
   const WeightType wt = w_.matrix_type;
-  const size_t element = wt == WeightType::kF32 ? sizeof(float) : sizeof(uint16_t);
-  for (int64_t i = 0; i < rows; ++i)
-    widen(s.hidden, static_cast<const char*>(w_.embed) + size_t(tokens[i] * s.hidden) * element, wt, x + i * s.hidden);
+  for (int64_t i = 0; i < rows; ++i) widen_row(s.hidden, w_.embed, wt, tokens[i], x + i * s.hidden);
 
   for (int64_t l = 0; l < s.n_layers; ++l) {
     const FastLayerWeights& lw = w_.layers[size_t(l)];

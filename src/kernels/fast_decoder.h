@@ -4,8 +4,8 @@
 // asked for. It keeps its own key/value cache and computes in float32 over weights it does not
 // own. The drafter decodes with it and the refiner runs its canvas passes with it when the model
 // allows (core/fast_decoder_weights.h says when); LibTorch's TransformerImpl stays the reference
-// it is tested against. The matrices may be
-// stored in float32, float16 or bfloat16 (widened as they are read, kernels.h); activations,
+// it is tested against. The matrices may be stored in float32, float16 or bfloat16 (widened as
+// they are read, kernels.h) or in Sculpt's int8 format (dequantized as they are read); activations,
 // the cache and the logits are float32.
 //
 //   FastDecoder dec(shape, weights, /*batch=*/1, /*capacity=*/512);
@@ -35,31 +35,31 @@ struct FastDecoderShape {
   std::vector<double> inv_freq;  // head_dim / 2 rotary frequencies (core/rope.h's rope_inverse_frequencies)
 };
 
-// Row-major arrays in the checkpoint's shapes: the matrices of FastDecoderWeights::matrix_type,
-// the vectors (norms, biases) float32; null optional parts are absent.
+// Row-major arrays in the checkpoint's shapes: the matrices of FastDecoderWeights::matrix_type
+// (with their scales when int8), the vectors (norms, biases) float32; null optional parts are absent.
 struct FastLayerWeights {
   const float* input_norm = nullptr;  // [hidden]
-  const void* q = nullptr;            // [n_heads * head_dim, hidden]
-  const void* k = nullptr;            // [n_kv_heads * head_dim, hidden]
-  const void* v = nullptr;            // [n_kv_heads * head_dim, hidden]
+  WeightMatrix q;                     // [n_heads * head_dim, hidden]
+  WeightMatrix k;                     // [n_kv_heads * head_dim, hidden]
+  WeightMatrix v;                     // [n_kv_heads * head_dim, hidden]
   const float* q_bias = nullptr;      // [n_heads * head_dim] or null
   const float* k_bias = nullptr;      // [n_kv_heads * head_dim] or null
   const float* v_bias = nullptr;      // [n_kv_heads * head_dim] or null
   const float* q_norm = nullptr;      // [head_dim] (Qwen3) or null
   const float* k_norm = nullptr;      // [head_dim] (Qwen3) or null
-  const void* o = nullptr;            // [hidden, n_heads * head_dim]
+  WeightMatrix o;                     // [hidden, n_heads * head_dim]
   const float* post_norm = nullptr;   // [hidden]
-  const void* gate = nullptr;         // [intermediate, hidden]
-  const void* up = nullptr;           // [intermediate, hidden]
-  const void* down = nullptr;         // [hidden, intermediate]
+  WeightMatrix gate;                  // [intermediate, hidden]
+  WeightMatrix up;                    // [intermediate, hidden]
+  WeightMatrix down;                  // [hidden, intermediate]
 };
 
 struct FastDecoderWeights {
   WeightType matrix_type = WeightType::kF32;  // of every matrix, the embedding included
-  const void* embed = nullptr;    // [n_vocab, hidden]
+  WeightMatrix embed;                 // [n_vocab, hidden]
   std::vector<FastLayerWeights> layers;
   const float* norm = nullptr;    // [hidden]
-  const void* lm_head = nullptr;  // [n_vocab, hidden]; the embedding when tied
+  WeightMatrix lm_head;               // [n_vocab, hidden]; the embedding when tied
   // Float32 copies of vectors that were stored in another dtype, which the pointers above may
   // point into (moving the struct keeps them valid).
   std::vector<std::vector<float>> owned;

@@ -26,6 +26,11 @@ struct KernelTable {
                       float* c, int64_t ldc, bool accumulate);
   void (*gemm_nt_bf16)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const uint16_t* w, int64_t ldw,
                        float* c, int64_t ldc, bool accumulate);
+  // gemm_nt with w in Sculpt's int8 format (core/int8_weights.h): w[j, p] * scales[j, p / 32],
+  // ld_scales floats between rows of scales; dequantized as it is read, from a quarter of
+  // float32's memory traffic.
+  void (*gemm_nt_int8)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const int8_t* w, int64_t ldw,
+                       const float* scales, int64_t ld_scales, float* c, int64_t ldc, bool accumulate);
   // c[i, j] (+)= sum_p a[i, p] * b[p, j] ("NN"): attention's q K^T against keys stored transposed,
   // and its probabilities times the values.
   void (*gemm_nn)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
@@ -41,6 +46,8 @@ struct KernelTable {
   // out[i] = src[i] widened exactly from float16 / bfloat16 bits to float32.
   void (*widen_f16)(int64_t n, const uint16_t* src, float* out);
   void (*widen_bf16)(int64_t n, const uint16_t* src, float* out);
+  // out[i] = src[i] * scales[i / 32]: one row of an int8 matrix.
+  void (*widen_int8)(int64_t n, const int8_t* src, const float* scales, float* out);
 };
 
 // The kernels of `level`, which must not exceed detected_cpu_level() (an Error otherwise).
@@ -49,17 +56,24 @@ const KernelTable& kernel_table(CpuLevel level);
 const KernelTable& kernel_table();
 
 // What a weight matrix is stored in.
-enum class WeightType { kF32, kF16, kBF16 };
+enum class WeightType { kF32, kF16, kBF16, kInt8 };
 const char* weight_type_name(WeightType type);
 
-// c [m, n] (+)= a [m, k] w^T for w [n, k] of `type`, contiguous rows: gemm_nt* of kernel_table(),
-// the output columns split between the threads of compute_pool() (thread_pool.h).
-void linear(int64_t m, int64_t n, int64_t k, const float* a, const void* w, WeightType type, float* c, bool accumulate);
+// A weight matrix [rows, cols] as stored: its elements, contiguous rows, and for WeightType::kInt8
+// its float32 scales [rows, ceil(cols / 32)] (null for the float types).
+struct WeightMatrix {
+  const void* data = nullptr;
+  const float* scales = nullptr;
+};
+
+// c [m, n] (+)= a [m, k] w^T for w [n, k] of `type`: gemm_nt* of kernel_table(), the output
+// columns split between the threads of compute_pool() (thread_pool.h).
+void linear(int64_t m, int64_t n, int64_t k, const float* a, WeightMatrix w, WeightType type, float* c, bool accumulate);
 inline void linear(int64_t m, int64_t n, int64_t k, const float* a, const float* w, float* c, bool accumulate) {
-  linear(m, n, k, a, w, WeightType::kF32, c, accumulate);
+  linear(m, n, k, a, WeightMatrix{w, nullptr}, WeightType::kF32, c, accumulate);
 }
 
-// out[i] = src[i] of `type` as float32, i < n (an embedding row, say).
-void widen(int64_t n, const void* src, WeightType type, float* out);
+// out [cols] = row `row` of w [rows, cols] of `type` as float32 (an embedding row, say).
+void widen_row(int64_t cols, WeightMatrix w, WeightType type, int64_t row, float* out);
 
 }  // namespace sculpt

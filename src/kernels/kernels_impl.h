@@ -4,6 +4,7 @@
 // Internal linkage throughout, for the reason kernels_simd.h gives.
 #pragma once
 
+#include "core/int8_weights.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_simd.h"
 
@@ -24,26 +25,53 @@ constexpr int kNtRows = 2, kNtCols = 4, kNnRows = 4, kNnVecs = 2;  // 8 of 16
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// How weights of each stored dtype are loaded into float32 vectors (exactly: widening loses nothing).
+// How a stored weight matrix is read. W::Matrix holds its storage and row stride (an int8 one
+// also its scales, core/int8_weights.h); W::load(w, j, p) returns row j's elements [p, p + kWidth)
+// as float32 and load_n the first n of them, zero-filled. Float formats widen exactly; int8
+// multiplies by its group's scale, and a vector never straddles two groups: p is always a
+// multiple of kWidth, which divides kInt8GroupSize.
+template <class T>
+struct Stored {
+  const T* data;
+  int64_t ld;
+  const T* row(int64_t j) const { return data + j * ld; }
+  Stored rows_from(int64_t j) const { return {row(j), ld}; }
+};
 struct F32 {
-  using T = float;
-  static Vec load(const float* p) { return vload(p); }
-  static Vec load_n(const float* p, int n) { return vload_n(p, n); }
+  using Matrix = Stored<float>;
+  static Vec load(const Matrix& w, int64_t j, int64_t p) { return vload(w.row(j) + p); }
+  static Vec load_n(const Matrix& w, int64_t j, int64_t p, int n) { return vload_n(w.row(j) + p, n); }
 };
 struct F16 {
-  using T = uint16_t;
-  static Vec load(const uint16_t* p) { return vload_f16(p); }
-  static Vec load_n(const uint16_t* p, int n) { return vload_f16_n(p, n); }
+  using Matrix = Stored<uint16_t>;
+  static Vec load(const Matrix& w, int64_t j, int64_t p) { return vload_f16(w.row(j) + p); }
+  static Vec load_n(const Matrix& w, int64_t j, int64_t p, int n) { return vload_f16_n(w.row(j) + p, n); }
 };
 struct BF16 {
-  using T = uint16_t;
-  static Vec load(const uint16_t* p) { return vload_bf16(p); }
-  static Vec load_n(const uint16_t* p, int n) { return vload_bf16_n(p, n); }
+  using Matrix = Stored<uint16_t>;
+  static Vec load(const Matrix& w, int64_t j, int64_t p) { return vload_bf16(w.row(j) + p); }
+  static Vec load_n(const Matrix& w, int64_t j, int64_t p, int n) { return vload_bf16_n(w.row(j) + p, n); }
+};
+static_assert(sculpt::kInt8GroupSize % kWidth == 0, "a vector of int8 weights shares one scale");
+struct Int8 {
+  struct Matrix {
+    const int8_t* data;
+    const float* scales;
+    int64_t ld, ld_scales;
+    Matrix rows_from(int64_t j) const { return {data + j * ld, scales + j * ld_scales, ld, ld_scales}; }
+  };
+  static Vec scale(const Matrix& w, int64_t j, int64_t p) {
+    return vset(w.scales[j * w.ld_scales + p / sculpt::kInt8GroupSize]);
+  }
+  static Vec load(const Matrix& w, int64_t j, int64_t p) { return vmul(vload_i8(w.data + j * w.ld + p), scale(w, j, p)); }
+  static Vec load_n(const Matrix& w, int64_t j, int64_t p, int n) {
+    return vmul(vload_i8_n(w.data + j * w.ld + p, n), scale(w, j, p));
+  }
 };
 
 // One RM x RN tile of gemm_nt: RM * RN dot products of length k, summed across lanes at the end.
 template <class W, int RM, int RN>
-void nt_tile(int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw, float* c, int64_t ldc,
+void nt_tile(int64_t k, const float* a, int64_t lda, const typename W::Matrix& w, float* c, int64_t ldc,
              bool accumulate) {
   Vec acc[RM][RN];
   for (int i = 0; i < RM; ++i)
@@ -53,7 +81,7 @@ void nt_tile(int64_t k, const float* a, int64_t lda, const typename W::T* w, int
     Vec av[RM];
     for (int i = 0; i < RM; ++i) av[i] = vload(a + i * lda + p);
     for (int j = 0; j < RN; ++j) {
-      const Vec wv = W::load(w + j * ldw + p);
+      const Vec wv = W::load(w, j, p);
       for (int i = 0; i < RM; ++i) acc[i][j] = vfma(av[i], wv, acc[i][j]);
     }
   }
@@ -62,7 +90,7 @@ void nt_tile(int64_t k, const float* a, int64_t lda, const typename W::T* w, int
     Vec av[RM];
     for (int i = 0; i < RM; ++i) av[i] = vload_n(a + i * lda + p, rest);
     for (int j = 0; j < RN; ++j) {
-      const Vec wv = W::load_n(w + j * ldw + p, rest);
+      const Vec wv = W::load_n(w, j, p, rest);
       for (int i = 0; i < RM; ++i) acc[i][j] = vfma(av[i], wv, acc[i][j]);
     }
   }
@@ -75,19 +103,19 @@ void nt_tile(int64_t k, const float* a, int64_t lda, const typename W::T* w, int
 
 // Rows [0, RM) of c against all n columns: full tiles, then one narrower tile for the rest.
 template <class W, int RM>
-void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw, float* c,
+void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const typename W::Matrix& w, float* c,
              int64_t ldc, bool accumulate) {
   int64_t j = 0;
-  for (; j + kNtCols <= n; j += kNtCols) nt_tile<W, RM, kNtCols>(k, a, lda, w + j * ldw, ldw, c + j, ldc, accumulate);
-  const typename W::T* wj = w + j * ldw;
+  for (; j + kNtCols <= n; j += kNtCols) nt_tile<W, RM, kNtCols>(k, a, lda, w.rows_from(j), c + j, ldc, accumulate);
+  const typename W::Matrix wj = w.rows_from(j);
   float* cj = c + j;
   switch (n - j) {
     case 0: break;
-    case 1: nt_tile<W, RM, 1>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 2: nt_tile<W, RM, 2>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 3: nt_tile<W, RM, 3>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 4: nt_tile<W, RM, (kNtCols > 4 ? 4 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
-    case 5: nt_tile<W, RM, (kNtCols > 5 ? 5 : 1)>(k, a, lda, wj, ldw, cj, ldc, accumulate); break;
+    case 1: nt_tile<W, RM, 1>(k, a, lda, wj, cj, ldc, accumulate); break;
+    case 2: nt_tile<W, RM, 2>(k, a, lda, wj, cj, ldc, accumulate); break;
+    case 3: nt_tile<W, RM, 3>(k, a, lda, wj, cj, ldc, accumulate); break;
+    case 4: nt_tile<W, RM, (kNtCols > 4 ? 4 : 1)>(k, a, lda, wj, cj, ldc, accumulate); break;
+    case 5: nt_tile<W, RM, (kNtCols > 5 ? 5 : 1)>(k, a, lda, wj, cj, ldc, accumulate); break;
   }
 }
 
@@ -95,20 +123,19 @@ void nt_rows(int64_t n, int64_t k, const float* a, int64_t lda, const typename W
 // in a single sequential stream per thread, which the hardware prefetcher follows best; four
 // accumulators hide the FMA latency.
 template <class W>
-void nt_one_row(int64_t n, int64_t k, const float* a, const typename W::T* w, int64_t ldw, float* c, bool accumulate) {
+void nt_one_row(int64_t n, int64_t k, const float* a, const typename W::Matrix& w, float* c, bool accumulate) {
   for (int64_t j = 0; j < n; ++j) {
-    const typename W::T* wj = w + j * ldw;
     Vec acc0 = vzero(), acc1 = vzero(), acc2 = vzero(), acc3 = vzero();
     int64_t p = 0;
     for (; p + 4 * kWidth <= k; p += 4 * kWidth) {
-      acc0 = vfma(vload(a + p), W::load(wj + p), acc0);
-      acc1 = vfma(vload(a + p + kWidth), W::load(wj + p + kWidth), acc1);
-      acc2 = vfma(vload(a + p + 2 * kWidth), W::load(wj + p + 2 * kWidth), acc2);
-      acc3 = vfma(vload(a + p + 3 * kWidth), W::load(wj + p + 3 * kWidth), acc3);
+      acc0 = vfma(vload(a + p), W::load(w, j, p), acc0);
+      acc1 = vfma(vload(a + p + kWidth), W::load(w, j, p + kWidth), acc1);
+      acc2 = vfma(vload(a + p + 2 * kWidth), W::load(w, j, p + 2 * kWidth), acc2);
+      acc3 = vfma(vload(a + p + 3 * kWidth), W::load(w, j, p + 3 * kWidth), acc3);
     }
     for (; p < k; p += kWidth) {
       const int rest = int(min64(kWidth, k - p));
-      acc0 = vfma(vload_n(a + p, rest), W::load_n(wj + p, rest), acc0);
+      acc0 = vfma(vload_n(a + p, rest), W::load_n(w, j, p, rest), acc0);
     }
     const float dot = vsum(vadd(vadd(acc0, acc1), vadd(acc2, acc3)));
     c[j] = (accumulate ? c[j] : 0.0f) + dot;
@@ -117,11 +144,11 @@ void nt_one_row(int64_t n, int64_t k, const float* a, const typename W::T* w, in
 
 // gemm_nt as dot products: for few rows of a (decoding), where every weight is read once.
 template <class W>
-void gemm_nt_dots(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw,
+void gemm_nt_dots(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::Matrix& w,
                   float* c, int64_t ldc, bool accumulate) {
   static_assert(kNtCols <= 6 && kNtRows <= 4, "nt_rows and the row switch below cover these tiles");
   if (m == 1) {
-    nt_one_row<W>(n, k, a, w, ldw, c, accumulate);
+    nt_one_row<W>(n, k, a, w, c, accumulate);
     return;
   }
   // Columns in blocks whose rows of w stay in the L2 cache (about 256 KiB) while every row of a
@@ -130,17 +157,17 @@ void gemm_nt_dots(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, 
   block = block < kNtCols ? kNtCols : block - block % kNtCols;
   for (int64_t j0 = 0; j0 < n; j0 += block) {
     const int64_t nb = min64(block, n - j0);
-    const typename W::T* wb = w + j0 * ldw;
+    const typename W::Matrix wb = w.rows_from(j0);
     int64_t i = 0;
     for (; i + kNtRows <= m; i += kNtRows)
-      nt_rows<W, kNtRows>(nb, k, a + i * lda, lda, wb, ldw, c + i * ldc + j0, ldc, accumulate);
+      nt_rows<W, kNtRows>(nb, k, a + i * lda, lda, wb, c + i * ldc + j0, ldc, accumulate);
     const float* ai = a + i * lda;
     float* ci = c + i * ldc + j0;
     switch (m - i) {  // a narrower tile type than the remainder (the "? : 1" arms) never runs
       case 0: break;
-      case 1: nt_rows<W, 1>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
-      case 2: nt_rows<W, (kNtRows > 2 ? 2 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
-      case 3: nt_rows<W, (kNtRows > 3 ? 3 : 1)>(nb, k, ai, lda, wb, ldw, ci, ldc, accumulate); break;
+      case 1: nt_rows<W, 1>(nb, k, ai, lda, wb, ci, ldc, accumulate); break;
+      case 2: nt_rows<W, (kNtRows > 2 ? 2 : 1)>(nb, k, ai, lda, wb, ci, ldc, accumulate); break;
+      case 3: nt_rows<W, (kNtRows > 3 ? 3 : 1)>(nb, k, ai, lda, wb, ci, ldc, accumulate); break;
     }
   }
 }
@@ -227,22 +254,21 @@ float* panel_buffer(int64_t n_floats) {
 }
 
 template <class W>
-void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::T* w, int64_t ldw,
-             float* c, int64_t ldc, bool accumulate) {
+void gemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::Matrix& w, float* c,
+             int64_t ldc, bool accumulate) {
   float* panel = m >= kPackFromRows ? panel_buffer(k * kPanelCols) : nullptr;
   if (panel == nullptr) {
-    gemm_nt_dots<W>(m, n, k, a, lda, w, ldw, c, ldc, accumulate);
+    gemm_nt_dots<W>(m, n, k, a, lda, w, c, ldc, accumulate);
     return;
   }
   for (int64_t j0 = 0; j0 < n; j0 += kPanelCols) {
     const int64_t cols = min64(kPanelCols, n - j0);
     // panel [k, kPanelCols] = w[j0 : j0 + cols, :]^T in float32, read row by row of w.
     for (int64_t j = 0; j < cols; ++j) {
-      const typename W::T* wj = w + (j0 + j) * ldw;
       float row[kWidth];
       for (int64_t p = 0; p < k; p += kWidth) {
         const int rest = int(min64(kWidth, k - p));
-        vstore(row, rest == kWidth ? W::load(wj + p) : W::load_n(wj + p, rest));
+        vstore(row, rest == kWidth ? W::load(w, j0 + j, p) : W::load_n(w, j0 + j, p, rest));
         for (int l = 0; l < rest; ++l) panel[(p + l) * kPanelCols + j] = row[l];
       }
     }
@@ -313,13 +339,36 @@ void exp_all(int64_t n, const float* x, float* out) {
   }
 }
 
+// Row 0 of w, n elements, as float32.
 template <class W>
-void widen_all(int64_t n, const uint16_t* src, float* out) {
+void widen_row(int64_t n, const typename W::Matrix& w, float* out) {
   for (int64_t i = 0; i < n; i += kWidth) {
     const int rest = int(min64(kWidth, n - i));
-    if (rest == kWidth) vstore(out + i, W::load(src + i));
-    else vstore_n(out + i, W::load_n(src + i, rest), rest);
+    if (rest == kWidth) vstore(out + i, W::load(w, 0, i));
+    else vstore_n(out + i, W::load_n(w, 0, i, rest), rest);
   }
+}
+
+// The table's entries: each format's matrix from its pointers and strides.
+void gemm_nt_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* w, int64_t ldw, float* c,
+                 int64_t ldc, bool accumulate) {
+  gemm_nt<F32>(m, n, k, a, lda, {w, ldw}, c, ldc, accumulate);
+}
+template <class W>
+void gemm_nt_16(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const uint16_t* w, int64_t ldw, float* c,
+                int64_t ldc, bool accumulate) {
+  gemm_nt<W>(m, n, k, a, lda, {w, ldw}, c, ldc, accumulate);
+}
+void gemm_nt_int8(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const int8_t* w, int64_t ldw,
+                  const float* scales, int64_t ld_scales, float* c, int64_t ldc, bool accumulate) {
+  gemm_nt<Int8>(m, n, k, a, lda, {w, scales, ldw, ld_scales}, c, ldc, accumulate);
+}
+template <class W>
+void widen_16(int64_t n, const uint16_t* src, float* out) {
+  widen_row<W>(n, {src, n}, out);
+}
+void widen_int8(int64_t n, const int8_t* src, const float* scales, float* out) {
+  widen_row<Int8>(n, {src, scales, n, sculpt::int8_scale_columns(n)}, out);
 }
 
 }  // namespace
@@ -327,8 +376,9 @@ void widen_all(int64_t n, const uint16_t* src, float* out) {
 namespace sculpt {
 
 const KernelTable& SCULPT_KERNEL_TABLE() {
-  static const KernelTable table{SCULPT_KERNEL_LEVEL, gemm_nt<F32>, gemm_nt<F16>, gemm_nt<BF16>, gemm_nn,
-                                 rms_norm, softmax, silu_mul, exp_all, widen_all<F16>, widen_all<BF16>};
+  static const KernelTable table{SCULPT_KERNEL_LEVEL, gemm_nt_f32, gemm_nt_16<F16>, gemm_nt_16<BF16>, gemm_nt_int8,
+                                 gemm_nn, rms_norm, softmax, silu_mul, exp_all, widen_16<F16>, widen_16<BF16>,
+                                 widen_int8};
   return table;
 }
 

@@ -49,6 +49,11 @@ inline Vec vload_f16_n(const uint16_t* p, int n) { return {_mm512_cvtph_ps(_mm25
 inline Vec bf16_bits(__m256i h) { return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))}; }
 inline Vec vload_bf16(const uint16_t* p) { return bf16_bits(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
 inline Vec vload_bf16_n(const uint16_t* p, int n) { return bf16_bits(_mm256_maskz_loadu_epi16(first_n(n), p)); }
+// int8 widened to float32 (exact).
+inline Vec vload_i8(const int8_t* p) {
+  return {_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))};
+}
+inline Vec vload_i8_n(const int8_t* p, int n) { return {_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(first_n(n), p)))}; }
 inline float vsum(Vec v) {
   const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v.r, 0), _mm512_maskz_extractf32x8_ps(0xFF, v.r, 1));
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -97,6 +102,13 @@ inline Vec vload_f16_n(const uint16_t* p, int n) { return {_mm256_cvtph_ps(load_
 inline Vec bf16_bits(__m128i h) { return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))}; }
 inline Vec vload_bf16(const uint16_t* p) { return bf16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 inline Vec vload_bf16_n(const uint16_t* p, int n) { return bf16_bits(load_u16x8_n(p, n)); }
+inline Vec i8_values(__m128i b) { return {_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b))}; }
+inline Vec vload_i8(const int8_t* p) { return i8_values(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+inline Vec vload_i8_n(const int8_t* p, int n) {  // zero-filled past n
+  int8_t tmp[16] = {};
+  std::memcpy(tmp, p, size_t(n));
+  return i8_values(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp)));
+}
 inline float vsum(Vec v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v.r), _mm256_extractf128_ps(v.r, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -168,6 +180,8 @@ inline Vec vload_f16(const uint16_t* p) { SCULPT_LANES(half_to_float(p[l])); }
 inline Vec vload_f16_n(const uint16_t* p, int n) { SCULPT_LANES(l < n ? half_to_float(p[l]) : 0.0f); }
 inline Vec vload_bf16(const uint16_t* p) { SCULPT_LANES(bfloat_to_float(p[l])); }
 inline Vec vload_bf16_n(const uint16_t* p, int n) { SCULPT_LANES(l < n ? bfloat_to_float(p[l]) : 0.0f); }
+inline Vec vload_i8(const int8_t* p) { SCULPT_LANES(float(p[l])); }
+inline Vec vload_i8_n(const int8_t* p, int n) { SCULPT_LANES(l < n ? float(p[l]) : 0.0f); }
 #undef SCULPT_LANES
 inline float vsum(Vec v) { return (v.r[0] + v.r[1]) + (v.r[2] + v.r[3]); }
 inline float vhmax(Vec v) {

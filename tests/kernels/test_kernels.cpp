@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <algorithm>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -233,6 +234,55 @@ TEST(KernelsTest, SiluMulMatchesTheDefinition) {
     }
 }
 
+// gemm_nt over int8 weights and their scales (core/int8_weights.h) against double sums of
+// q * scale, on both paths, with padded leading dimensions of w and of the scales, and k not a
+// multiple of the group (a partial last group).
+TEST(KernelsTest, GemmNtOverInt8WeightsMatchesTheDefinition) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> value(-127, 127);
+  for (CpuLevel l : levels_here())
+    for (const GemmShape& s : kShapes) {
+      const int64_t ldw = s.k + 5, groups = (s.k + 31) / 32, ld_scales = groups + 1;
+      const std::vector<float> a = random_floats(size_t(s.m * s.k), rng);
+      std::vector<int8_t> w(size_t(s.n * ldw));
+      for (int8_t& x : w) x = int8_t(value(rng));
+      std::vector<float> scales = random_floats(size_t(s.n * ld_scales), rng, 0.01f);
+      std::vector<float> c(size_t(s.m * s.n), 0.5f);
+      kernel_table(l).gemm_nt_int8(s.m, s.n, s.k, a.data(), s.k, w.data(), ldw, scales.data(), ld_scales, c.data(), s.n,
+                                   /*accumulate=*/true);
+      double max_diff = 0;
+      for (int64_t i = 0; i < s.m; ++i)
+        for (int64_t j = 0; j < s.n; ++j) {
+          double sum = 0.5, bound = 0.5;
+          for (int64_t p = 0; p < s.k; ++p) {
+            const double weight = double(w[size_t(j * ldw + p)]) * scales[size_t(j * ld_scales + p / 32)];
+            sum += double(a[size_t(i * s.k + p)]) * weight;
+            bound += std::fabs(double(a[size_t(i * s.k + p)]) * weight);
+          }
+          const double diff = std::fabs(sum - c[size_t(i * s.n + j)]);
+          max_diff = std::max(max_diff, diff);
+          ASSERT_LE(diff, 1e-6 * bound + 1e-7) << cpu_level_name(l) << " int8 " << s.m << "x" << s.n << "x" << s.k;
+        }
+      std::printf("%s gemm_nt_int8 %lldx%lldx%lld: max difference %.3g\n", cpu_level_name(l), (long long)s.m,
+                  (long long)s.n, (long long)s.k, max_diff);
+    }
+}
+
+// One row of an int8 matrix (an embedding row): q * scale, exactly as float32 computes it.
+TEST(KernelsTest, Int8RowsWidenToQuantizedValueTimesScale) {
+  std::mt19937 rng(19);
+  for (CpuLevel l : levels_here())
+    for (int64_t n : {1, 7, 32, 33, 100, 256}) {
+      std::vector<int8_t> q(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) q[size_t(i)] = int8_t(int(i * 37 % 255) - 127);
+      const std::vector<float> scales = random_floats(size_t((n + 31) / 32), rng);
+      std::vector<float> out(static_cast<size_t>(n));
+      kernel_table(l).widen_int8(n, q.data(), scales.data(), out.data());
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(out[size_t(i)], float(q[size_t(i)]) * scales[size_t(i / 32)]) << cpu_level_name(l) << " " << n << " " << i;
+    }
+}
+
 TEST(KernelsTest, ThreadedLinearEqualsOneThreadExactly) {
   std::mt19937 rng(11);
   for (int threads : {1, 2, 3}) {
@@ -243,6 +293,17 @@ TEST(KernelsTest, ThreadedLinearEqualsOneThreadExactly) {
       linear(s.m, s.n, s.k, a.data(), w.data(), split.data(), /*accumulate=*/true);
       kernel_table().gemm_nt(s.m, s.n, s.k, a.data(), s.k, w.data(), s.k, whole.data(), s.n, true);
       ASSERT_EQ(split, whole) << threads << " threads, " << s.m << "x" << s.n << "x" << s.k;
+      // int8, whose threads start at other rows of the scales.
+      std::vector<int8_t> q(size_t(s.n * s.k));
+      for (size_t i = 0; i < q.size(); ++i) q[i] = int8_t(int(i * 61 % 255) - 127);
+      const int64_t groups = (s.k + 31) / 32;
+      const std::vector<float> scales = random_floats(size_t(s.n * groups), rng);
+      std::fill(split.begin(), split.end(), 1.0f);
+      std::fill(whole.begin(), whole.end(), 1.0f);
+      linear(s.m, s.n, s.k, a.data(), WeightMatrix{q.data(), scales.data()}, WeightType::kInt8, split.data(), true);
+      kernel_table().gemm_nt_int8(s.m, s.n, s.k, a.data(), s.k, q.data(), s.k, scales.data(), groups, whole.data(), s.n,
+                                  true);
+      ASSERT_EQ(split, whole) << "int8, " << threads << " threads, " << s.m << "x" << s.n << "x" << s.k;
     }
   }
   set_compute_threads(compute_threads());
