@@ -1,5 +1,6 @@
-// `sculpt model info|init|export`: inspect a Hugging Face model directory, create a new one with
-// freshly initialised weights, or publish a trained one (weights, config, tokenizer; no trainer state).
+// `sculpt model info|init|export|quantize`: inspect a Hugging Face model directory, create a new
+// one with freshly initialised weights, publish a trained one (weights, config, tokenizer; no
+// trainer state), or store its matrices in int8 (core/int8_weights.h).
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include "cli/cli_util.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/int8_weights.h"
 #include "core/tokenizer.h"
 #include "core/tokenizer_files.h"
 #include "diffusion_refine/refiner.h"
@@ -56,7 +58,7 @@ int model_info(const std::vector<std::string>& args) {
   if (c.num_local_experts > 0)
     info["experts"] = {{"per_layer", c.num_local_experts}, {"per_token", c.num_experts_per_tok},
                        {"sparse_layers", c.n_sparse_layers()}};
-  info["dtype"] = c.torch_dtype;
+  info["dtype"] = c.int8_group_size > 0 ? std::string("int8") : c.torch_dtype;
   info["context_length"] = c.max_position_embeddings;
   info["layers"] = c.num_hidden_layers;
   info["hidden_size"] = c.hidden_size;
@@ -104,7 +106,7 @@ int model_info(const std::vector<std::string>& args) {
                 shifted ? "i - 1" : "i");
     std::printf("%s", mask_text.c_str());
   }
-  std::printf("\nparameters   %lld (%.2f M), stored as %s\n", (long long)c.n_params(), c.n_params() / 1e6, c.torch_dtype.c_str());
+  std::printf("\nparameters   %lld (%.2f M), stored as %s\n", (long long)c.n_params(), c.n_params() / 1e6, c.int8_group_size > 0 ? "int8 (a float32 scale per 32 inputs)" : c.torch_dtype.c_str());
   if (c.num_local_experts > 0)
     std::printf("experts      %lld per layer in %lld of %lld layers, %lld per token: %lld (%.2f M) active per token\n",
                 (long long)c.num_local_experts, (long long)c.n_sparse_layers(), (long long)c.num_hidden_layers,
@@ -190,12 +192,36 @@ int model_export(const std::vector<std::string>& args) {
   return 0;
 }
 
+int model_quantize(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("dir", po::value<std::string>()->required(), "model directory to quantize (float32, float16 or bfloat16)")
+      ("out", po::value<std::string>()->required(), "model directory to write");
+  po::positional_options_description positional;
+  positional.add("dir", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "sculpt model quantize DIR --out DIR", options, vm, &positional)) return 0;
+  const std::string dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
+  if (dir == out) throw UsageError{"--out must differ from the quantized directory"};
+  const std::string config = dir + "/config.json";  // (a missing one is load_transformer's to report)
+  if (file_exists(config) && load_model_config(config).int8_group_size > 0) fail(dir, "is already int8");
+  Transformer model = load_transformer(dir, {}, WeightsDType::kF32);
+  check_vocab_size(Tokenizer::load_dir(dir), model->config(), dir);
+  save_transformer(*model, out, DType::kI8);
+  copy_tokenizer_files(dir, out);
+  std::printf("wrote %s: %.2f M parameters, every matrix int8 with a float32 scale per %lld inputs\n", out.c_str(),
+              model->config().n_params() / 1e6, (long long)kInt8GroupSize);
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> model_commands() {
   return {{"model info", "describe a model directory: architecture, parameters, tokenizer", model_info},
           {"model init", "create a model directory with freshly initialised weights", model_init},
-          {"model export", "copy a model directory without trainer state, weights stored as --dtype", model_export}};
+          {"model export", "copy a model directory without trainer state, weights stored as --dtype", model_export},
+          {"model quantize", "copy a model directory with its matrices in int8 (a float32 scale per 32 inputs)",
+           model_quantize}};
 }
 
 }  // namespace sculpt::cli

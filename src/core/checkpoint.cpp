@@ -18,6 +18,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/int8_weights.h"
+#include "core/lora_linear.h"
 #include "core/memory_guard.h"
 
 namespace sculpt {
@@ -28,6 +30,7 @@ at::ScalarType scalar_type(DType dtype) {
     case DType::kF32: return at::kFloat;
     case DType::kF16: return at::kHalf;
     case DType::kBF16: return at::kBFloat16;
+    case DType::kI8: return at::kChar;
   }
   return at::kFloat;
 }
@@ -37,6 +40,7 @@ const char* torch_dtype_name(DType dtype) {
     case DType::kF32: return "float32";
     case DType::kF16: return "float16";
     case DType::kBF16: return "bfloat16";
+    case DType::kI8: return "float32";  // of the vectors; the matrices' int8 is quantization_config's
   }
   return "float32";
 }
@@ -108,17 +112,45 @@ namespace {
 // Which file each parameter came from, across the shards.
 using LoadedTensors = std::map<std::string, std::string>;
 
-// Points each parameter named in `file` at its tensor: at the mapping itself when it is already
-// in the wanted dtype and aligned (the tensor then keeps the mapping alive), else at a converted
-// copy (the mapping is read once and can go).
+bool is_int8_scale(const SafetensorsFile& file, const std::string& name) {
+  const size_t n = std::char_traits<char>::length(kInt8ScaleSuffix);
+  if (name.size() <= n || name.compare(name.size() - n, n, kInt8ScaleSuffix) != 0) return false;
+  const TensorInfo* q = file.find(name.substr(0, name.size() - n));
+  return q != nullptr && q->dtype == DType::kI8;
+}
+
+at::Tensor mapped_tensor(const std::shared_ptr<const SafetensorsFile>& file, const TensorInfo& info) {
+  return at::from_blob(const_cast<uint8_t*>(file->data(info)), info.shape, [file](void*) {},
+                       at::TensorOptions().dtype(scalar_type(info.dtype)));
+}
+
+// An int8 matrix of `file` and its scales as float32 (core/int8_weights.h).
+at::Tensor dequantized(const std::shared_ptr<const SafetensorsFile>& file, const TensorInfo& q) {
+  const TensorInfo* scale = file->find(q.name + kInt8ScaleSuffix);
+  if (scale == nullptr || scale->dtype != DType::kF32)
+    fail(file->path(), "int8 tensor '", q.name, "' needs its float32 scales '", q.name, kInt8ScaleSuffix, "' beside it");
+  if (q.shape.size() != 2) fail(file->path(), "int8 tensor '", q.name, "' must be a matrix, got shape ", at::IntArrayRef(q.shape));
+  at::Tensor s = mapped_tensor(file, *scale);
+  if (reinterpret_cast<uintptr_t>(file->data(*scale)) % sizeof(float) != 0) s = s.clone();
+  return dequantize_int8(mapped_tensor(file, q), s);
+}
+
+// Points each parameter (and int8 scale buffer) named in `file` at its tensor: at the mapping
+// itself when it is already in the wanted dtype and aligned (the tensor then keeps the mapping
+// alive), else at a converted copy (the mapping is read once and can go). Int8 matrices stay
+// int8 in a model built for them (config int8_group_size), else are dequantized to `dtype`.
 void take_tensors(TransformerImpl& model, const std::shared_ptr<const SafetensorsFile>& file,
-                  std::optional<DType> dtype, LoadedTensors& loaded) {
+                  std::optional<DType> dtype, bool int8_checkpoint, LoadedTensors& loaded) {
   at::NoGradGuard no_grad;
   auto params = model.named_parameters(/*recurse=*/true);
+  auto buffers = model.named_buffers(/*recurse=*/true);
   const ModelConfig& c = model.config();
+  const bool int8_model = c.int8_group_size > 0;
   for (const TensorInfo& info : file->tensors()) {
     const std::string name = map_tensor_name(c, info.name, NameTo::kModule);
     at::Tensor* target = params.find(name);
+    if (!target && int8_model) target = buffers.find(name);
+    if (!target && !int8_model && is_int8_scale(*file, info.name)) continue;  // taken with its matrix
     if (!target) {
       if (is_ignorable(info.name)) continue;
       if (name == "lm_head.weight" && c.tie_word_embeddings) continue;  // tied: embed wins
@@ -130,10 +162,21 @@ void take_tensors(TransformerImpl& model, const std::shared_ptr<const Safetensor
            ", the config needs ", target->sizes());
     if (auto [it, inserted] = loaded.emplace(name, file->path()); !inserted)
       fail(file->path(), "tensor '", info.name, "' is also in ", it->second);
+    if ((target->scalar_type() == at::kChar) != (info.dtype == DType::kI8) && (int8_model || !int8_checkpoint))
+      fail(file->path(), "tensor '", info.name, "' is ", dtype_name(info.dtype),
+           int8_checkpoint ? ", but config.json's quantization_config says every matrix is I8"
+                           : ", but config.json has no quantization_config");
+    if (int8_checkpoint && !int8_model && target->dim() == 2 && info.dtype != DType::kI8)
+      fail(file->path(), "tensor '", info.name, "' is ", dtype_name(info.dtype),
+           ", but config.json's quantization_config says every matrix is I8");
+    if (info.dtype == DType::kI8 && !int8_model) {
+      target->set_data(dequantized(file, info).to(scalar_type(dtype.value_or(DType::kF32))));
+      file->drop_pages(info);
+      continue;
+    }
     const uint8_t* bytes = file->data(info);
-    const at::Tensor mapped = at::from_blob(const_cast<uint8_t*>(bytes), info.shape, [file](void*) {},
-                                            at::TensorOptions().dtype(scalar_type(info.dtype)));
-    const DType want = dtype.value_or(info.dtype);
+    const at::Tensor mapped = mapped_tensor(file, info);
+    const DType want = info.dtype == DType::kI8 ? DType::kI8 : dtype.value_or(info.dtype);
     const bool aligned = reinterpret_cast<uintptr_t>(bytes) % dtype_size(info.dtype) == 0;
     if (want == info.dtype && aligned)
       target->set_data(mapped);
@@ -145,7 +188,9 @@ void take_tensors(TransformerImpl& model, const std::shared_ptr<const Safetensor
 }
 
 void check_all_loaded(TransformerImpl& model, const LoadedTensors& loaded, const std::string& where) {
-  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+  auto tensors = model.named_parameters(/*recurse=*/true);
+  for (const auto& buffer : model.named_buffers(/*recurse=*/true)) tensors.insert(buffer.key(), buffer.value());
+  for (const auto& item : tensors) {
     if (!loaded.count(item.key()))
       fail(where, "missing tensor '", map_tensor_name(model.config(), item.key(), NameTo::kCheckpoint),
            "' with shape ", item.value().sizes());
@@ -214,7 +259,12 @@ Transformer load_transformer(const std::string& model_dir, const std::function<v
   const DType stored = largest == tensors.end() ? DType::kF32 : largest->dtype;
   const std::optional<DType> dtype = held_dtype(weights_dtype, stored, config.n_params());
   const DType held = dtype.value_or(stored);
-  check_memory("the weights of " + model_dir, config.n_params() * int64_t(dtype_size(held)),
+  // Int8 matrices are held as stored (with a float32 scale per 32) or dequantized to `held`.
+  const bool int8_checkpoint = config.int8_group_size > 0;
+  if (held != DType::kI8) config.int8_group_size = 0;
+  const int64_t held_bytes = held == DType::kI8 ? config.n_params() + config.n_params() / kInt8GroupSize * 4
+                                                : config.n_params() * int64_t(dtype_size(held));
+  check_memory("the weights of " + model_dir, held_bytes,
                held == DType::kF32 ? "use a smaller model or hold the weights in bfloat16 (runtime.dtype)"
                                    : "use a smaller model");
   // Built without initialising (every weight is replaced); shard by shard, so a shard whose
@@ -223,7 +273,7 @@ Transformer load_transformer(const std::string& model_dir, const std::function<v
   LoadedTensors loaded;
   for (const std::string& path : paths) {
     auto file = first ? std::move(first) : std::make_shared<const SafetensorsFile>(SafetensorsFile::open(path));
-    take_tensors(*model, file, dtype, loaded);
+    take_tensors(*model, file, dtype, int8_checkpoint, loaded);
   }
   check_all_loaded(*model, loaded, sharded ? index_path : weights_path);
   model->eval();
@@ -231,19 +281,42 @@ Transformer load_transformer(const std::string& model_dir, const std::function<v
 }
 
 void save_transformer(TransformerImpl& model, const std::string& model_dir, DType dtype) {
+  const ModelConfig& c = model.config();
+  const bool int8 = dtype == DType::kI8;
+  if (int8 && c.num_local_experts > 0) fail(model_dir, "int8 weights are written for dense models only, not a mixture of experts");
   make_directories(model_dir);
   at::NoGradGuard no_grad;
+  auto buffers = model.named_buffers(/*recurse=*/true);
   std::vector<at::Tensor> keep_alive;
   std::vector<TensorView> views;
-  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
-    at::Tensor t = item.value().detach().to(scalar_type(dtype)).contiguous();
+  auto add = [&](const std::string& name, DType type, const at::Tensor& t) {
     keep_alive.push_back(t);
-    views.push_back(TensorView{map_tensor_name(model.config(), item.key(), NameTo::kCheckpoint), dtype,
-                               t.sizes().vec(), t.data_ptr()});
+    views.push_back(TensorView{map_tensor_name(c, name, NameTo::kCheckpoint), type, t.sizes().vec(), t.data_ptr()});
+  };
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    at::Tensor value = item.value().detach();
+    const at::Tensor* scale = buffers.find(item.key() + kInt8ScaleSuffix);
+    if (int8 && value.dim() == 2 && scale) {  // already int8: written as it is
+      add(item.key(), DType::kI8, value.contiguous());
+      add(item.key() + kInt8ScaleSuffix, DType::kF32, scale->contiguous());
+      continue;
+    }
+    if (scale) value = dequantize_int8(value, *scale);
+    if (int8 && value.dim() == 2) {
+      const at::Tensor w = value.to(at::kFloat).contiguous();
+      at::Tensor q = at::empty(w.sizes(), at::kChar), s = at::empty({w.size(0), int8_scale_columns(w.size(1))});
+      quantize_int8(w.data_ptr<float>(), w.size(0), w.size(1), q.data_ptr<int8_t>(), s.data_ptr<float>());
+      add(item.key(), DType::kI8, q);
+      add(item.key() + kInt8ScaleSuffix, DType::kF32, s);
+      continue;
+    }
+    const DType type = int8 ? DType::kF32 : dtype;  // an int8 checkpoint's vectors stay float32
+    add(item.key(), type, value.to(scalar_type(type)).contiguous());
   }
   write_safetensors(model_dir + "/model.safetensors", views, {{"format", "pt"}});
-  ModelConfig config = model.config();
+  ModelConfig config = c;
   config.torch_dtype = torch_dtype_name(dtype);
+  config.int8_group_size = int8 ? kInt8GroupSize : 0;
   write_file_atomic(model_dir + "/config.json", model_config_to_json(config));
 }
 

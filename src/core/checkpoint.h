@@ -32,7 +32,10 @@ Transformer load_transformer(const std::string& model_dir,
                              WeightsDType dtype = WeightsDType::kF32);
 
 // Writes config.json and model.safetensors into `model_dir` (created if missing), each atomically.
-// dtype is the storage type; computation stays float32.
+// dtype is the storage type; computation stays float32. DType::kI8 stores every matrix in
+// Sculpt's int8 format (core/int8_weights.h) and the vectors in float32.
+// Loading an int8 checkpoint holds its matrices as stored when the weights' dtype is
+// kCheckpoint (or kAuto leaving them as stored), else dequantizes them to the dtype asked for.
 void save_transformer(TransformerImpl& model, const std::string& model_dir, DType dtype = DType::kF32);
 
 bool file_exists(const std::string& path);

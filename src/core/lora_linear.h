@@ -23,6 +23,9 @@ struct LoraLinearOptions {
   // false: the weights are left uninitialised (at::empty, no page touched), for a model whose
   // every weight a checkpoint is about to replace.
   bool initialise = true;
+  // Holds the weight in Sculpt's int8 format (core/int8_weights.h): "weight" int8 and the buffer
+  // "weight_scale" [out, ceil(in / 32)], both uninitialised for a checkpoint to fill.
+  bool int8 = false;
 };
 
 // x W^T + b for x [..., in], W [out, in], b [out] or undefined: at::linear, except for a single
@@ -30,8 +33,12 @@ struct LoraLinearOptions {
 // gemm packs the whole weight matrix before multiplying, gemv reads it once (5x faster for one
 // 256-wide row against a [4096, 256] matrix, 46 us against 239 us, measured on 2 threads here).
 // A weight of another dtype than x (float16 or bfloat16 weights, float32 activations) is widened
-// to x's for the product.
-at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+// to x's for the product; an int8 weight is dequantized with its scale (core/int8_weights.h).
+at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {},
+                          const at::Tensor& weight_scale = {});
+
+// q [rows, cols] int8 times its scales [rows, ceil(cols / 32)], as float32: W ~ q * s per group.
+at::Tensor dequantize_int8(const at::Tensor& q, const at::Tensor& scale);
 
 // The low-rank update of one layer.
 struct LoraDelta {
@@ -61,6 +68,7 @@ class LoraLinearImpl : public torch::nn::Module {
 
   at::Tensor weight;  // [out_features, in_features]
   at::Tensor bias;    // [out_features], undefined without bias
+  at::Tensor weight_scale;  // int8 weights only: [out_features, ceil(in_features / 32)]
 
  private:
   LoraLinearOptions options_;

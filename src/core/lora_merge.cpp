@@ -85,6 +85,7 @@ std::map<std::string, std::pair<at::Tensor, at::Tensor>> read_tensors(
     if (!by_name.count(layer))
       fail(weights_path, "adapts '", layer, "', which this model does not have: the adapter was made for another base model");
     if (info.shape.size() != 2) fail(weights_path, "tensor '", info.name, "' must be a matrix, got shape ", at::IntArrayRef(info.shape));
+    if (info.dtype == DType::kI8) fail(weights_path, "tensor '", info.name, "' is int8; adapters are read in F32, F16 or BF16");
     (m[2] == "A" ? found[layer].first : found[layer].second) = read_matrix(file, info);
   }
   if (found.empty()) fail(weights_path, "holds no LoRA tensor");
@@ -166,6 +167,9 @@ void merge_lora_adapter(TransformerImpl& model, const LoraAdapterFile& adapter) 
 }
 
 void merge_lora_update(LoraLinearImpl& linear, const at::Tensor& a, const at::Tensor& b, double scaling) {
+  if (linear.weight.scalar_type() == at::kChar)
+    fail("lora", "cannot merge an adapter into int8 weights: merge it into the float model (sculpt lora merge), "
+                 "then quantize the result (sculpt model quantize)");
   at::NoGradGuard no_grad;
   linear.weight.add_(at::matmul(b, a).to(linear.weight.scalar_type()), scaling);  // [out, r] @ [r, in]
 }

@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/int8_weights.h"
 
 namespace sculpt {
 namespace {
@@ -187,6 +188,10 @@ void ModelConfig::validate_complete(const std::string& where) const {
   }
   if (torch_dtype != "float32" && torch_dtype != "float16" && torch_dtype != "bfloat16")
     fail(where, "'torch_dtype' must be float32, float16 or bfloat16, got '", torch_dtype, "'");
+  if (int8_group_size != 0 && int8_group_size != kInt8GroupSize)
+    fail(where, "int8 weights need quantization_config.group_size ", kInt8GroupSize, ", got ", int8_group_size);
+  if (int8_group_size != 0 && num_local_experts > 0)
+    fail(where, "int8 weights are read for dense models only, and this one is a mixture of experts");
 }
 
 bool ModelConfig::is_sparse_layer(int64_t layer) const {
@@ -236,6 +241,23 @@ void require_value(const json& j, const char* key, const json& supported, const 
   const json& value = absent ? fallback : *it;
   if (value != supported)
     fail(where, "'", key, "' ", value.dump(), absent ? " (its default when absent)" : "", " is not supported (", why, ")");
+}
+
+// quantization_config: absent (float weights) or Sculpt's own int8 (core/int8_weights.h), whose
+// group size it returns; the methods of other tools (GPTQ, AWQ, bitsandbytes, ...) store tensors
+// Sculpt does not read, so they are refused here by name rather than later by tensor.
+int64_t parse_quantization(const json& j, const std::string& where) {
+  auto it = j.find("quantization_config");
+  if (it == j.end() || it->is_null()) return 0;
+  if (!it->is_object()) fail(where, "'quantization_config' must be an object");
+  const json method_json = it->value("quant_method", json());
+  const std::string method = method_json.is_string() ? method_json.get<std::string>() : method_json.dump();
+  if (method != kInt8QuantMethod)
+    fail(where, "quantization_config.quant_method '", method, "' is not supported (Sculpt reads its own '",
+         kInt8QuantMethod, "', written by `sculpt model quantize`)");
+  const json group = it->value("group_size", json());
+  if (!group.is_number_integer()) fail(where, "quantization_config.group_size must be an integer");
+  return group.get<int64_t>();
 }
 
 // Keys a config cannot do without; absent means a truncated or foreign file, not a default.
@@ -391,6 +413,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     c.logits_alignment = alignment == "shifted" ? LogitsAlignment::kShifted : LogitsAlignment::kUnshifted;
   }
   c.torch_dtype = get_string(j, "torch_dtype", "float32", where);
+  c.int8_group_size = parse_quantization(j, where);
   c.validate_complete(where);
   return c;
 }
@@ -483,6 +506,9 @@ std::string model_config_to_json(const ModelConfig& c) {
   if (c.block_size > 0) j["sculpt_block_size"] = c.block_size;
   if (c.attention != AttentionMode::kCausal) j["sculpt_logits_alignment"] = logits_alignment_name(c.logits_alignment);
   j["torch_dtype"] = c.torch_dtype;
+  if (c.int8_group_size > 0)
+    j["quantization_config"] = {{"quant_method", kInt8QuantMethod}, {"bits", 8}, {"group_size", c.int8_group_size},
+                                {"symmetric", true}};
   return j.dump(2) + "\n";
 }
 

@@ -96,6 +96,10 @@ struct ModelConfig {
   // always predict the next token and ignore it.
   LogitsAlignment logits_alignment = LogitsAlignment::kUnshifted;
   std::string torch_dtype = "float32";  // dtype of the stored weights
+  // 0: the matrices are floats of torch_dtype. kInt8GroupSize (32): every matrix is int8 with a
+  // float32 scale per group of that many inputs (core/int8_weights.h; config.json's
+  // quantization_config, which `sculpt model quantize` writes). Not a YAML field: a checkpoint's.
+  int64_t int8_group_size = 0;
   // Mixture of experts (Mixtral): sparse layers replace the SwiGLU MLP by num_local_experts
   // SwiGLU experts of intermediate_size each, num_experts_per_tok of them per token.
   int64_t num_local_experts = 0;      // 0 = a dense model

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/int8_weights.h"
 #include "core/kv_cache.h"
 #include "core/memory_guard.h"
 #include "core/moe.h"
@@ -30,13 +31,22 @@ class RmsNormImpl : public nn::Module {
   at::Tensor weight_;
 };
 
+// A projection in -> out with the model-wide choices of `base` (initialised or not, int8 or not).
+LoraLinear projection(const LoraLinearOptions& base, int64_t in, int64_t out, bool bias) {
+  LoraLinearOptions options = base;
+  options.in_features = in;
+  options.out_features = out;
+  options.bias = bias;
+  return LoraLinear(options);
+}
+
 // SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) * up(x)).
 class MlpImpl : public nn::Module {
  public:
-  MlpImpl(int64_t dim, int64_t inner, bool initialise) {
-    gate_proj_ = register_module("gate_proj", LoraLinear(LoraLinearOptions{dim, inner, false, initialise}));
-    up_proj_ = register_module("up_proj", LoraLinear(LoraLinearOptions{dim, inner, false, initialise}));
-    down_proj_ = register_module("down_proj", LoraLinear(LoraLinearOptions{inner, dim, false, initialise}));
+  MlpImpl(int64_t dim, int64_t inner, const LoraLinearOptions& base) {
+    gate_proj_ = register_module("gate_proj", projection(base, dim, inner, false));
+    up_proj_ = register_module("up_proj", projection(base, dim, inner, false));
+    down_proj_ = register_module("down_proj", projection(base, inner, dim, false));
   }
   at::Tensor forward(const at::Tensor& x) {
     return down_proj_(at::silu(gate_proj_(x)) * up_proj_(x));
@@ -51,14 +61,14 @@ class MlpImpl : public nn::Module {
 // (RMSNorm over head_dim: q_norm, k_norm) before the rotation.
 class AttentionImpl : public nn::Module {
  public:
-  AttentionImpl(const ModelConfig& c, bool initialise)
+  AttentionImpl(const ModelConfig& c, const LoraLinearOptions& base)
       : n_heads_(c.num_attention_heads), n_kv_heads_(c.n_kv_heads()), head_dim_(c.n_head_dim()) {
     const int64_t dim = c.hidden_size, q_dim = n_heads_ * head_dim_, kv_dim = n_kv_heads_ * head_dim_;
     const bool bias = c.attention_bias;
-    q_proj_ = register_module("q_proj", LoraLinear(LoraLinearOptions{dim, q_dim, bias, initialise}));
-    k_proj_ = register_module("k_proj", LoraLinear(LoraLinearOptions{dim, kv_dim, bias, initialise}));
-    v_proj_ = register_module("v_proj", LoraLinear(LoraLinearOptions{dim, kv_dim, bias, initialise}));
-    o_proj_ = register_module("o_proj", LoraLinear(LoraLinearOptions{q_dim, dim, false, initialise}));
+    q_proj_ = register_module("q_proj", projection(base, dim, q_dim, bias));
+    k_proj_ = register_module("k_proj", projection(base, dim, kv_dim, bias));
+    v_proj_ = register_module("v_proj", projection(base, dim, kv_dim, bias));
+    o_proj_ = register_module("o_proj", projection(base, q_dim, dim, false));
     if (c.family().qk_norm) {
       q_norm_ = register_module("q_norm", std::make_shared<RmsNormImpl>(head_dim_, c.rms_norm_eps));  // [hd]
       k_norm_ = register_module("k_norm", std::make_shared<RmsNormImpl>(head_dim_, c.rms_norm_eps));  // [hd]
@@ -117,13 +127,14 @@ class AttentionImpl : public nn::Module {
 // mixture of experts (block_sparse_moe, as Mixtral names it) in the config's sparse layers.
 class DecoderLayerImpl : public nn::Module {
  public:
-  DecoderLayerImpl(const ModelConfig& c, bool sparse, bool initialise) {
-    self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c, initialise));
+  DecoderLayerImpl(const ModelConfig& c, bool sparse, const LoraLinearOptions& base) {
+    const bool initialise = base.initialise;
+    self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c, base));
     if (sparse)
       moe_ = register_module("block_sparse_moe", std::make_shared<SparseMoeImpl>(c.hidden_size, c.intermediate_size,
                                                                                 c.num_local_experts, c.num_experts_per_tok));
     else
-      mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size, initialise));
+      mlp_ = register_module("mlp", std::make_shared<MlpImpl>(c.hidden_size, c.intermediate_size, base));
     input_layernorm_ = register_module("input_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
     post_attention_layernorm_ =
         register_module("post_attention_layernorm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
@@ -165,18 +176,29 @@ TransformerImpl::TransformerImpl(ModelConfig config, WeightInit init)
   const ModelConfig& c = config_;
   model_ = register_module("model", std::make_shared<nn::Module>("LlamaModel"));
   const bool initialise = init == WeightInit::kRandom;
+  const bool int8 = c.int8_group_size > 0;
+  if (int8 && initialise) fail("transformer", "int8 weights are quantized from trained ones (sculpt model quantize), never initialised");
+  LoraLinearOptions base;
+  base.initialise = initialise;
+  base.int8 = int8;
   nn::EmbeddingOptions embedding(c.vocab_size, c.hidden_size);
   if (!initialise) embedding._weight(at::empty({c.vocab_size, c.hidden_size}));
   embed_tokens_ = model_->register_module("embed_tokens", nn::Embedding(embedding));
+  if (int8) {  // the int8 layout of core/int8_weights.h, for a checkpoint to fill
+    embed_tokens_->weight.set_requires_grad(false);
+    embed_tokens_->weight.set_data(at::empty({c.vocab_size, c.hidden_size}, at::kChar));
+    embed_scale_ = embed_tokens_->register_buffer("weight_scale",
+                                                  at::empty({c.vocab_size, int8_scale_columns(c.hidden_size)}));
+  }
   nn::ModuleList layers;
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    layers_.push_back(std::make_shared<DecoderLayerImpl>(c, c.is_sparse_layer(i), initialise));
+    layers_.push_back(std::make_shared<DecoderLayerImpl>(c, c.is_sparse_layer(i), base));
     layers->push_back(layers_.back());
   }
   model_->register_module("layers", layers);
   norm_ = model_->register_module("norm", std::make_shared<RmsNormImpl>(c.hidden_size, c.rms_norm_eps));
   if (!c.tie_word_embeddings)
-    lm_head_ = register_module("lm_head", LoraLinear(LoraLinearOptions{c.hidden_size, c.vocab_size, false, initialise}));
+    lm_head_ = register_module("lm_head", projection(base, c.hidden_size, c.vocab_size, false));
 }
 
 void TransformerImpl::set_dropout(double p) {
@@ -239,7 +261,7 @@ at::Tensor TransformerImpl::hidden_states(const at::Tensor& tokens, const Forwar
   // Router logits are kept only while training, for the load-balancing loss.
   router_logits_.clear();
   std::vector<at::Tensor>* router_logits = is_training() && config_.num_local_experts > 0 ? &router_logits_ : nullptr;
-  at::Tensor x = embed_tokens_(tokens).to(at::kFloat);  // [b, s, dim]; float16/bfloat16 rows widened
+  at::Tensor x = embed(tokens);  // [b, s, dim] float32
   for (size_t i = 0; i < layers_.size(); ++i)
     x = layers_[i]->forward(x, positions, rope_, mask, args.cache, int64_t(i), router_logits);
   if (args.cache) args.cache->advance(s);
@@ -251,7 +273,16 @@ at::Tensor TransformerImpl::logits(const at::Tensor& hidden) {
                str_cat(hidden.numel() / hidden.size(-1), " positions x ", config_.vocab_size,
                        " pieces; use a shorter input or a smaller batch"));
   if (lm_head_) return lm_head_(hidden);
-  return linear_forward(hidden, embed_tokens_->weight);  // tied to the embeddings
+  return linear_forward(hidden, embed_tokens_->weight, {}, embed_scale_);  // tied to the embeddings
+}
+
+at::Tensor TransformerImpl::embed(const at::Tensor& tokens) {
+  if (!embed_scale_.defined()) return embed_tokens_(tokens).to(at::kFloat);  // float16/bfloat16 rows widened
+  const at::Tensor flat = tokens.reshape({-1});
+  const at::Tensor rows = dequantize_int8(embed_tokens_->weight.index_select(0, flat), embed_scale_.index_select(0, flat));
+  std::vector<int64_t> shape = tokens.sizes().vec();
+  shape.push_back(config_.hidden_size);
+  return rows.view(shape);
 }
 
 at::Tensor TransformerImpl::forward(const at::Tensor& tokens, const ForwardArgs& args) {

@@ -78,10 +78,14 @@ class TransformerImpl : public torch::nn::Module {
   at::Tensor attention_mask(int64_t batch, int64_t seq, int64_t cache_len, const at::Tensor& key_mask,
                             const at::Tensor& pattern) const;
 
+  // The embedding rows of `tokens` as float32 [..., hidden].
+  at::Tensor embed(const at::Tensor& tokens);
+
   ModelConfig config_;
   RotaryEmbedding rope_;
   std::shared_ptr<torch::nn::Module> model_;        // "model": embed_tokens, layers, norm
   torch::nn::Embedding embed_tokens_{nullptr};      // model.embed_tokens [vocab, hidden]
+  at::Tensor embed_scale_;                          // its int8 scales (model.embed_tokens.weight_scale)
   std::vector<std::shared_ptr<DecoderLayerImpl>> layers_;  // model.layers.N
   std::shared_ptr<torch::nn::Module> norm_;         // model.norm (RMSNorm)
   LoraLinear lm_head_{nullptr};                     // lm_head [vocab, hidden]; null when tied

@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include "support/test_util.h"
@@ -141,6 +142,84 @@ TEST(CheckpointTest, LowPrecisionWeightsComputeAsTheirFloat32Widening) {
       EXPECT_LE((held->forward(row) - wide->forward(row)).abs().max().item<double>(), 1e-5);
     }
   }
+}
+
+// Sculpt's int8 checkpoints: every matrix I8 with its F32 "_scale" tensor, vectors F32, and
+// quantization_config in config.json. Held as stored (kCheckpoint), the int8 matrices are the
+// file's mapping and compute (dequantized per use) exactly as the same checkpoint dequantized at
+// load; written again as int8 they come back bit for bit; and within half a quantization step of
+// the float32 weights they were made from.
+TEST(CheckpointTest, Int8CheckpointsHoldTheirMatricesAsStoredOrDequantize) {
+  for (bool tied : {false, true}) {
+    sculpt::testing::TempDir temp("sculpt_ckpt");
+    Transformer source = random_model(small_config(tied));
+    save_transformer(*source, temp.file("int8"), DType::kI8);
+    {
+      SafetensorsFile file = SafetensorsFile::open(temp.file("int8") + "/model.safetensors");
+      for (const TensorInfo& t : file.tensors()) {
+        const bool scale = t.name.size() > 6 && t.name.compare(t.name.size() - 6, 6, "_scale") == 0;
+        EXPECT_EQ(t.dtype, t.shape.size() == 2 && !scale ? DType::kI8 : DType::kF32) << t.name;
+        if (t.dtype == DType::kI8) ASSERT_NE(file.find(t.name + "_scale"), nullptr) << t.name;
+      }
+      EXPECT_THAT(read_file(temp.file("int8") + "/config.json", 1 << 16), HasSubstr("\"quant_method\": \"sculpt_int8\""));
+    }
+    Transformer held = load_transformer(temp.file("int8"), {}, WeightsDType::kCheckpoint);
+    Transformer wide = load_transformer(temp.file("int8"), {}, WeightsDType::kF32);
+    EXPECT_EQ(held->config().int8_group_size, 32);
+    EXPECT_EQ(wide->config().int8_group_size, 0);
+    const auto ranges = mappings_of(temp.file("int8") + "/model.safetensors");
+    auto source_params = source->named_parameters();
+    for (const auto& item : held->named_parameters()) {
+      if (item.value().dim() != 2) continue;
+      EXPECT_EQ(item.value().scalar_type(), at::kChar) << item.key();
+      EXPECT_TRUE(inside(item.value(), ranges)) << item.key();
+      const at::Tensor w = wide->named_parameters()[item.key()];
+      const at::Tensor step = held->named_buffers()[item.key() + "_scale"];
+      EXPECT_EQ(w.scalar_type(), at::kFloat);
+      // |dequantized - original| <= scale / 2, group by group, plus float32's rounding of q * scale.
+      const at::Tensor original = source_params[item.key()];
+      const at::Tensor err = (w - original).abs();
+      const at::Tensor half_step = step.repeat_interleave(32, 1).narrow(1, 0, w.size(1)) * 0.5;
+      EXPECT_TRUE((err <= half_step * (1 + 1e-6) + original.abs() * 1e-6).all().item<bool>()) << item.key();
+    }
+    at::NoGradGuard no_grad;
+    const at::Tensor tokens = at::randint(0, 40, {2, 7}, at::kLong);
+    EXPECT_LE((held->forward(tokens) - wide->forward(tokens)).abs().max().item<double>(), 1e-5) << "tied " << tied;
+    const at::Tensor row = tokens.narrow(1, 0, 1);
+    EXPECT_LE((held->forward(row) - wide->forward(row)).abs().max().item<double>(), 1e-5);
+    // Int8 again, from an int8 model: the same bytes; as float32: the dequantized values.
+    save_transformer(*held, temp.file("again"), DType::kI8);
+    EXPECT_EQ(read_file(temp.file("again") + "/model.safetensors", size_t(1) << 20),
+              read_file(temp.file("int8") + "/model.safetensors", size_t(1) << 20));
+    save_transformer(*held, temp.file("f32"), DType::kF32);
+    Transformer back = load_transformer(temp.file("f32"));
+    for (const auto& item : back->named_parameters())
+      EXPECT_TRUE(item.value().equal(wide->named_parameters()[item.key()])) << item.key();
+  }
+}
+
+TEST(CheckpointTest, Int8FilesThatDisagreeWithTheirConfigAreRefused) {
+  sculpt::testing::TempDir temp("sculpt_ckpt");
+  const std::string dir = temp.file("m");
+  save_transformer(*random_model(small_config()), dir, DType::kI8);
+  const std::string config = read_file(dir + "/config.json", 1 << 16);
+  // Int8 tensors without quantization_config.
+  write_file_atomic(dir + "/config.json", model_config_to_json(small_config()));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir, {}, WeightsDType::kCheckpoint); }),
+              HasSubstr("is I8, but config.json has no quantization_config"));
+  // Another tool's quantization.
+  std::string gptq = config;
+  gptq.replace(gptq.find("sculpt_int8"), 11, "gptq");
+  write_file_atomic(dir + "/config.json", gptq);
+  EXPECT_THAT(expect_error([&] { load_transformer(dir); }), HasSubstr("quant_method 'gptq' is not supported"));
+  // A float checkpoint whose config claims int8.
+  write_file_atomic(dir + "/config.json", config);
+  save_transformer(*random_model(small_config()), temp.file("float"), DType::kF32);
+  std::rename((temp.file("float") + "/model.safetensors").c_str(), (dir + "/model.safetensors").c_str());
+  EXPECT_THAT(expect_error([&] { load_transformer(dir, {}, WeightsDType::kCheckpoint); }),
+              HasSubstr("quantization_config says every matrix is I8"));
+  EXPECT_THAT(expect_error([&] { load_transformer(dir, {}, WeightsDType::kF32); }),
+              HasSubstr("quantization_config says every matrix is I8"));
 }
 
 TEST(CheckpointTest, MissingTensorIsNamed) {

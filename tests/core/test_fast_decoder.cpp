@@ -12,10 +12,13 @@
 #include <cstdlib>
 
 #include "ar_draft/drafter.h"
+#include "core/checkpoint.h"
 #include "core/fast_decoder_weights.h"
 #include "core/kv_cache.h"
+#include "core/tokenizer_files.h"
 #include "core/transformer.h"
 #include "kernels/kernels.h"
+#include "support/test_util.h"
 
 namespace sculpt {
 namespace {
@@ -50,9 +53,17 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).a
 
 // Rows of different lengths, left-padded: a prefill of the padded prompts, then `steps` tokens
 // one at a time, each compared with LibTorch's full forward pass over the sequence so far.
+// Held in at::kChar: Sculpt's int8 format, quantized through a checkpoint; LibTorch then
+// dequantizes each matrix as it uses it (the same numbers the kernels compute with).
 void check_against_libtorch(const ModelConfig& c, const char* what, at::ScalarType held = at::kFloat) {
   Transformer model = random_model(c, 11);
-  model->to(held);  // LibTorch widens float16 / bfloat16 weights as it uses them
+  if (held == at::kChar) {
+    sculpt::testing::TempDir temp("sculpt_int8");
+    save_transformer(*model, temp.file("m"), DType::kI8);
+    model = load_transformer(temp.file("m"), {}, WeightsDType::kCheckpoint);
+    ASSERT_EQ(model->named_parameters()["model.layers.0.mlp.up_proj.weight"].scalar_type(), at::kChar);
+  }
+  if (held != at::kChar) model->to(held);  // LibTorch widens float16 / bfloat16 weights as it uses them
   std::string why;
   std::optional<FastDecoderModel> fast = fast_decoder_model(*model, &why);
   ASSERT_TRUE(fast.has_value()) << what << ": " << why;
@@ -114,6 +125,16 @@ TEST(FastDecoderTest, Qwen3NormsAndWideHeadsMatchLibTorch) {
 
 TEST(FastDecoderTest, Float16WeightsMatchLibTorchWideningThem) {
   check_against_libtorch(small_config("llama"), "llama float16", at::kHalf);
+}
+
+TEST(FastDecoderTest, Int8WeightsMatchLibTorchDequantizingThem) {
+  check_against_libtorch(small_config("llama"), "llama int8", at::kChar);
+  ModelConfig c = small_config("qwen3");
+  c.tie_word_embeddings = true;
+  c.hidden_size = 40;  // a partial last group of 8 inputs in every matrix that reads the hidden state
+  c.num_attention_heads = 4;
+  c.head_dim = 20;
+  check_against_libtorch(c, "qwen3 int8", at::kChar);
 }
 
 TEST(FastDecoderTest, Bfloat16WeightsMatchLibTorchWideningThem) {
@@ -247,6 +268,72 @@ TEST(FastDecoderTest, ShippedDrafterDraftsTheSameGreedyTokensAsLibTorch) {
   EXPECT_LT(worst, 1e-4);
   std::printf("shipped drafter on %s kernels: 2 x 64 greedy tokens identical, max log-prob difference %.3g\n",
               cpu_level_name(cpu_level()), worst);
+}
+
+// The shipped drafter quantized to int8. On the kernels it drafts the same greedy tokens as
+// LibTorch dequantizing the same weights. Against float32, teacher-forced on float32's own greedy
+// drafts: each token's log-probability moves by less than kLogprobTolerance, and where the
+// two models' top tokens differ, float32 itself ranked them within that tolerance (a near tie
+// that quantization noise may flip, after which greedy drafts part ways).
+TEST(FastDecoderTest, ShippedDrafterInInt8StaysWithinALogprobToleranceOfFloat32) {
+  constexpr double kLogprobTolerance = 0.05;  // nats; 0.015 measured
+  sculpt::testing::TempDir temp("sculpt_int8_drafter");
+  {
+    Transformer f32 = load_transformer(SCULPT_SOURCE_DIR "/models/drafter", {}, WeightsDType::kF32);
+    save_transformer(*f32, temp.file("int8"), DType::kI8);
+    copy_tokenizer_files(SCULPT_SOURCE_DIR "/models/drafter", temp.file("int8"));
+  }
+  Drafter reference = Drafter::load(SCULPT_SOURCE_DIR "/models/drafter", "", WeightsDType::kF32);
+  Drafter int8 = Drafter::load(temp.file("int8"));
+  DraftParams params;
+  params.max_tokens = 64;
+  params.sampler.temperature = 0;
+  params.stop_at_eos = false;
+  const std::vector<std::string> prompts = {"The jury said that the election", "It was", "Mr. Hawksley"};
+  DraftStats stats;
+  const std::vector<DraftResult> want = reference.draft(prompts, params);
+  const std::vector<DraftResult> fast = int8.draft(prompts, params, {}, &stats);
+  EXPECT_TRUE(stats.fast_decoder);
+  params.backend = DecodeBackend::kLibTorch;
+  const std::vector<DraftResult> torch = int8.draft(prompts, params);
+  at::NoGradGuard no_grad;
+  double worst = 0, worst_flip = 0;
+  int64_t positions = 0, flips = 0;
+  size_t same_prefix = 64;
+  for (size_t r = 0; r < prompts.size(); ++r) {
+    ASSERT_EQ(fast[r].tokens.size(), 64u);
+    for (size_t i = 0; i < 64; ++i) {
+      ASSERT_EQ(fast[r].tokens[i].id, torch[r].tokens[i].id) << "row " << r << ", token " << i;
+      EXPECT_NEAR(fast[r].tokens[i].logprob, torch[r].tokens[i].logprob, 1e-4);
+    }
+    for (size_t i = 0; i < 64; ++i)
+      if (fast[r].tokens[i].id != want[r].tokens[i].id) {
+        same_prefix = std::min(same_prefix, i);
+        break;
+      }
+    std::vector<int64_t> ids(want[r].prompt_ids.begin(), want[r].prompt_ids.end());
+    for (const DraftToken& t : want[r].tokens) ids.push_back(t.id);
+    const at::Tensor seq = at::tensor(ids).unsqueeze(0);
+    const at::Tensor lp32 = at::log_softmax(reference.model()->forward(seq)[0], -1);
+    const at::Tensor lp8 = at::log_softmax(int8.model()->forward(seq)[0], -1);
+    for (size_t i = 0; i < 64; ++i) {
+      const int64_t at_pos = int64_t(want[r].prompt_ids.size() + i) - 1, token = want[r].tokens[i].id;
+      const double diff = std::fabs(lp8[at_pos][token].item<double>() - lp32[at_pos][token].item<double>());
+      worst = std::max(worst, diff);
+      ASSERT_LT(diff, kLogprobTolerance) << "row " << r << ", token " << i;
+      const int64_t top8 = lp8[at_pos].argmax().item<int64_t>();
+      ++positions;
+      if (top8 != token) {  // float32's top token is `token` (greedy)
+        ++flips;
+        const double margin = lp32[at_pos][token].item<double>() - lp32[at_pos][top8].item<double>();
+        worst_flip = std::max(worst_flip, margin);
+        ASSERT_LT(margin, kLogprobTolerance) << "row " << r << ", token " << i;
+      }
+    }
+  }
+  std::printf("shipped drafter int8 on %s kernels: greedy drafts equal float32's for their first %zu tokens; "
+              "teacher-forced, max log-prob change %.3g, %lld of %lld top tokens differ (float32 margin <= %.3g)\n",
+              cpu_level_name(cpu_level()), same_prefix, worst, (long long)flips, (long long)positions, worst_flip);
 }
 
 }  // namespace
