@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Int8 weights against llama.cpp, the two programs alternating, REPS repetitions, 2 threads:
+#   throughput: prefill 512 and decode 128 tokens (`sculpt bench draft` against `llama-bench`)
+#               with the 88M Llama and the shipped drafter quantized by `sculpt model quantize`,
+#               against llama.cpp's Q8_0 and F16 of the same weights. A llama.cpp build that
+#               cannot run Q8_0 on this CPU ("Illegal instruction") is reported as such.
+#   quality:    perplexity on held-out Brown text (data/brown/test) of each model as stored and
+#               in int8 (`sculpt score`, sliding windows of the model's context).
+# Prints JSON: medians in tokens/s, ratios Sculpt ÷ llama.cpp (above 1 = Sculpt faster), and the
+# perplexities with their relative change.
+#
+# usage: scripts/bench_int8_vs_llama.sh LLAMA_CPP_DIR [REPS]
+#   LLAMA_CPP_DIR: the prebuilt llama.cpp package (bin/ and scripts/compare.sh); its
+#   `compare.sh ar` must have run once from this folder, which writes the 88M model and the GGUF
+#   files to build/llamacpp/models/. Environment: SCULPT (default build/sculpt), THREADS (2),
+#   LLAMA_BIN (default LLAMA_CPP_DIR/bin; a llama.cpp rebuilt for this CPU).
+set -euo pipefail
+[ $# -ge 1 ] || { echo "usage: $0 LLAMA_CPP_DIR [REPS]" >&2; exit 2; }
+PKG=$(realpath "$1"); REPS=${2:-3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SCULPT=$(realpath "${SCULPT:-$ROOT/build/sculpt}")
+THREADS=${THREADS:-2}
+LLAMA_BIN=$(realpath "${LLAMA_BIN:-$PKG/bin}")
+MODELS=$ROOT/build/llamacpp/models
+PY=/usr/bin/python3
+for f in m88_f32_ctx640/config.json m88-q8_0.gguf m88-f16.gguf drafter-f16.gguf; do
+  [ -e "$MODELS/$f" ] || { echo "$MODELS/$f is missing: run $PKG/scripts/compare.sh ar once from $ROOT" >&2; exit 1; }
+done
+[ -x "$SCULPT" ] || { echo "no sculpt binary at $SCULPT (build first or set SCULPT)" >&2; exit 1; }
+export LD_LIBRARY_PATH=$LLAMA_BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} OMP_NUM_THREADS=$THREADS
+W=$(mktemp -d /tmp/sculpt_int8_bench_XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+# The int8 copies; the 88M one keeps compare.sh's 640-token context, so that bench draft's
+# cache-against-recompute check stays short.
+"$SCULPT" model quantize "$MODELS/m88_f32_ctx640" --out "$W/m88_int8" > /dev/null
+"$SCULPT" model quantize "$ROOT/models/drafter" --out "$W/drafter_int8" > /dev/null
+cat "$ROOT"/data/brown/test/*.txt > "$W/brown_test.txt"
+
+sculpt_bench() { # NAME MODEL_DIR
+  "$SCULPT" bench draft --model "$2" --prefill-tokens 512 --decode-tokens 128 --set runtime.n_threads="$THREADS" \
+    > "$W/$1.json" 2> "$W/$1.err" || { echo "$1 failed:" >&2; tail -3 "$W/$1.err" >&2; exit 1; }
+}
+llama_bench() { # NAME GGUF: an "Illegal instruction" (exit 132) is recorded, anything else fails
+  local rc=0
+  "$LLAMA_BIN/llama-bench" -m "$2" -p 512 -n 128 -t "$THREADS" -r 1 -o json > "$W/$1.json" 2> "$W/$1.err" || rc=$?
+  if [ "$rc" -eq 132 ]; then echo '"illegal instruction"' > "$W/$1.json"
+  elif [ "$rc" -ne 0 ]; then echo "$1 failed:" >&2; tail -3 "$W/$1.err" >&2; exit 1; fi
+}
+for rep in $(seq 1 "$REPS"); do
+  sculpt_bench "m88_sculpt_$rep" "$W/m88_int8"
+  llama_bench "m88_q8_0_$rep" "$MODELS/m88-q8_0.gguf"
+  llama_bench "m88_f16_$rep" "$MODELS/m88-f16.gguf"
+  sculpt_bench "drafter_sculpt_$rep" "$W/drafter_int8"
+  llama_bench "drafter_f16_$rep" "$MODELS/drafter-f16.gguf"
+done
+for m in m88:"$MODELS/m88_f32_ctx640" m88_int8:"$W/m88_int8" drafter:"$ROOT/models/drafter" drafter_int8:"$W/drafter_int8"; do
+  "$SCULPT" score --model "${m#*:}" --input "$W/brown_test.txt" --json > "$W/score_${m%%:*}.json"
+done
+
+"$PY" - "$W" "$REPS" "$THREADS" <<'PY'
+import json, statistics, sys
+w, reps = sys.argv[1], int(sys.argv[2])
+def load(name, r): return json.load(open(f"{w}/{name}_{r}.json"))
+def sculpt(name):
+    runs = [load(name, r) for r in range(1, reps + 1)]
+    return {"prefill": statistics.median(x["prefill_tokens_per_second"] for x in runs),
+            "decode": statistics.median(x["decode_tokens_per_second_batch1"] for x in runs),
+            "backend": runs[0]["backend"], "weights_dtype": runs[0]["model"]["weights_dtype"]}
+def llama(name):
+    runs = [load(name, r) for r in range(1, reps + 1)]
+    if any(isinstance(x, str) for x in runs): return {"unavailable": "this llama.cpp build dies with Illegal instruction"}
+    pick = lambda x, pp: next(t["avg_ts"] for t in x if (t["n_prompt"] > 0) == pp)
+    return {"prefill": statistics.median(pick(x, True) for x in runs), "decode": statistics.median(pick(x, False) for x in runs)}
+def ratios(s, l): return {k: round(s[k] / l[k], 3) for k in ("prefill", "decode")} if "decode" in l else None
+out = {"threads": int(sys.argv[3]), "repetitions": reps, "tokens_per_second": {}, "perplexity_brown_test": {}}
+for model, refs in (("m88", ("q8_0", "f16")), ("drafter", ("f16",))):
+    s = sculpt(f"{model}_sculpt")
+    entry = {"sculpt_int8": s}
+    for ref in refs:
+        l = llama(f"{model}_{ref}")
+        entry[f"llama_{ref}"] = l
+        entry[f"ratio_sculpt_int8_over_llama_{ref}"] = ratios(s, l)
+    out["tokens_per_second"][model] = entry
+    base, q = (json.load(open(f"{w}/score_{n}.json")) for n in (model, f"{model}_int8"))
+    out["perplexity_brown_test"][model] = {"tokens": base["n_tokens"], "as_stored": round(base["perplexity"], 4),
+                                          "int8": round(q["perplexity"], 4),
+                                          "relative_change": round(q["perplexity"] / base["perplexity"] - 1, 6)}
+print(json.dumps(out, indent=2))
+PY
