@@ -199,6 +199,19 @@ if "$sculpt" model export "$work/refiner" --out "$work/refiner16" >/dev/null 2>"
 else
   fail_case export_ok "" "$work/err"
 fi
+# Int8: a quantized copy drafts on the kernels; quantizing it again, or into itself, is an error,
+# and so is another tool's quantization_config.
+if "$sculpt" model quantize "$work/causal" --out "$work/causal8" >/dev/null 2>"$work/err" &&
+   "$sculpt" model info "$work/causal8" --json | grep -q '"dtype": "int8"' &&
+   "$sculpt" draft --model "$work/causal8" --prompt "the" --max-tokens 4 --json 2>"$work/err" | grep -q '"backend": "kernels'; then
+  pass_case
+else
+  fail_case quantize_ok "" "$work/err"
+fi
+expect_error quantize_twice      "is already int8"             -- "$sculpt" model quantize "$work/causal8" --out "$work/x"
+expect_error quantize_same_dir   "--out must differ"           -- "$sculpt" model quantize "$work/causal" --out "$work/causal"
+mkdir -p "$work/gptq" && cp "$work/causal8/"* "$work/gptq/" && sed -i 's/sculpt_int8/gptq/' "$work/gptq/config.json"
+expect_error quantize_foreign    "quant_method 'gptq' is not supported" -- "$sculpt" draft --model "$work/gptq" --prompt "the" --max-tokens 2
 # Model directories with a tokenizer.json: none at all, truncated, a feature not implemented, a
 # vocabulary other than config.json's (a good 3-token file against the 300 of the models above).
 tiny_tok='{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "post_processor": null, "decoder": null, "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}'
