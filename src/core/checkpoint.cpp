@@ -149,7 +149,8 @@ void take_tensors(TransformerImpl& model, const std::shared_ptr<const Safetensor
   for (const TensorInfo& info : file->tensors()) {
     const std::string name = map_tensor_name(c, info.name, NameTo::kModule);
     at::Tensor* target = params.find(name);
-    if (!target && int8_model) target = buffers.find(name);
+    at::Tensor* scale = int8_model && !target ? buffers.find(name) : nullptr;
+    if (scale) target = scale;
     if (!target && !int8_model && is_int8_scale(*file, info.name)) continue;  // taken with its matrix
     if (!target) {
       if (is_ignorable(info.name)) continue;
@@ -162,13 +163,12 @@ void take_tensors(TransformerImpl& model, const std::shared_ptr<const Safetensor
            ", the config needs ", target->sizes());
     if (auto [it, inserted] = loaded.emplace(name, file->path()); !inserted)
       fail(file->path(), "tensor '", info.name, "' is also in ", it->second);
-    if ((target->scalar_type() == at::kChar) != (info.dtype == DType::kI8) && (int8_model || !int8_checkpoint))
-      fail(file->path(), "tensor '", info.name, "' is ", dtype_name(info.dtype),
-           int8_checkpoint ? ", but config.json's quantization_config says every matrix is I8"
-                           : ", but config.json has no quantization_config");
-    if (int8_checkpoint && !int8_model && target->dim() == 2 && info.dtype != DType::kI8)
-      fail(file->path(), "tensor '", info.name, "' is ", dtype_name(info.dtype),
-           ", but config.json's quantization_config says every matrix is I8");
+    // An int8 checkpoint stores every matrix (not its scales) as I8, and nothing else.
+    const bool int8_matrix = int8_checkpoint && target->dim() == 2 && !scale;
+    if ((info.dtype == DType::kI8) != int8_matrix)
+      fail(file->path(), "tensor '", info.name, "' is ", dtype_name(info.dtype), ", but config.json ",
+           !int8_checkpoint ? "has no quantization_config"
+                            : int8_matrix ? "'s quantization_config says every matrix is I8" : "stores only matrices as I8");
     if (info.dtype == DType::kI8 && !int8_model) {
       target->set_data(dequantized(file, info).to(scalar_type(dtype.value_or(DType::kF32))));
       file->drop_pages(info);

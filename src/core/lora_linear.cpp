@@ -34,6 +34,7 @@ LoraLinearImpl::LoraLinearImpl(const LoraLinearOptions& options) : options_(opti
 
 at::Tensor dequantize_int8(const at::Tensor& q, const at::Tensor& scale) {
   const int64_t rows = q.size(0), cols = q.size(1), groups = int8_scale_columns(cols);
+  if (!scale.defined()) fail("int8 weights", "a [", rows, " x ", cols, "] int8 matrix has no scales");
   if (scale.dim() != 2 || scale.size(0) != rows || scale.size(1) != groups)
     fail("int8 weights", "scales ", scale.sizes(), " do not fit a [", rows, " x ", cols, "] matrix: expected [", rows,
          ", ", groups, "]");
