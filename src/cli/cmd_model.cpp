@@ -205,7 +205,9 @@ int model_quantize(const std::vector<std::string>& args) {
   if (dir == out) throw UsageError{"--out must differ from the quantized directory"};
   const std::string config = dir + "/config.json";  // (a missing one is load_transformer's to report)
   if (file_exists(config) && load_model_config(config).int8_group_size > 0) fail(dir, "is already int8");
-  Transformer model = load_transformer(dir, {}, WeightsDType::kF32);
+  // Held as stored: save_transformer widens one matrix at a time to quantize it, so a bfloat16
+  // checkpoint never needs its float32 copy in memory.
+  Transformer model = load_transformer(dir, {}, WeightsDType::kCheckpoint);
   check_vocab_size(Tokenizer::load_dir(dir), model->config(), dir);
   save_transformer(*model, out, DType::kI8);
   copy_tokenizer_files(dir, out);

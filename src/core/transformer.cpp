@@ -128,7 +128,6 @@ class AttentionImpl : public nn::Module {
 class DecoderLayerImpl : public nn::Module {
  public:
   DecoderLayerImpl(const ModelConfig& c, bool sparse, const LoraLinearOptions& base) {
-    const bool initialise = base.initialise;
     self_attn_ = register_module("self_attn", std::make_shared<AttentionImpl>(c, base));
     if (sparse)
       moe_ = register_module("block_sparse_moe", std::make_shared<SparseMoeImpl>(c.hidden_size, c.intermediate_size,
