@@ -28,9 +28,4 @@ void quantize_int8(const float* w, int64_t rows, int64_t cols, int8_t* q, float*
   }
 }
 
-void dequantize_int8_row(const int8_t* q, const float* scales, int64_t cols, int64_t row, float* out) {
-  const int64_t groups = int8_scale_columns(cols);
-  for (int64_t c = 0; c < cols; ++c) out[c] = float(q[row * cols + c]) * scales[row * groups + c / kInt8GroupSize];
-}
-
 }  // namespace sculpt

@@ -26,7 +26,4 @@ inline int64_t int8_scale_columns(int64_t cols) { return (cols + kInt8GroupSize 
 // A group of zeros gets scale 0 and zeros; non-finite weights are refused (an Error naming the row).
 void quantize_int8(const float* w, int64_t rows, int64_t cols, int8_t* q, float* scales);
 
-// out [cols] = row `row` of a quantized matrix as float32.
-void dequantize_int8_row(const int8_t* q, const float* scales, int64_t cols, int64_t row, float* out);
-
 }  // namespace sculpt
