@@ -10,16 +10,11 @@
 #include <string>
 
 #include "core/decode_backend.h"
+#include "core/fast_decoder_layout.h"
 #include "core/runtime_params.h"
 #include "core/transformer.h"
-#include "kernels/fast_decoder.h"
 
 namespace sculpt {
-
-// Whether FastDecoder computes models of this config (causal or bidirectional attention, no
-// mixture of experts);
-// if not, *why_not (if given) says why. The loaded weights are checked by fast_decoder_model.
-bool fast_decoder_computes(const ModelConfig& config, std::string* why_not = nullptr);
 
 // What a drafter's or a refiner's weights are held in when `dtype` is asked for: kAuto keeps the
 // checkpoint's float16 or bfloat16 when the CPU kernels will compute with them (backend kAuto
@@ -28,15 +23,10 @@ bool fast_decoder_computes(const ModelConfig& config, std::string* why_not = nul
 // they are. A missing or broken config.json is left for the loader to report.
 WeightsDType kernels_weights_dtype(const std::string& model_dir, WeightsDType dtype, DecodeBackend backend);
 
-struct FastDecoderModel {
-  FastDecoderShape shape;
-  FastDecoderWeights weights;  // pointers into the model's parameters: the model must outlive them
-};
-
-// The model as FastDecoder computes it, or nullopt with *why_not (if given) saying what it
-// does not compute: block-causal attention, a mixture of experts, matrices held in
-// different dtypes or in one other than float32, float16 and bfloat16, an attached (unmerged)
-// LoRA adapter, or a model in training mode.
+// The model as FastDecoder computes it (fast_decoder_layout over its parameters), or nullopt
+// with *why_not (if given) saying what it does not compute: what fast_decoder_layout refuses, a
+// parameter held in a dtype other than float32, float16, bfloat16 and int8, an attached
+// (unmerged) LoRA adapter, or a model in training mode.
 std::optional<FastDecoderModel> fast_decoder_model(TransformerImpl& model, std::string* why_not = nullptr);
 
 }  // namespace sculpt
