@@ -13,19 +13,10 @@
 #include <vector>
 
 #include "core/logit_filters.h"
+#include "core/sampled_token.h"
 #include "core/sampler_params.h"
-#include "core/token_id.h"
 
 namespace sculpt {
-
-// One drawn token. logprob and entropy are under the MODEL's distribution, log_softmax of the
-// raw logits before the repetition penalty, temperature or any filter, so that the refiner can
-// judge how confident the drafter's model was, independently of the sampling settings.
-struct SampledToken {
-  TokenId id = 0;
-  float logprob = 0.0f;  // log p_model(id), nats
-  float entropy = 0.0f;  // -sum_v p_model(v) log p_model(v) of the row, nats
-};
 
 // at::make_generator<at::CPUGeneratorImpl>(seed): the generator sample_tokens draws from.
 at::Generator make_sampler_generator(int64_t seed);
@@ -33,7 +24,7 @@ at::Generator make_sampler_generator(int64_t seed);
 // Draws one token per row of logits [batch, n_vocab] (or one row [n_vocab]): applies the
 // filters of `params` in the order above, then draws from softmax of the filtered logits with
 // at::multinomial and `gen`; temperature 0 takes the argmax of the penalized logits (first
-// index on ties) and draws nothing. Pure apart from advancing `gen`: the same generator state
+// index on ties, greedy_token of core/sampled_token.h) and draws nothing. Pure apart from advancing `gen`: the same generator state
 // gives the same tokens. context_per_row as in apply_repetition_penalty. Throws sculpt::Error
 // on invalid params or logits, or a row whose logits are all -inf.
 std::vector<SampledToken> sample_tokens(const at::Tensor& logits, const SamplerParams& params,

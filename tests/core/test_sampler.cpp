@@ -286,6 +286,54 @@ TEST(SampleTokensTest, RejectsBadLogitsAndParams) {
   EXPECT_THROW(sample_tokens(row_of({0.f, 1.f}), bad, {}, gen), Error);
 }
 
+// --- The greedy choice without LibTorch (core/sampled_token.h) ---------------------------
+
+TEST(GreedyTokenTest, TakesTheFirstArgmaxOfThePenalizedRowInFloatAndDouble) {
+  const std::vector<float> row = {1.f, 4.f, 4.f, -2.f};
+  const std::vector<double> wide(row.begin(), row.end());
+  EXPECT_EQ(greedy_token(row.data(), 4, {}, 1.0).id, 1);  // a tie goes to the first index
+  EXPECT_EQ(greedy_token(wide.data(), 4, {}, 1.0).id, 1);
+  // Token 1 penalized by 2 (4 -> 2) leaves token 2; each context id counts once.
+  EXPECT_EQ(greedy_token(row.data(), 4, {1, 1, 1}, 2.0).id, 2);
+  // Positive logits are divided: with 1 and 2 penalized by 10 (4 -> 0.4), token 0 wins.
+  EXPECT_EQ(greedy_token(row.data(), 4, {1, 2}, 10.0).id, 0);
+  // Negative ones are multiplied: -1 penalized by 4 is -4, below -3.
+  EXPECT_EQ(greedy_token(std::vector<float>{-1.f, -3.f}.data(), 2, {0}, 4.0).id, 1);
+  // The reported statistics are the model's, before the penalty: log softmax of the raw row.
+  const SampledToken t = greedy_token(row.data(), 4, {1, 2}, 10.0);
+  double z = 0;
+  for (float x : row) z += std::exp(double(x));
+  double entropy = 0;
+  for (float x : row) entropy -= std::exp(x) / z * (x - std::log(z));
+  EXPECT_NEAR(t.logprob, 1.0 - std::log(z), 1e-6);
+  EXPECT_NEAR(t.entropy, entropy, 1e-6);
+}
+
+TEST(GreedyTokenTest, AgreesWithSampleTokensAtTemperatureZero) {
+  at::manual_seed(5);
+  const at::Tensor logits = at::randn({4, 300}) * 3;
+  const std::vector<std::vector<int64_t>> contexts = {{1, 2}, {}, {299, 0, 0}, {7}};
+  at::Generator gen = make_sampler_generator(0);
+  const std::vector<SampledToken> want = sample_tokens(logits, params_with(0.0, 0, 1.0, 0.0, 1.7), contexts, gen);
+  for (int64_t r = 0; r < 4; ++r) {
+    const SampledToken got = greedy_token(logits[r].contiguous().data_ptr<float>(), 300, contexts[size_t(r)], 1.7);
+    EXPECT_EQ(got.id, want[size_t(r)].id);
+    EXPECT_EQ(got.logprob, want[size_t(r)].logprob);
+    EXPECT_EQ(got.entropy, want[size_t(r)].entropy);
+  }
+}
+
+TEST(GreedyTokenTest, RejectsBadLogitsContextsAndPenalties) {
+  const std::vector<float> ok = {0.f, 1.f};
+  EXPECT_THROW(greedy_token(std::vector<float>{0.f, std::nanf("")}.data(), 2, {}, 1.0), Error);
+  EXPECT_THROW(greedy_token(std::vector<float>{0.f, kInf}.data(), 2, {}, 1.0), Error);
+  EXPECT_THROW(greedy_token(std::vector<float>{-kInf, -kInf}.data(), 2, {}, 1.0), Error);
+  EXPECT_THROW(greedy_token(ok.data(), 2, {2}, 1.5), Error);   // a context id outside the vocabulary
+  EXPECT_THROW(greedy_token(ok.data(), 2, {-1}, 1.5), Error);
+  EXPECT_THROW(greedy_token(ok.data(), 2, {}, 0.0), Error);    // the penalty must be > 0
+  EXPECT_THROW(greedy_token(ok.data(), 2, {}, kInf), Error);
+}
+
 // --- Params -------------------------------------------------------------------------------
 
 TEST(SamplerParamsTest, LoadsFromYamlWithinRanges) {
