@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 
+#include "ar_draft/draft_text.h"
 #include "ar_draft/reference_copy.h"
 #include "core/error.h"
 #include "core/fast_decoder_weights.h"
@@ -19,28 +20,6 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 const auto kLong = at::TensorOptions().dtype(at::kLong);
 
-// decoded = tokenizer.decode(ids) before ids' last token was added; extends it to the decoding of
-// all of ids without decoding them all again, which would make a long draft quadratic. What the
-// last token adds is the difference between a window of the last tokens decoded with it and
-// without it: both begin at the same token, so whatever the window's start does to the text (a
-// dropped leading space, a byte sequence cut in two) is the same in both. When the shorter is
-// not a prefix of the longer, or not a suffix of `decoded`, the token changed text before it
-// (it completed a byte sequence, say), and the whole row is decoded again.
-void extend_decoded(const Tokenizer& tokenizer, const std::vector<TokenId>& ids, std::string& decoded) {
-  constexpr size_t kWindow = 16;
-  if (ids.size() <= kWindow + 1) {
-    decoded = tokenizer.decode(ids);
-    return;
-  }
-  const std::vector<TokenId> window(ids.end() - kWindow - 1, ids.end());
-  const std::string with = tokenizer.decode(window);
-  const std::string without = tokenizer.decode(std::vector<TokenId>(window.begin(), window.end() - 1));
-  const bool local = with.compare(0, without.size(), without) == 0 && decoded.size() >= without.size() &&
-                     decoded.compare(decoded.size() - without.size(), without.size(), without) == 0;
-  if (local) decoded.append(with, without.size(), std::string::npos);
-  else decoded = tokenizer.decode(ids);
-}
-
 }  // namespace
 
 // Per-row decoding state.
@@ -49,9 +28,7 @@ struct DecodeBatch::Row {
   int64_t n_prompt = 0;
   int64_t pad = 0;           // left-padding slots before the prompt
   bool done = false;
-  std::string text;          // decoded drafted tokens
-  std::string prompt_text;   // decoded prompt ids
-  std::string decoded;       // decoded ids, prompt and draft (extend_decoded)
+  std::optional<DraftText> text;  // the drafted text, from the prompt on
 };
 
 DecodeBatch::DecodeBatch(TransformerImpl& model, const Tokenizer& tokenizer,
@@ -74,8 +51,7 @@ DecodeBatch::DecodeBatch(TransformerImpl& model, const Tokenizer& tokenizer,
     for (TokenId id : row.ids)
       if (id < 0 || id >= cfg.vocab_size) fail(str_cat("prompt ", r), "token ", id, " is outside the vocabulary");
     row.n_prompt = int64_t(row.ids.size());
-    row.prompt_text = tokenizer_.decode(row.ids);
-    row.decoded = row.prompt_text;
+    row.text.emplace(tokenizer_, row.ids);
     if (row.n_prompt >= context)
       fail(str_cat("prompt ", r), row.n_prompt, " tokens do not fit the model's context of ", context,
            " (leave room for at least one new token)");
@@ -185,24 +161,12 @@ void DecodeBatch::append(int64_t r, const SampledToken& t) {
   const DraftToken token{t.id, t.logprob, t.entropy};
   out.tokens.push_back(token);
   ++stats_.n_generated;
-  // Decoded together with the prompt, then the prompt's text removed: sentencepiece drops the
-  // leading space of a first piece, which would glue the draft to the prompt.
-  extend_decoded(tokenizer_, row.ids, row.decoded);
-  std::string text = row.decoded.compare(0, row.prompt_text.size(), row.prompt_text) == 0
-                         ? row.decoded.substr(row.prompt_text.size()) : row.decoded;
-  for (const std::string& s : params_.stop) {
-    const size_t at = text.find(s);
-    if (!s.empty() && at != std::string::npos) {
-      text.resize(at);
-      row.done = true;
-      out.stop_reason = StopReason::kStopString;
-    }
+  const std::string added = row.text->extend(row.ids, params_.stop);
+  if (row.text->stopped()) {
+    row.done = true;
+    out.stop_reason = StopReason::kStopString;
   }
-  // What this token added; a text that shrank (a stop string cut it) adds nothing.
-  const std::string added = text.size() > row.text.size() && text.compare(0, row.text.size(), row.text) == 0
-                                ? text.substr(row.text.size()) : std::string();
-  row.text = text;
-  out.text = text;
+  out.text = row.text->text();
   if (on_token_) on_token_(r, token, added);
   if (step_ + 1 == max_tokens_ && !row.done)
     out.stop_reason = max_tokens_ < params_.max_tokens ? StopReason::kContext : StopReason::kMaxTokens;

@@ -9,16 +9,6 @@
 
 namespace sculpt {
 
-const char* stop_reason_name(StopReason reason) {
-  switch (reason) {
-    case StopReason::kMaxTokens: return "max_tokens";
-    case StopReason::kEos: return "eos";
-    case StopReason::kStopString: return "stop_string";
-    case StopReason::kContext: return "context";
-  }
-  return "?";
-}
-
 Drafter::Drafter(Transformer model, Tokenizer tokenizer) : model_(std::move(model)), tokenizer_(std::move(tokenizer)) {
   const ModelConfig& c = model_->config();
   if (c.attention != AttentionMode::kCausal)  // a diffusion model's logits are no next-token distribution
