@@ -2,7 +2,9 @@
 // program in this process (libexec/sculpt/sculpt beside it in the build tree, or the installed
 // libexec directory relative to the installed bin directory). The program links LibTorch, whose
 // loading takes about 0.4 s; with the variables set before it loads, it need not restart itself
-// to set them, which halves the start-up of every command.
+// to set them, which halves the start-up of every command. `sculpt draft` runs sculpt-draft beside
+// it instead (cli/draft_main.cpp), which serves greedy drafts on the CPU kernels without loading
+// LibTorch at all and hands everything else to the command-line program.
 #include <limits.h>
 #include <unistd.h>
 
@@ -23,9 +25,10 @@ int main(int /*argc*/, char** argv) {
   }
   self[n] = '\0';
   const std::string dir(self, std::string(self).rfind('/'));
+  const bool draft = argv[1] != nullptr && std::strcmp(argv[1], "draft") == 0;
   std::string tried;
   for (const char* relative : {SCULPT_BUILD_TREE_CLI, SCULPT_INSTALLED_CLI}) {
-    const std::string cli = dir + "/" + relative;
+    const std::string cli = dir + "/" + relative + (draft ? "-draft" : "");
     if (::access(cli.c_str(), X_OK) == 0) {
       ::execv(cli.c_str(), argv);
       std::fprintf(stderr, "sculpt: error: cannot run %s: %s\n", cli.c_str(), std::strerror(errno));
