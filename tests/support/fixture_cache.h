@@ -1,6 +1,6 @@
-// Trained test fixtures made once per build of a test program. gtest_discover_tests runs every
-// test in its own process, so a suite whose set-up trains models would train them again for
-// each of its tests; with the cache the first process trains and the others copy its folder.
+// Trained test fixtures made once per build of a test program. A suite whose set-up trains models
+// would train them again for each of its tests, and in every process that runs them (a re-run, a
+// --gtest_filter run); with the cache the first set-up trains and the others copy its folder.
 //
 //   sculpt::testing::cached_fixture("pipeline_models", *dir_, [](const TempDir& d) { ... });
 //
