@@ -12,8 +12,13 @@
 # tiny models by the binary (its time is LibTorch's too; the tokenizer.json code itself runs
 # instrumented in test_hf_tokenizer, test_tokenizer_formats and fuzz_hf_tokenizer), `sculpt draft`
 # through the launcher against the full program (draft_fast_start: mostly LibTorch's start-up; the
-# drafter it runs is instrumented in test_kernel_drafter), and the packaging test; they still run in the normal build. Everything else runs: parsers, checkpoints, tokenizer, the transformer and its
-# caches, drafter, refiner, pipeline, retrieval and the CLI's bad-input table.
+# drafter it runs is instrumented in test_kernel_drafter), the model families through the CLI
+# (model_families_cli: LibTorch's time again; the families' code runs instrumented in
+# test_model_families), the fast decoder re-run on the lower CPU levels (the kernels of every
+# level run instrumented in test_kernels), the public headers' compile check and the packaging
+# test; they still run in the normal build. Everything else runs: parsers, checkpoints,
+# tokenizer, the transformer and its caches, drafter, refiner, pipeline, retrieval, the server
+# and the CLI's bad-input table.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 subset=false
@@ -37,7 +42,8 @@ if $subset; then
     [[ " ${skipped[*]} " == *" $program "* ]] || targets+=("$program")
   done
   cmake --build "$root/build-asan" --target "${targets[@]}"
-  exclude="^embed_example\$|^draft_fast_start\$|^($(IFS='|'; echo "${skipped[*]}"))\$"
+  exclude="^(embed_example|draft_fast_start|model_families_cli|test_fast_decoder_(portable|avx2)|public_headers)\$"
+  exclude+="|^($(IFS='|'; echo "${skipped[*]}"))\$"
 else
   cmake --build "$root/build-asan"
   exclude='^embed_example$'  # builds examples/embed uninstrumented against the install: packaging only
