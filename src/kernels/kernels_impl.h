@@ -142,6 +142,42 @@ void nt_one_row(int64_t n, int64_t k, const float* a, const typename W::Matrix& 
   }
 }
 
+// nt_one_row over int8 weights: each group's products are summed unscaled and then scaled once,
+// which saves a broadcast and a multiply per vector (a quarter of the instructions on AVX2; the
+// same products, rounded in another order). Four groups are in flight at a time, so that their
+// chains of dependent FMAs overlap.
+template <>
+void nt_one_row<Int8>(int64_t n, int64_t k, const float* a, const Int8::Matrix& w, float* c, bool accumulate) {
+  constexpr int64_t kGroup = sculpt::kInt8GroupSize;
+  constexpr int kVecs = int(kGroup / kWidth);
+  for (int64_t j = 0; j < n; ++j) {
+    const int8_t* q = w.data + j * w.ld;
+    const float* scales = w.scales + j * w.ld_scales;
+    Vec acc[4] = {vzero(), vzero(), vzero(), vzero()};
+    int64_t p = 0;
+    for (; p + 4 * kGroup <= k; p += 4 * kGroup) {
+      Vec group[4];
+      for (int g = 0; g < 4; ++g) group[g] = vmul(vload(a + p + g * kGroup), vload_i8(q + p + g * kGroup));
+      for (int v = 1; v < kVecs; ++v)
+        for (int g = 0; g < 4; ++g) {
+          const int64_t at = p + g * kGroup + v * kWidth;
+          group[g] = vfma(vload(a + at), vload_i8(q + at), group[g]);
+        }
+      for (int g = 0; g < 4; ++g) acc[g] = vfma(group[g], vset(scales[p / kGroup + g]), acc[g]);
+    }
+    for (; p < k; p += kGroup) {  // the last groups, the very last one possibly partial
+      Vec group = vzero();
+      for (int64_t at = p; at < min64(p + kGroup, k); at += kWidth) {
+        const int rest = int(min64(kWidth, k - at));
+        group = vfma(vload_n(a + at, rest), vload_i8_n(q + at, rest), group);
+      }
+      acc[0] = vfma(group, vset(scales[p / kGroup]), acc[0]);
+    }
+    const float dot = vsum(vadd(vadd(acc[0], acc[1]), vadd(acc[2], acc[3])));
+    c[j] = (accumulate ? c[j] : 0.0f) + dot;
+  }
+}
+
 // gemm_nt as dot products: for few rows of a (decoding), where every weight is read once.
 template <class W>
 void gemm_nt_dots(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const typename W::Matrix& w,

@@ -33,7 +33,7 @@ std::vector<float> random_floats(size_t n, std::mt19937& rng, float scale = 1.0f
 
 struct GemmShape { int64_t m, n, k; };
 const GemmShape kShapes[] = {{1, 1, 1}, {1, 7, 33}, {3, 13, 17}, {5, 37, 100}, {9, 6, 16},
-                             {17, 50, 257}, {4, 6, 64}, {1, 4096, 256}, {64, 129, 768}, {2, 3, 2049}};
+                             {17, 50, 257}, {4, 6, 64}, {1, 4096, 256}, {1, 3, 200}, {64, 129, 768}, {2, 3, 2049}};
 
 // gemm_nt and gemm_nn against double sums, with leading dimensions wider than the rows and
 // with accumulation into values already in c. The bound is relative to sum |a||b| per entry.
