@@ -5,7 +5,8 @@
 #               against llama.cpp's Q8_0 and F16 of the same weights. A llama.cpp build that
 #               cannot run Q8_0 on this CPU ("Illegal instruction") is reported as such.
 #   quality:    perplexity on held-out Brown text (data/brown/test) of each model as stored and
-#               in int8 (`sculpt score`, sliding windows of the model's context).
+#               in int8 (`sculpt score`, sliding windows of the model's context), and beside it
+#               llama.cpp's as stored and in Q8_0 (`llama-perplexity`, when the build has it).
 # Prints JSON: medians in tokens/s, ratios Sculpt ÷ llama.cpp (above 1 = Sculpt faster), and the
 # perplexities with their relative change.
 #
@@ -57,6 +58,24 @@ done
 for m in m88:"$MODELS/m88_f32_ctx640" m88_int8:"$W/m88_int8" drafter:"$ROOT/models/drafter" drafter_int8:"$W/drafter_int8"; do
   "$SCULPT" score --model "${m#*:}" --input "$W/brown_test.txt" --json > "$W/score_${m%%:*}.json"
 done
+# llama.cpp's perplexity of the same text, as stored and in Q8_0, when the build has
+# llama-perplexity (in build_llama.sh's tree:
+#   cmake --build build/llamacpp/llama.cpp-build --target llama-perplexity).
+# It scores the second half of each chunk of the context, where `sculpt score` slides its
+# windows, so the two tools' perplexities differ; their relative changes compare.
+llama_perplexity() { # NAME GGUF CONTEXT
+  "$LLAMA_BIN/llama-perplexity" -m "$2" -f "$W/brown_test.txt" -c "$3" -t "$THREADS" > "$W/ppl_$1.log" 2>&1 \
+    || { echo "llama-perplexity $1 failed:" >&2; tail -3 "$W/ppl_$1.log" >&2; exit 1; }
+  sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$W/ppl_$1.log" > "$W/ppl_$1.txt"
+}
+if [ -x "$LLAMA_BIN/llama-perplexity" ] && [ -x "$LLAMA_BIN/llama-quantize" ]; then
+  "$LLAMA_BIN/llama-quantize" "$MODELS/drafter-f16.gguf" "$W/drafter-q8_0.gguf" q8_0 > "$W/quantize.log" 2>&1 \
+    || { echo "llama-quantize failed:" >&2; tail -3 "$W/quantize.log" >&2; exit 1; }
+  llama_perplexity m88 "$MODELS/m88-f32.gguf" 640
+  llama_perplexity m88_q8_0 "$MODELS/m88-q8_0.gguf" 640
+  llama_perplexity drafter "$MODELS/drafter-f16.gguf" 512
+  llama_perplexity drafter_q8_0 "$W/drafter-q8_0.gguf" 512
+fi
 
 "$PY" - "$W" "$REPS" "$THREADS" <<'PY'
 import json, statistics, sys
@@ -86,5 +105,11 @@ for model, refs in (("m88", ("q8_0", "f16")), ("drafter", ("f16",))):
     out["perplexity_brown_test"][model] = {"tokens": base["n_tokens"], "as_stored": round(base["perplexity"], 4),
                                           "int8": round(q["perplexity"], 4),
                                           "relative_change": round(q["perplexity"] / base["perplexity"] - 1, 6)}
+    try:
+        lb, lq = (float(open(f"{w}/ppl_{n}.txt").read()) for n in (model, f"{model}_q8_0"))
+        out["perplexity_brown_test"][model]["llama_cpp"] = {"as_stored": lb, "q8_0": lq,
+                                                             "relative_change": round(lq / lb - 1, 6)}
+    except (OSError, ValueError):
+        out["perplexity_brown_test"][model]["llama_cpp"] = "llama-perplexity not built"
 print(json.dumps(out, indent=2))
 PY
