@@ -35,8 +35,7 @@ DecodeBatch::DecodeBatch(TransformerImpl& model, const Tokenizer& tokenizer,
                          const std::vector<std::vector<TokenId>>& prompts, const DraftParams& params,
                          const std::vector<std::vector<TokenId>>& references, TokenCallback on_token)
     : model_(model), tokenizer_(tokenizer), params_(params), references_(references), on_token_(std::move(on_token)),
-      gen_(make_sampler_generator(params.sampler.seed)) {
-  params.sampler.validate();
+      sampler_(params.sampler) {
   if (prompts.empty()) fail("draft", "no prompts");
   if (!references.empty() && references.size() != prompts.size())
     fail("draft", references.size(), " references for ", prompts.size(), " prompts: give one per prompt or none");
@@ -136,7 +135,7 @@ bool DecodeBatch::decode_one_token(const at::Tensor& model_logits) {
   }
   std::vector<std::vector<TokenId>> contexts;
   for (const Row& row : rows_) contexts.push_back(row.ids);
-  const std::vector<SampledToken> drawn = sample_tokens(logits, params_.sampler, contexts, gen_);
+  const std::vector<SampledToken> drawn = sample_rows(logits, contexts, sampler_);  // finished rows draw too: one draw per row per step
   next_ = at::empty({batch_, 1}, kLong);
   for (int64_t r = 0; r < batch_; ++r) {
     Row& row = rows_[size_t(r)];

@@ -17,7 +17,7 @@
 
 #include "ar_draft/drafter.h"
 #include "core/kv_cache.h"
-#include "core/sampler.h"
+#include "core/sample_rows.h"
 #include "kernels/fast_decoder.h"
 
 namespace sculpt {
@@ -68,7 +68,7 @@ class DecodeBatch {
   at::Tensor positions_;   // int64 [batch, n]: each slot's position within its row
   at::Tensor all_tokens_;  // int64 [batch, n]: only without the cache, the whole sequence so far
   at::Tensor next_;        // int64 [batch, 1]: the tokens decode_one_token appended
-  at::Generator gen_;
+  TokenSampler sampler_;
   DraftStats stats_;
 };
 

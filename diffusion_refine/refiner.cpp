@@ -3,7 +3,6 @@
 #include "diffusion_refine/refiner.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,7 +14,7 @@
 #include "core/fast_decoder_weights.h"
 #include "core/lora_merge.h"
 #include "core/phrase_ban.h"
-#include "core/sampler.h"
+#include "core/sample_rows.h"
 #include "diffusion_refine/canvas_forward.h"
 #include "diffusion_refine/denoise_schedule.h"
 #include "diffusion_refine/ngram_repeats.h"
@@ -128,7 +127,7 @@ struct Predictions {
 // Draws a prediction for each of the first to_write.size() rows of logits [m, vocab]: the
 // n-gram ban applies to the draw, never to the confidence.
 Predictions predict(at::Tensor logits, const at::Tensor& probs, const std::vector<int64_t>& to_write,
-                    const NgramRegion& section, const DenoiseState& s, const RefineParams& p, at::Generator& gen) {
+                    const NgramRegion& section, const DenoiseState& s, const RefineParams& p, TokenSampler& sampler) {
   const int64_t m = int64_t(to_write.size());
   Predictions out;
   if (m == 0) return out;
@@ -140,7 +139,7 @@ Predictions predict(at::Tensor logits, const at::Tensor& probs, const std::vecto
   if (p.ban)  // no token that completes a forbidden phrase with the written text around it
     for (int64_t j = 0; j < m; ++j)
       for (TokenId b : p.ban->banned_at(s.x, s.known, to_write[size_t(j)])) logits[j][b] = never;
-  for (const SampledToken& t : sample_tokens(logits, p.sampler, {}, gen)) out.tokens.push_back(t.id);
+  for (const SampledToken& t : sample_rows(logits, {}, sampler)) out.tokens.push_back(t.id);
   const at::Tensor pred = at::tensor(out.tokens, at::kLong);
   const at::Tensor conf = probs.narrow(0, 0, m).gather(1, pred.unsqueeze(1)).squeeze(1).contiguous();
   out.confidence.assign(conf.data_ptr<float>(), conf.data_ptr<float>() + m);
@@ -207,7 +206,7 @@ struct DenoiseRun {
   const NgramRegion& section;
   const RefineParams& p;
   TokenId mask;
-  at::Generator& gen;
+  TokenSampler& sampler;
   int64_t deferred = 0;  // positions re-masked or held back since the block's schedule was made
 };
 
@@ -223,7 +222,7 @@ RefineStep denoise_step(DenoiseRun& run, int64_t hi, int64_t scheduled) {
   at::Tensor logits = run.forward.logits_at(at::tensor(s.x, at::kLong).unsqueeze(0), positions);  // [m, vocab]
   logits.select(/*dim=*/1, run.mask).fill_(-std::numeric_limits<float>::infinity());  // never predict [MASK]
   const at::Tensor probs = at::softmax(logits, /*dim=*/-1);  // the model's own belief, before any sampling filter
-  const Predictions pred = predict(logits, probs, to_write, run.section, s, run.p, run.gen);
+  const Predictions pred = predict(logits, probs, to_write, run.section, s, run.p, run.sampler);
   std::vector<int64_t> commit;
   if (!to_write.empty())
     commit = run.p.rule == DecodeRule::kThreshold
@@ -311,8 +310,8 @@ RefineResult Refiner::refine(const Canvas& canvas, const RefineParams& p, const 
   DenoiseState state = start_state(canvas, p, c, mask_id());
   const NgramRegion section{state.x, state.known, state.section_begin, state.size(), p.no_repeat_ngram};
   CanvasForward forward(*model_, state.size(), p.cache, p.backend);
-  at::Generator gen = make_sampler_generator(p.sampler.seed);
-  DenoiseRun run{state, forward, section, p, mask_id(), gen};
+  TokenSampler sampler(p.sampler);
+  DenoiseRun run{state, forward, section, p, mask_id(), sampler};
   RefineResult result;
   RefineTrace& trace = result.trace;
   trace.commit_step.assign(size_t(state.size()), -1);

@@ -1,6 +1,5 @@
 // A drawn token with the model's confidence in it, and the sampler's temperature-0 case (the
-// argmax), torch-free: core/sampler.h draws with LibTorch, and the drafter that runs without it
-// (ar_draft/kernel_drafter.h) takes the argmax here, so both report the same numbers.
+// argmax), torch-free: the token sampler (core/sampler.h) reports every token it draws here.
 //
 //   SampledToken t = greedy_token(logits.data(), n_vocab, context, /*repetition_penalty=*/1.0);
 #pragma once

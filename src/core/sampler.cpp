@@ -1,51 +1,52 @@
-// The seeded token sampler, chaining the logit filters of core/logit_filters.h.
+// The seeded token sampler, chaining the logit filters of core/logit_filters.h; see sampler.h.
 #include "core/sampler.h"
 
-#include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "core/error.h"
+#include "core/logit_filters.h"
 
 namespace sculpt {
 
-at::Generator make_sampler_generator(int64_t seed) {
-  return at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+TokenSampler::TokenSampler(const SamplerParams& params) : params_(params), random_(uint64_t(params.seed)) {
+  params_.validate();
 }
 
-std::vector<SampledToken> sample_tokens(const at::Tensor& logits, const SamplerParams& params,
-                                        const std::vector<std::vector<int64_t>>& context_per_row,
-                                        at::Generator& gen) {
-  const char* where = "sample_tokens";
-  params.validate();
-  // Double throughout, so that a tiny temperature cannot overflow the scaled logits.
-  const at::Tensor rows = logits_as_rows(where, logits).to(at::kDouble).contiguous();  // [batch, n_vocab]
-  const int64_t n_batch = rows.size(0);
-  if (n_batch > 0 && rows.isneginf().all(/*dim=*/-1).any().item<bool>())
+template <class T>
+SampledToken TokenSampler::sample(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context) {
+  const char* where = "sample";
+  if (params_.temperature == 0) return greedy_token(logits, n_vocab, context, params_.repetition_penalty);
+  row_.assign(logits, logits + n_vocab);
+  check_logit_row(where, row_);
+  if (std::all_of(row_.begin(), row_.end(), [](double x) { return std::isinf(x); }))
     fail(where, "a row of logits is all -inf");
-  if (!context_per_row.empty() && static_cast<int64_t>(context_per_row.size()) != n_batch)
-    fail(where, "got ", context_per_row.size(), " context lists for ", n_batch, " rows");
-
-  std::vector<SampledToken> out;
-  out.reserve(static_cast<size_t>(n_batch));
-  const int64_t n_vocab = rows.size(1);
-  const double* row = rows.data_ptr<double>();
-  if (params.temperature == 0) {
-    for (int64_t b = 0; b < n_batch; ++b)
-      out.push_back(greedy_token(row + b * n_vocab, n_vocab, context_per_row.empty() ? std::vector<TokenId>{}
-                                 : context_per_row[size_t(b)], params.repetition_penalty));
-    return out;
+  if (params_.repetition_penalty != 1.0) apply_repetition_penalty(row_, context, params_.repetition_penalty);
+  apply_temperature(row_, params_.temperature);
+  apply_top_k(row_, params_.top_k);
+  apply_top_p(row_, params_.top_p);
+  apply_min_p(row_, params_.min_p);
+  softmax_in_place(row_);
+  // The first argmax of p_v / q_v over every v, one q_v drawn per token as at::multinomial
+  // does. Since q_v >= u_v, p_v / q_v <= p_v / u_v: a token whose bound is clearly below the
+  // best ratio so far cannot win, and its logarithm is skipped (most of a vocabulary, whose p_v
+  // are tiny or 0). The margin covers the rounding of the ratio and the logarithm many times over.
+  constexpr double kMargin = 1 - 1e-9;
+  TokenId best = -1;
+  double best_ratio = -std::numeric_limits<double>::infinity();
+  for (int64_t v = 0; v < n_vocab; ++v) {
+    const double u = random_.uniform();
+    const double p = row_[size_t(v)];
+    if (p < best_ratio * u * kMargin) continue;
+    const double ratio = p / SamplerRandom::exponential_of(u);
+    if (ratio > best_ratio) best = v, best_ratio = ratio;
   }
-  at::Tensor filtered = rows;
-  if (params.repetition_penalty != 1.0)
-    filtered = apply_repetition_penalty(filtered, context_per_row, params.repetition_penalty);
-  filtered = apply_temperature(filtered, params.temperature);
-  filtered = apply_top_k(filtered, params.top_k);
-  filtered = apply_top_p(filtered, params.top_p);
-  filtered = apply_min_p(filtered, params.min_p);
-  const at::Tensor probs = at::softmax(filtered, /*dim=*/-1);  // [batch, n_vocab]
-  const at::Tensor ids = at::multinomial(probs, /*num_samples=*/1, /*replacement=*/false, gen).squeeze(-1);
-  auto id_acc = ids.accessor<int64_t, 1>();
-  for (int64_t b = 0; b < n_batch; ++b) out.push_back(model_token(row + b * n_vocab, n_vocab, id_acc[b]));
-  return out;
+  if (best < 0) fail(where, "no token could be drawn");  // unreachable: the top token keeps p > 0
+  return model_token(logits, n_vocab, best);
 }
+
+template SampledToken TokenSampler::sample(const float*, int64_t, const std::vector<TokenId>&);
+template SampledToken TokenSampler::sample(const double*, int64_t, const std::vector<TokenId>&);
 
 }  // namespace sculpt
