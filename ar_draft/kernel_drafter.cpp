@@ -1,4 +1,4 @@
-// Greedy drafting on the CPU kernels without LibTorch; see kernel_drafter.h.
+// Drafting on the CPU kernels without LibTorch; see kernel_drafter.h.
 #include "ar_draft/kernel_drafter.h"
 
 #include <chrono>
@@ -8,7 +8,7 @@
 #include "ar_draft/draft_text.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/sampled_token.h"
+#include "core/sampler.h"
 #include "kernels/fast_decoder.h"
 
 namespace sculpt {
@@ -25,7 +25,6 @@ bool refuse(std::string* why_not, const std::string& why) {
 }  // namespace
 
 bool KernelDrafter::serves(const DraftParams& p, std::string* why_not) {
-  if (p.sampler.temperature != 0) return refuse(why_not, "sampling (temperature > 0) draws with LibTorch's generator");
   if (!p.use_cache) return refuse(why_not, "decoding without the cache is LibTorch's");
   if (p.backend != DecodeBackend::kAuto) return refuse(why_not, "the libtorch backend was asked for");
   if (p.copy.weight > 0) return refuse(why_not, "copying from passages");
@@ -64,7 +63,7 @@ DraftResult KernelDrafter::draft(const std::string& prompt, const DraftParams& p
                                  DraftStats* stats) {
   std::string why_not;
   if (!serves(params, &why_not)) fail("draft", "the kernel drafter does not serve this request: ", why_not);
-  params.sampler.validate();
+  TokenSampler sampler(params.sampler);
   DraftResult out;
   std::vector<TokenId>& ids = out.prompt_ids;
   if (tokenizer_.bos_for_model() >= 0) ids.push_back(tokenizer_.bos_for_model());  // as the model's tokenizer does
@@ -98,7 +97,7 @@ DraftResult KernelDrafter::draft(const std::string& prompt, const DraftParams& p
   DraftText text(tokenizer_, out.prompt_ids);
   std::vector<TokenId> row = ids;  // the prompt, then every drawn token: the penalty's context
   for (int64_t step = 0;; ++step) {
-    const SampledToken t = greedy_token(logits.data(), config_.vocab_size, row, params.sampler.repetition_penalty);
+    const SampledToken t = sampler.sample(logits.data(), config_.vocab_size, row);
     row.push_back(t.id);
     if (params.stop_at_eos && t.id == tokenizer_.eos_id()) {
       out.stop_reason = StopReason::kEos;

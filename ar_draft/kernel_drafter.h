@@ -1,9 +1,10 @@
-// Greedy drafting from a model directory on the CPU kernels, without LibTorch: the safetensors
-// file is mapped and computed as stored (kernels/fast_decoder.h), the tokenizer is the core's,
-// and each token is the argmax (core/sampled_token.h). It is what `sculpt draft` runs when a
-// request needs nothing else (cli/draft_main.cpp), so that drafting starts in milliseconds
-// rather than after LibTorch's half second of loading. The tokens, log-probabilities, text and
-// stop reason are those the Drafter (ar_draft/drafter.h) gives for the same request.
+// Drafting from a model directory on the CPU kernels, without LibTorch: the safetensors file is
+// mapped and computed as stored (kernels/fast_decoder.h), the tokenizer is the core's, and each
+// token is drawn by the Drafter's own sampler (core/sampler.h), greedy or seeded. It is what
+// `sculpt draft` runs when a request needs nothing else (cli/draft_main.cpp), so that drafting
+// starts in milliseconds rather than after LibTorch's half second of loading. The tokens,
+// log-probabilities, text and stop reason are those the Drafter (ar_draft/drafter.h) gives for
+// the same request.
 //
 //   std::string why_not;
 //   if (auto drafter = KernelDrafter::open("models/drafter", &why_not))
@@ -24,9 +25,9 @@ namespace sculpt {
 
 class KernelDrafter {
  public:
-  // Whether draft() serves these params as the Drafter would: greedy (temperature 0), against
-  // the cache, on the kernels' backend, with no copying and no banned phrases. If not, *why_not
-  // (if given) says why.
+  // Whether draft() serves these params as the Drafter would: against the cache, on the
+  // kernels' backend, with no copying and no banned phrases (any sampler settings). If not,
+  // *why_not (if given) says why.
   static bool serves(const DraftParams& params, std::string* why_not = nullptr);
 
   // The drafter of model_dir (config.json, one model.safetensors, its tokenizer), or nullopt

@@ -21,6 +21,7 @@ po::options_description draft_options() {
       ("repetition-penalty", po::value<double>()->default_value(defaults.sampler.repetition_penalty), "CTRL penalty; 1 = off")
       ("seed", po::value<int64_t>()->default_value(defaults.sampler.seed), "sampling seed")
       ("stop", po::value<std::vector<std::string>>()->composing(), "stop string (repeatable)")
+      ("ignore-eos", po::bool_switch(), "draft on past the end-of-sequence token (max-tokens exactly)")
       ("no-cache", po::bool_switch(), "recompute the whole sequence every step (for comparison)")
       ("backend", po::value<std::string>()->default_value("auto"),
        "auto (Sculpt's CPU kernels when the model allows) or libtorch")
@@ -32,6 +33,7 @@ DraftParams draft_params(const po::variables_map& vm) {
   DraftParams params;
   params.max_tokens = vm["max-tokens"].as<int>();
   params.use_cache = !vm["no-cache"].as<bool>();
+  params.stop_at_eos = !vm["ignore-eos"].as<bool>();
   params.backend = parse_decode_backend(vm["backend"].as<std::string>());
   params.sampler.temperature = vm["temperature"].as<double>();
   params.sampler.top_k = vm["top-k"].as<int>();

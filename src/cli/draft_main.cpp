@@ -1,10 +1,10 @@
 // `sculpt draft` without LibTorch: the `sculpt` launcher (cli/sculpt_launcher.cpp) runs this
-// program for `draft`. A greedy draft the CPU kernels compute (KernelDrafter, ar_draft/kernel_drafter.h)
-// is served here, from the model's file as stored, in a process that starts in milliseconds and
-// holds little more than the weights; anything else (sampling, --backend libtorch, a model the
-// kernels do not compute, --help, a usage error, a missing model) goes to the command-line
-// program beside it, which loads LibTorch and serves or reports it as it always has. Both read
-// the same options and print the same output (cli/draft_command.h).
+// program for `draft`. A draft the CPU kernels compute (KernelDrafter, ar_draft/kernel_drafter.h),
+// greedy or sampled, is served here, from the model's file as stored, in a process that starts
+// in milliseconds and holds little more than the weights; anything else (--backend libtorch,
+// --no-cache, a model the kernels do not compute, --help, a usage error, a missing model) goes
+// to the command-line program beside it, which loads LibTorch and serves or reports it. Both
+// read the same options and print the same output (cli/draft_command.h).
 #include <limits.h>
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
 // libexec directory relative to the installed bin directory). The program links LibTorch, whose
 // loading takes about 0.4 s; with the variables set before it loads, it need not restart itself
 // to set them, which halves the start-up of every command. `sculpt draft` runs sculpt-draft beside
-// it instead (cli/draft_main.cpp), which serves greedy drafts on the CPU kernels without loading
+// it instead (cli/draft_main.cpp), which serves drafts on the CPU kernels without loading
 // LibTorch at all and hands everything else to the command-line program.
 #include <limits.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // The drafter without LibTorch (ar_draft/kernel_drafter.h) against the Drafter (ar_draft/drafter.h)
-// on the shipped drafter as stored, in bfloat16 and in int8: the same tokens, log-probabilities,
+// on the shipped drafter as stored, in bfloat16 and in int8, greedy and sampled: the same tokens, log-probabilities,
 // entropies, text and stop reason, token for token. And what it leaves to the Drafter: requests
 // it does not serve, and models it does not compute as the Drafter would (refused, not misread).
 #include <gtest/gtest.h>
@@ -25,6 +25,20 @@ DraftParams greedy(int max_tokens) {
   DraftParams p;
   p.max_tokens = max_tokens;
   p.sampler.temperature = 0;
+  return p;
+}
+
+// A seeded sampled draft with every filter on.
+DraftParams sampled(int max_tokens, int64_t seed) {
+  DraftParams p;
+  p.max_tokens = max_tokens;
+  p.stop_at_eos = false;
+  p.sampler.temperature = 0.9;
+  p.sampler.top_k = 200;
+  p.sampler.top_p = 0.95;
+  p.sampler.min_p = 0.01;
+  p.sampler.repetition_penalty = 1.1;
+  p.sampler.seed = seed;
   return p;
 }
 
@@ -79,6 +93,20 @@ TEST(KernelDrafterTest, DraftsWhatTheDrafterDraftsOnTheShippedModel) {
   EXPECT_EQ(expect_same_drafts(kDrafter, "The", greedy(600)), StopReason::kContext);  // the context is 512
 }
 
+// Seeded drafts: the defaults of `sculpt draft` (temperature 0.8, no filter) and every filter on,
+// at two seeds whose drafts differ.
+TEST(KernelDrafterTest, DrawsWhatTheDrafterDrawsWithTheSameSeed) {
+  DraftParams defaults;
+  defaults.max_tokens = 128;
+  defaults.stop_at_eos = false;
+  expect_same_drafts(kDrafter, "The jury said that the election", defaults);
+  expect_same_drafts(kDrafter, "It was", sampled(128, 1));
+  expect_same_drafts(kDrafter, "It was", sampled(128, 2));
+  std::optional<KernelDrafter> kernel = KernelDrafter::open(kDrafter);
+  ASSERT_TRUE(kernel);
+  EXPECT_NE(kernel->draft("It was", sampled(64, 1)).text, kernel->draft("It was", sampled(64, 2)).text);
+}
+
 // The weights as stored in bfloat16 and in int8, read as stored by both.
 TEST(KernelDrafterTest, DraftsWhatTheDrafterDraftsInBfloat16AndInt8) {
   sculpt::testing::TempDir temp("sculpt_kernel_drafter");
@@ -92,19 +120,18 @@ TEST(KernelDrafterTest, DraftsWhatTheDrafterDraftsInBfloat16AndInt8) {
     copy_tokenizer_files(kDrafter, dir);
     expect_same_drafts(dir, "The jury said that the election", greedy(96));
     expect_same_drafts(dir, "It was", stopping);
+    expect_same_drafts(dir, "It was", sampled(64, 3));
   }
 }
 
-TEST(KernelDrafterTest, ServesOnlyGreedyCachedRequestsOnTheKernels) {
+TEST(KernelDrafterTest, ServesOnlyCachedRequestsOnTheKernels) {
   std::string why;
   EXPECT_TRUE(KernelDrafter::serves(greedy(8), &why));
-  DraftParams sampled = greedy(8);
-  sampled.sampler.temperature = 0.8;
-  EXPECT_FALSE(KernelDrafter::serves(sampled, &why));
-  EXPECT_NE(why.find("temperature"), std::string::npos) << why;
+  EXPECT_TRUE(KernelDrafter::serves(sampled(8, 0), &why));
   DraftParams uncached = greedy(8);
   uncached.use_cache = false;
-  EXPECT_FALSE(KernelDrafter::serves(uncached));
+  EXPECT_FALSE(KernelDrafter::serves(uncached, &why));
+  EXPECT_NE(why.find("cache"), std::string::npos) << why;
   DraftParams torch = greedy(8);
   torch.backend = DecodeBackend::kLibTorch;
   EXPECT_FALSE(KernelDrafter::serves(torch));
@@ -113,7 +140,7 @@ TEST(KernelDrafterTest, ServesOnlyGreedyCachedRequestsOnTheKernels) {
   EXPECT_FALSE(KernelDrafter::serves(copying));
   std::optional<KernelDrafter> kernel = KernelDrafter::open(kDrafter);
   ASSERT_TRUE(kernel);
-  EXPECT_THROW(kernel->draft("The", sampled), Error);
+  EXPECT_THROW(kernel->draft("The", uncached), Error);
 }
 
 // A copy of the shipped drafter whose tensors `edit` changes.

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""`sculpt draft` through the launcher, which runs sculpt-draft (src/cli/draft_main.cpp): a greedy
-draft is served without LibTorch and prints exactly what the command-line program prints for
-the same request (JSON and streamed text); every other request is handed to that program, which
-serves or reports it. Usage: test_draft_fast_start.py SCULPT_LAUNCHER SOURCE_DIR"""
+"""`sculpt draft` through the launcher, which runs sculpt-draft (src/cli/draft_main.cpp): a draft,
+greedy or sampled with a seed, is served without LibTorch and prints exactly what the
+command-line program prints for the same request (JSON and streamed text); every other request
+is handed to that program, which serves or reports it. Usage: test_draft_fast_start.py SCULPT_LAUNCHER SOURCE_DIR"""
 import json
 import os
 import subprocess
@@ -37,7 +37,9 @@ cases = [
     ["--prompt", "The jury said that the election", "--temperature", "0", "--max-tokens", "96"],
     ["--prompt", "It was", "--temperature", "0", "--repetition-penalty", "1.3", "--stop", "."],
     ["--prompt", "Mr. Hawksley said", "--temperature", "0", "--max-tokens", "600"],  # clamped to the context
-    ["--prompt", "The jury said", "--temperature", "0.8", "--seed", "5", "--max-tokens", "48"],  # sampled: handed over
+    ["--prompt", "The jury said", "--seed", "5", "--max-tokens", "48"],  # sampled, at the default temperature
+    ["--prompt", "He said", "--temperature", "0.7", "--top-p", "0.95", "--top-k", "50", "--min-p", "0.02",
+     "--repetition-penalty", "1.2", "--seed", "9", "--max-tokens", "300", "--ignore-eos"],
     ["--prompt", "The jury said", "--temperature", "0", "--backend", "libtorch", "--max-tokens", "24"],
 ]
 for case in cases:
@@ -48,18 +50,19 @@ for case in cases:
     if want.returncode == 0 and got.returncode == 0:
         check(comparable(got.stdout) == comparable(want.stdout), f"{case}: the JSON differs")
         check(got.stderr == want.stderr, f"{case}: stderr differs: {got.stderr!r} vs {want.stderr!r}")
-    if "0.8" not in case and "libtorch" not in case:  # served without LibTorch: the streamed text too
+    if "libtorch" not in case:  # served without LibTorch: the streamed text too
         want = subprocess.run([full] + argv, capture_output=True, text=True)
         got = subprocess.run([launcher] + argv, capture_output=True, text=True)
         check(got.returncode == 0 and got.stdout == want.stdout, f"{case}: the streamed text differs")
 
-# A greedy draft is served without loading LibTorch; a sampled one loads it (the control).
-greedy = ["draft", "--model", drafter, "--prompt", "The jury said", "--temperature", "0", "--max-tokens", "32"]
-status, libraries = loaded_libraries([launcher] + greedy)
-check(status == 0 and libraries and not any("torch" in lib for lib in libraries),
-      "a greedy draft loaded LibTorch: " + " ".join(sorted(libraries)))
-status, libraries = loaded_libraries([launcher] + greedy[:-4] + ["--temperature", "0.8"])
-check(status == 0 and any("libtorch" in lib for lib in libraries), "a sampled draft did not load LibTorch")
+# Greedy and sampled drafts are served without loading LibTorch; --backend libtorch loads it (the control).
+draft = ["draft", "--model", drafter, "--prompt", "The jury said", "--max-tokens", "32"]
+for sampler in (["--temperature", "0"], ["--temperature", "0.8", "--top-p", "0.9"]):
+    status, libraries = loaded_libraries([launcher] + draft + sampler)
+    check(status == 0 and libraries and not any("torch" in lib for lib in libraries),
+          f"a draft with {sampler} loaded LibTorch: " + " ".join(sorted(libraries)))
+status, libraries = loaded_libraries([launcher] + draft + ["--backend", "libtorch"])
+check(status == 0 and any("libtorch" in lib for lib in libraries), "--backend libtorch did not load LibTorch")
 
 # What the command-line program reports, it still reports: one line, a non-zero exit.
 for argv, want in [(["draft", "--model", "/nonexistent", "--prompt", "x", "--temperature", "0"], "does not exist"),
