@@ -16,21 +16,8 @@
 #   files to build/llamacpp/models/. Environment: SCULPT (default build/sculpt), THREADS (2),
 #   LLAMA_BIN (default LLAMA_CPP_DIR/bin; a llama.cpp rebuilt for this CPU).
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 LLAMA_CPP_DIR [REPS]" >&2; exit 2; }
-PKG=$(realpath "$1"); REPS=${2:-3}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SCULPT=$(realpath "${SCULPT:-$ROOT/build/sculpt}")
-THREADS=${THREADS:-2}
-LLAMA_BIN=$(realpath "${LLAMA_BIN:-$PKG/bin}")
-MODELS=$ROOT/build/llamacpp/models
-PY=/usr/bin/python3
-for f in m88_f32_ctx640/config.json m88-q8_0.gguf m88-f16.gguf drafter-f16.gguf; do
-  [ -e "$MODELS/$f" ] || { echo "$MODELS/$f is missing: run $PKG/scripts/compare.sh ar once from $ROOT" >&2; exit 1; }
-done
-[ -x "$SCULPT" ] || { echo "no sculpt binary at $SCULPT (build first or set SCULPT)" >&2; exit 1; }
-export LD_LIBRARY_PATH=$LLAMA_BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} OMP_NUM_THREADS=$THREADS
-W=$(mktemp -d /tmp/sculpt_int8_bench_XXXXXX)
-trap 'rm -rf "$W"' EXIT
+source "$(dirname "$0")/llama_compare_env.sh" "$@"
+require_models m88_f32_ctx640/config.json m88-q8_0.gguf m88-f16.gguf drafter-f16.gguf
 
 # The int8 copies; the 88M one keeps compare.sh's 640-token context, so that bench draft's
 # cache-against-recompute check stays short.

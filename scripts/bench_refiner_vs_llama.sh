@@ -14,20 +14,13 @@
 # usage: scripts/bench_refiner_vs_llama.sh LLAMA_CPP_DIR [REPS]
 #   LLAMA_CPP_DIR: the prebuilt llama.cpp package (bin/ and scripts/compare.sh); its
 #   `compare.sh diffusion` must have run once from this folder, which writes the refiner as a
-#   Dream GGUF to build/llamacpp/models/. Environment: SCULPT (default build/sculpt), THREADS (2).
+#   Dream GGUF to build/llamacpp/models/. Environment: SCULPT (default build/sculpt), THREADS (2),
+#   LLAMA_BIN (default LLAMA_CPP_DIR/bin; a llama.cpp rebuilt for this CPU).
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 LLAMA_CPP_DIR [REPS]" >&2; exit 2; }
-PKG=$(realpath "$1"); REPS=${2:-3}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SCULPT=$(realpath "${SCULPT:-$ROOT/build/sculpt}")
-THREADS=${THREADS:-2}
-GGUF=$ROOT/build/llamacpp/models/refiner-dream-f32-raw.gguf
-PY=/usr/bin/python3  # Debian's, with python3-sentencepiece
-[ -f "$GGUF" ] || { echo "$GGUF is missing: run $PKG/scripts/compare.sh diffusion once from $ROOT" >&2; exit 1; }
-[ -x "$SCULPT" ] || { echo "no sculpt binary at $SCULPT (build first or set SCULPT)" >&2; exit 1; }
-export LD_LIBRARY_PATH=$PKG/bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} OMP_NUM_THREADS=$THREADS
-W=$(mktemp -d /tmp/sculpt_refiner_bench_XXXXXX)
-trap 'rm -rf "$W"' EXIT
+COMPARE_STEP=diffusion
+source "$(dirname "$0")/llama_compare_env.sh" "$@"
+require_models refiner-dream-f32-raw.gguf
+GGUF=$MODELS/refiner-dream-f32-raw.gguf
 
 # Brown validation text cut to exactly N tokens of the refiner's tokenizer (no BOS); the spans
 # text also gets four character ranges of about 8 tokens each, at 1/8, 3/8, 5/8 and 7/8.
@@ -72,7 +65,7 @@ timed() { # NAME COMMAND...: wall seconds and peak RSS of one run into $W/NAME.t
     || { echo "$name failed:" >&2; tail -3 "$W/$name.err" >&2; exit 1; }
 }
 llama() { # NAME PROMPT_FILE STEPS
-  timed "$1" "$PKG/bin/llama-diffusion-cli" -m "$GGUF" -f "$2" -t "$THREADS" -ub 1024 -b 1024 -c 1024 \
+  timed "$1" "$LLAMA_BIN/llama-diffusion-cli" -m "$GGUF" -f "$2" -t "$THREADS" -ub 1024 -b 1024 -c 1024 \
     --diffusion-steps "$3" --diffusion-block-length 1024 --temp 0 --top-k 1 --seed 1
 }
 for rep in $(seq 1 "$REPS"); do
