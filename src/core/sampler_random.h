@@ -1,7 +1,7 @@
 // The random stream the token sampler draws from: that of LibTorch's CPU generator
 // (at::CPUGeneratorImpl), reproduced without LibTorch, so that a seeded draft or refinement is
-// the same whether the LibTorch path or the CPU kernels compute it, and the same as it was when
-// the sampler drew with at::multinomial.
+// the same whether the LibTorch path or the CPU kernels compute it, and the one at::multinomial
+// draws with LibTorch's generator of the same seed.
 //
 //   SamplerRandom random(/*seed=*/42);
 //   double q = random.exponential();   // one draw of Exp(1)
