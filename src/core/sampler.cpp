@@ -24,9 +24,10 @@ SampledToken TokenSampler::sample(const T* logits, int64_t n_vocab, const std::v
     fail(where, "a row of logits is all -inf");
   if (params_.repetition_penalty != 1.0) apply_repetition_penalty(row_, context, params_.repetition_penalty);
   apply_temperature(row_, params_.temperature);
-  apply_top_k(row_, params_.top_k);
-  apply_top_p(row_, params_.top_p);
-  apply_min_p(row_, params_.min_p);
+  // Only the filters that are on: each checks the whole row first, once per token.
+  if (params_.top_k > 0) apply_top_k(row_, params_.top_k);
+  if (params_.top_p < 1) apply_top_p(row_, params_.top_p);
+  if (params_.min_p > 0) apply_min_p(row_, params_.min_p);
   softmax_in_place(row_);
   // The first argmax of p_v / q_v over every v, one q_v drawn per token as at::multinomial
   // does. Since q_v >= u_v, p_v / q_v <= p_v / u_v: a token whose bound is clearly below the
