@@ -40,7 +40,9 @@ std::optional<KernelDrafter> KernelDrafter::open(const std::string& model_dir, s
   try {
     ModelConfig config = load_model_config(model_dir + "/config.json");
     if (config.attention != AttentionMode::kCausal) return refuse(why_not, "the model is not causal"), std::nullopt;
-    auto file = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(model_dir + "/model.safetensors"));
+    // Read, not mapped: the decoder computes from these bytes in place (SafetensorsFile::Residency).
+    auto file = std::make_shared<const SafetensorsFile>(
+        SafetensorsFile::open(model_dir + "/model.safetensors", SafetensorsFile::Residency::kLoaded));
     StoredTensors tensors;
     for (const TensorInfo& t : file->tensors()) tensors[t.name] = {t.dtype, t.shape, file->data(t)};
     std::optional<FastDecoderModel> model = fast_decoder_layout(config, std::move(tensors), why_not);

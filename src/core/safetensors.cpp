@@ -351,7 +351,31 @@ SafetensorsIndex parse_safetensors(const uint8_t* data, size_t size, const std::
   return index;
 }
 
-SafetensorsFile SafetensorsFile::open(const std::string& path) {
+namespace {
+
+// The file's `size` bytes read into a private anonymous mapping advised into huge pages, or
+// MAP_FAILED with errno set.
+void* read_into_memory(int fd, size_t size) {
+  void* memory = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return MAP_FAILED;
+  ::madvise(memory, size, MADV_HUGEPAGE);  // a hint: without it the pages are 4 KiB
+  for (size_t done = 0; done < size;) {
+    const ssize_t got = ::pread(fd, static_cast<uint8_t*>(memory) + done, size - done, off_t(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      const int err = got == 0 ? EIO : errno;  // 0: the file shrank while it was read
+      ::munmap(memory, size);
+      errno = err;
+      return MAP_FAILED;
+    }
+    done += size_t(got);
+  }
+  return memory;
+}
+
+}  // namespace
+
+SafetensorsFile SafetensorsFile::open(const std::string& path, Residency residency) {
   SafetensorsFile file;
   file.path_ = path;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -369,16 +393,18 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   file.map_size_ = size_t(st.st_size);
   if (file.map_size_ > 0) {  // mmap refuses length 0; parse_safetensors reports the short file
     // Writable but private (copy-on-write): a model may take its weights straight from the
-    // mapping and still change them (LoRA merging, training) without touching the file.
-    void* map = ::mmap(nullptr, file.map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    // file's memory and still change them (LoRA merging, training) without touching the file.
+    const bool read = residency == Residency::kLoaded;
+    void* map = read ? read_into_memory(fd, file.map_size_)
+                     : ::mmap(nullptr, file.map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
       int err = errno;
       ::close(fd);
-      fail(path, "cannot mmap ", file.map_size_, " bytes: ", errno_text(err));
+      fail(path, read ? "cannot read " : "cannot mmap ", file.map_size_, " bytes: ", errno_text(err));
     }
     file.map_ = static_cast<const uint8_t*>(map);
   }
-  ::close(fd);  // the mapping keeps the file alive
+  ::close(fd);  // a mapping keeps the file alive
 
   // On a throw below, `file`'s destructor unmaps.
   file.index_ = parse_safetensors(file.map_, file.map_size_, path);

@@ -57,14 +57,26 @@ inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 // fuzzers). `where` names the source in error messages. Throws Error on any malformed input.
 SafetensorsIndex parse_safetensors(const uint8_t* data, size_t size, const std::string& where);
 
-// A memory-mapped safetensors file (mmap MAP_PRIVATE: writes through the mapping are private
-// copies, never reach the file; data() hands out const pointers all the same). Move-only; the
-// mapping lives as long as the object, so pointers from data() must not outlive it. As with any
-// mapping, truncating the file while it is mapped makes later reads fault (SIGBUS).
+// A safetensors file in memory, mapped or read (see Residency), private either way: writes
+// through its memory are private copies that never reach the file; data() hands out const
+// pointers all the same. Move-only; the memory lives as long as the object, so pointers from
+// data() must not outlive it. As with any mapping, truncating a mapped file makes later reads
+// fault (SIGBUS).
 class SafetensorsFile {
  public:
-  // Maps and validates the file; throws Error naming the path if it cannot.
-  static SafetensorsFile open(const std::string& path);
+  // How open() holds the file's bytes.
+  enum class Residency {
+    // mmap MAP_PRIVATE: a page is read when first touched, so looking at a few tensors of a large
+    // file costs only those. Backed by the page cache's pages as they are.
+    kMapped,
+    // Read whole into private memory advised into 2 MiB pages (MADV_HUGEPAGE), for weights a
+    // model computes from in place. A file the page cache holds in 4 KiB pages (one written by
+    // small writes, our own checkpoints among them) streams slower when mapped: decoding an
+    // 88M float32 model was 14% faster with 2 threads and 18-21% with one (docs/speed.md).
+    kLoaded,
+  };
+  // Maps or reads the file and validates it; throws Error naming the path if it cannot.
+  static SafetensorsFile open(const std::string& path, Residency residency = Residency::kMapped);
 
   ~SafetensorsFile();
   SafetensorsFile(SafetensorsFile&& other) noexcept;
@@ -80,8 +92,9 @@ class SafetensorsFile {
   // other writers may be misaligned, so read through memcpy unless alignment was checked.
   const uint8_t* data(const TensorInfo& info) const;
   // Says the tensor's bytes will not be read again (MADV_DONTNEED on the whole pages inside its
-  // range; a page it shares with a neighbour is kept), so a tensor copied out of the mapping
-  // leaves resident memory at once. Reading it afterwards reads the file again.
+  // range; a page it shares with a neighbour is kept), so a tensor copied out of the file's
+  // memory leaves resident memory at once. Reading it afterwards reads the file again (kMapped)
+  // or zeros (kLoaded).
   void drop_pages(const TensorInfo& info) const;
   const std::map<std::string, std::string>& metadata() const { return index_.metadata; }
   const std::string& path() const { return path_; }

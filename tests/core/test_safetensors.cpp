@@ -339,11 +339,52 @@ TEST(SafetensorsReaderTest, MovesKeepTheMapping) {
   EXPECT_EQ(std::memcmp(third.data(third.at("w")), values, sizeof values), 0);
 }
 
+// Read into memory (kLoaded) holds the same bytes as the mapping, privately: writes to it never
+// reach the file; a dropped tensor reads as zeros, where a mapped one is read from the file again.
+TEST(SafetensorsReaderTest, LoadedHoldsTheMappedBytesPrivately) {
+  TempDir dir;
+  const std::string path = dir.file("w.safetensors");
+  const int64_t n = 3 * 4096 + 5;  // a tensor spanning whole pages, and an odd tail
+  std::vector<float> big(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) big[size_t(i)] = float(i) * 0.25f - 7.0f;
+  const std::vector<uint16_t> half = {1, 2, 3};
+  write_safetensors(path, {{"big", DType::kF32, {n}, big.data()}, {"half", DType::kF16, {3}, half.data()}},
+                    {{"k", "v"}});
+  const SafetensorsFile mapped = SafetensorsFile::open(path);
+  const SafetensorsFile loaded = SafetensorsFile::open(path, SafetensorsFile::Residency::kLoaded);
+  ASSERT_EQ(loaded.tensors().size(), 2u);
+  EXPECT_EQ(loaded.metadata(), mapped.metadata());
+  for (const TensorInfo& t : mapped.tensors()) {
+    const TensorInfo& l = loaded.at(t.name);
+    EXPECT_EQ(l.dtype, t.dtype);
+    EXPECT_EQ(l.shape, t.shape);
+    ASSERT_EQ(l.end - l.begin, t.end - t.begin);
+    EXPECT_EQ(std::memcmp(loaded.data(l), mapped.data(t), size_t(t.end - t.begin)), 0) << t.name;
+  }
+  const TensorInfo& info = loaded.at("big");
+  auto* first = const_cast<float*>(reinterpret_cast<const float*>(loaded.data(info)));
+  first[0] = 1234.5f;  // private memory: the file keeps its bytes
+  EXPECT_EQ(reinterpret_cast<const float*>(SafetensorsFile::open(path).data(info))[0], big[0]);
+  loaded.drop_pages(info);
+  mapped.drop_pages(mapped.at("big"));
+  const auto* after_loaded = reinterpret_cast<const float*>(loaded.data(info));
+  const auto* after_mapped = reinterpret_cast<const float*>(mapped.data(mapped.at("big")));
+  const int64_t middle = n / 2;  // inside a whole page of the tensor
+  EXPECT_EQ(after_loaded[middle], 0.0f);
+  EXPECT_EQ(after_mapped[middle], big[size_t(middle)]);
+}
+
 TEST(SafetensorsReaderTest, RefusesMissingFileAndDirectory) {
   TempDir dir;
   std::string missing = dir.file("missing.safetensors");
   std::string message = error_of([&] { SafetensorsFile::open(missing); });
   EXPECT_NE(message.find(missing + ": cannot open"), std::string::npos) << message;
+  message = error_of([&] { SafetensorsFile::open(missing, SafetensorsFile::Residency::kLoaded); });
+  EXPECT_NE(message.find(missing + ": cannot open"), std::string::npos) << message;
+  const std::string garbage = dir.file("garbage.safetensors");
+  std::ofstream(garbage) << "not a safetensors file at all";
+  message = error_of([&] { SafetensorsFile::open(garbage, SafetensorsFile::Residency::kLoaded); });
+  EXPECT_NE(message.find(garbage), std::string::npos) << message;
   fs::create_directory(dir.file("a_dir"));
   message = error_of([&] { SafetensorsFile::open(dir.file("a_dir")); });
   EXPECT_NE(message.find("is not a regular file"), std::string::npos) << message;
