@@ -252,11 +252,13 @@ Transformer load_transformer(const std::string& model_dir, const std::function<v
   // The dtype the weights will be held in, checked against the memory available before anything
   // is allocated; the first shard's largest tensor stands for the checkpoint's dtype.
   auto first = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(paths.front()));
-  const auto& tensors = first->tensors();
-  const auto largest = std::max_element(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
-    return a.end - a.begin < b.end - b.begin;
-  });
-  const DType stored = largest == tensors.end() ? DType::kF32 : largest->dtype;
+  const DType stored = [&] {
+    const auto& tensors = first->tensors();
+    const auto largest = std::max_element(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
+      return a.end - a.begin < b.end - b.begin;
+    });
+    return largest == tensors.end() ? DType::kF32 : largest->dtype;
+  }();
   const std::optional<DType> dtype = held_dtype(weights_dtype, stored, config.n_params());
   const DType held = dtype.value_or(stored);
   // Int8 matrices are held as stored (with a float32 scale per 32) or dequantized to `held`.
@@ -267,12 +269,18 @@ Transformer load_transformer(const std::string& model_dir, const std::function<v
   check_memory("the weights of " + model_dir, held_bytes,
                held == DType::kF32 ? "use a smaller model or hold the weights in bfloat16 (runtime.dtype)"
                                    : "use a smaller model");
+  // Weights held as stored are computed from the file's bytes in place, so those are read into
+  // memory of their own rather than mapped (SafetensorsFile::Residency); weights converted at
+  // load stay mapped, so that each tensor's pages are dropped once it is copied.
+  const auto residency = held == stored ? SafetensorsFile::Residency::kLoaded : SafetensorsFile::Residency::kMapped;
+  if (residency == SafetensorsFile::Residency::kLoaded) first.reset();  // only its header was read
   // Built without initialising (every weight is replaced); shard by shard, so a shard whose
   // tensors were converted is unmapped before the next is read.
   Transformer model(config, WeightInit::kNone);
   LoadedTensors loaded;
   for (const std::string& path : paths) {
-    auto file = first ? std::move(first) : std::make_shared<const SafetensorsFile>(SafetensorsFile::open(path));
+    auto file = first ? std::move(first)
+                      : std::make_shared<const SafetensorsFile>(SafetensorsFile::open(path, residency));
     take_tensors(*model, file, dtype, int8_checkpoint, loaded);
   }
   check_all_loaded(*model, loaded, sharded ? index_path : weights_path);

@@ -87,36 +87,78 @@ std::vector<std::pair<uintptr_t, uintptr_t>> mappings_of(const std::string& path
   return ranges;
 }
 
-bool inside(const at::Tensor& t, const std::vector<std::pair<uintptr_t, uintptr_t>>& ranges) {
-  const auto p = reinterpret_cast<uintptr_t>(t.data_ptr());
-  for (const auto& [b, e] : ranges)
-    if (p >= b && p + size_t(t.nbytes()) <= e) return true;
-  return false;
+// The line of /proc/self/maps whose range holds `p` ("" if none): its range and, for a mapping
+// of a file, the file's path.
+std::string region_of(const void* p) {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const size_t dash = line.find('-'), space = line.find(' ');
+    if (at >= std::stoull(line.substr(0, dash), nullptr, 16) &&
+        at < std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16))
+      return line;
+  }
+  return "";
 }
 
-TEST(CheckpointTest, WeightsInTheCheckpointsDtypeUseTheMappingWithoutACopy) {
+// Expects the tensors `take` picks out of `tensors` (module names, which are the checkpoint's
+// here) to lie in memory exactly as the file at `path` lays them out, in one region that is not
+// a mapping of the file (the file read into memory): each at the same distance from the first
+// as in the file. A tensor copied out of the file's bytes cannot keep that. Returns the region.
+std::string expect_file_layout(const torch::OrderedDict<std::string, at::Tensor>& tensors, const std::string& path,
+                               const std::function<bool(const at::Tensor&)>& take) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  const uint8_t* file_first = nullptr;
+  const uint8_t* memory_first = nullptr;
+  std::string region;
+  int checked = 0;
+  for (const auto& item : tensors) {
+    if (!take(item.value())) continue;
+    const TensorInfo* info = file.find(item.key());
+    if (info == nullptr) continue;  // tied: the head is the embedding
+    const auto* memory = static_cast<const uint8_t*>(item.value().data_ptr());
+    if (file_first == nullptr) {
+      file_first = file.data(*info);
+      memory_first = memory;
+      region = region_of(memory);
+      EXPECT_EQ(region.find(path), std::string::npos) << "a mapping of the file, not memory it was read into: " << region;
+    }
+    EXPECT_EQ(memory - memory_first, file.data(*info) - file_first) << item.key() << " is not where the file has it";
+    EXPECT_EQ(region_of(memory), region) << item.key();
+    ++checked;
+  }
+  EXPECT_GT(checked, 1);
+  return region;
+}
+
+// Weights held as stored are the file's bytes, read once into memory of their own (not mapped:
+// SafetensorsFile::Residency) and not copied again; that memory goes with the model.
+TEST(CheckpointTest, WeightsInTheCheckpointsDtypeAreTheFilesBytesWithoutACopy) {
   sculpt::testing::TempDir temp("sculpt_ckpt");
   const std::string dir = temp.file("m");
   save_transformer(*random_model(small_config()), dir, DType::kF32);
   const std::string weights = dir + "/model.safetensors";
   const std::string before = read_file(weights, size_t(1) << 20);
+  std::string region;
+  const void* first_weight = nullptr;
   {
     Transformer model = load_transformer(dir, {}, WeightsDType::kF32);
-    const auto ranges = mappings_of(weights);
-    ASSERT_FALSE(ranges.empty()) << "the checkpoint is not mapped while its model lives";
-    for (const auto& item : model->named_parameters()) EXPECT_TRUE(inside(item.value(), ranges)) << item.key();
+    region = expect_file_layout(model->named_parameters(), weights, [](const at::Tensor&) { return true; });
+    first_weight = model->named_parameters()[0].value().data_ptr();
+    EXPECT_TRUE(mappings_of(weights).empty()) << "the file stays mapped beside the memory it was read into";
     // Changing a weight (as merging an adapter does) changes the model, never the file.
     at::NoGradGuard no_grad;
     model->named_parameters()["model.norm.weight"].add_(1.0);
     EXPECT_EQ(read_file(weights, size_t(1) << 20), before);
-    // Converted weights are copies: nothing of the file stays mapped for them.
+    // Converted weights are copies, from a mapping of the file that does not outlive the load.
     Transformer narrow = load_transformer(dir, {}, WeightsDType::kBF16);
     for (const auto& item : narrow->named_parameters()) {
       EXPECT_EQ(item.value().scalar_type(), at::kBFloat16) << item.key();
-      EXPECT_FALSE(inside(item.value(), mappings_of(weights))) << item.key();
+      EXPECT_NE(region_of(item.value().data_ptr()), region) << item.key();
     }
+    EXPECT_TRUE(mappings_of(weights).empty()) << "the mapping outlives the load";
   }
-  EXPECT_TRUE(mappings_of(weights).empty()) << "the mapping outlives the model";
+  EXPECT_NE(region_of(first_weight), region) << "the weights' memory outlives the model";
 }
 
 TEST(CheckpointTest, LowPrecisionWeightsComputeAsTheirFloat32Widening) {
@@ -146,7 +188,7 @@ TEST(CheckpointTest, LowPrecisionWeightsComputeAsTheirFloat32Widening) {
 
 // Sculpt's int8 checkpoints: every matrix I8 with its F32 "_scale" tensor, vectors F32, and
 // quantization_config in config.json. Held as stored (kCheckpoint), the int8 matrices are the
-// file's mapping and compute (dequantized per use) exactly as the same checkpoint dequantized at
+// file's bytes in place and compute (dequantized per use) exactly as the same checkpoint dequantized at
 // load; written again as int8 they come back bit for bit; and within half a quantization step of
 // the float32 weights they were made from.
 TEST(CheckpointTest, Int8CheckpointsHoldTheirMatricesAsStoredOrDequantize) {
@@ -159,7 +201,9 @@ TEST(CheckpointTest, Int8CheckpointsHoldTheirMatricesAsStoredOrDequantize) {
       for (const TensorInfo& t : file.tensors()) {
         const bool scale = t.name.size() > 6 && t.name.compare(t.name.size() - 6, 6, "_scale") == 0;
         EXPECT_EQ(t.dtype, t.shape.size() == 2 && !scale ? DType::kI8 : DType::kF32) << t.name;
-        if (t.dtype == DType::kI8) ASSERT_NE(file.find(t.name + "_scale"), nullptr) << t.name;
+        if (t.dtype == DType::kI8) {
+          ASSERT_NE(file.find(t.name + "_scale"), nullptr) << t.name;
+        }
       }
       EXPECT_THAT(read_file(temp.file("int8") + "/config.json", 1 << 16), HasSubstr("\"quant_method\": \"sculpt_int8\""));
     }
@@ -167,12 +211,12 @@ TEST(CheckpointTest, Int8CheckpointsHoldTheirMatricesAsStoredOrDequantize) {
     Transformer wide = load_transformer(temp.file("int8"), {}, WeightsDType::kF32);
     EXPECT_EQ(held->config().int8_group_size, 32);
     EXPECT_EQ(wide->config().int8_group_size, 0);
-    const auto ranges = mappings_of(temp.file("int8") + "/model.safetensors");
+    expect_file_layout(held->named_parameters(), temp.file("int8") + "/model.safetensors",
+                       [](const at::Tensor& t) { return t.dim() == 2; });
     auto source_params = source->named_parameters();
     for (const auto& item : held->named_parameters()) {
       if (item.value().dim() != 2) continue;
       EXPECT_EQ(item.value().scalar_type(), at::kChar) << item.key();
-      EXPECT_TRUE(inside(item.value(), ranges)) << item.key();
       const at::Tensor w = wide->named_parameters()[item.key()];
       const at::Tensor step = held->named_buffers()[item.key() + "_scale"];
       EXPECT_EQ(w.scalar_type(), at::kFloat);
