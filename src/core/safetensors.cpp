@@ -17,6 +17,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/memory_guard.h"
 
 // Tensor bytes are stored little-endian and are written and handed out as they are in memory.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes little-endian");
@@ -395,6 +396,14 @@ SafetensorsFile SafetensorsFile::open(const std::string& path, Residency residen
     // Writable but private (copy-on-write): a model may take its weights straight from the
     // file's memory and still change them (LoRA merging, training) without touching the file.
     const bool read = residency == Residency::kLoaded;
+    if (read) {
+      try {  // unlike a mapping's pages, read memory cannot be given back to the page cache
+        check_memory(path, int64_t(file.map_size_), "it is read whole into memory: use a smaller model");
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+    }
     void* map = read ? read_into_memory(fd, file.map_size_)
                      : ::mmap(nullptr, file.map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {

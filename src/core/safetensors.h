@@ -70,9 +70,10 @@ class SafetensorsFile {
     // file costs only those. Backed by the page cache's pages as they are.
     kMapped,
     // Read whole into private memory advised into 2 MiB pages (MADV_HUGEPAGE), for weights a
-    // model computes from in place. A file the page cache holds in 4 KiB pages (one written by
-    // small writes, our own checkpoints among them) streams slower when mapped: decoding an
-    // 88M float32 model was 14% faster with 2 threads and 18-21% with one (docs/speed.md).
+    // model computes from in place; refused (Error) when the file does not fit in the memory
+    // available. A file the page cache holds in 4 KiB pages (one written by small writes, our
+    // own checkpoints among them) streams slower when mapped: decoding an 88M float32 model was
+    // 14-16% faster read with 2 threads and 18-21% with one (docs/speed.md).
     kLoaded,
   };
   // Maps or reads the file and validates it; throws Error naming the path if it cannot.

@@ -385,6 +385,12 @@ TEST(SafetensorsReaderTest, RefusesMissingFileAndDirectory) {
   std::ofstream(garbage) << "not a safetensors file at all";
   message = error_of([&] { SafetensorsFile::open(garbage, SafetensorsFile::Residency::kLoaded); });
   EXPECT_NE(message.find(garbage), std::string::npos) << message;
+  // A file larger than the memory available is refused before it is read (a sparse 1 TiB file).
+  const std::string huge = dir.file("huge.safetensors");
+  std::ofstream(huge).close();
+  fs::resize_file(huge, uintmax_t(1) << 40);
+  message = error_of([&] { SafetensorsFile::open(huge, SafetensorsFile::Residency::kLoaded); });
+  EXPECT_NE(message.find(huge + ": needs 1024.00 GiB"), std::string::npos) << message;
   fs::create_directory(dir.file("a_dir"));
   message = error_of([&] { SafetensorsFile::open(dir.file("a_dir")); });
   EXPECT_NE(message.find("is not a regular file"), std::string::npos) << message;
