@@ -40,6 +40,8 @@ std::optional<KernelDrafter> KernelDrafter::open(const std::string& model_dir, s
   try {
     ModelConfig config = load_model_config(model_dir + "/config.json");
     if (config.attention != AttentionMode::kCausal) return refuse(why_not, "the model is not causal"), std::nullopt;
+    // Before the weights are read: a model left to the main program is read there, once.
+    if (!fast_decoder_computes(config, why_not)) return std::nullopt;
     // Read, not mapped: the decoder computes from these bytes in place (SafetensorsFile::Residency).
     auto file = std::make_shared<const SafetensorsFile>(
         SafetensorsFile::open(model_dir + "/model.safetensors", SafetensorsFile::Residency::kLoaded));
