@@ -11,7 +11,7 @@
 //   at::Tensor row = mix_copy_distribution(logits_row, c, /*weight=*/0.8);  // log p, [n_vocab]
 #pragma once
 
-#include <ATen/ATen.h>
+#include <ATen/Tensor.h>
 
 #include <cstdint>
 #include <utility>

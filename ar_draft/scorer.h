@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/tokenizer.h"
-#include "core/transformer.h"
+#include "core/transformer_fwd.h"
 
 namespace sculpt {
 

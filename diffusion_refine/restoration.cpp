@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "diffusion_refine/refiner.h"
 
 namespace sculpt {
 

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "diffusion_refine/refiner.h"
+#include "diffusion_refine/refine_params.h"
 
 namespace sculpt {
+
+class Refiner;  // diffusion_refine/refiner.h
 
 // Token-aligned comparison of a draft, its refinement and a reference (same lengths).
 struct EditAccounting {

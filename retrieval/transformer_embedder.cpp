@@ -9,6 +9,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/tokenizer.h"
+#include "core/transformer.h"
 #include "retrieval/embedder.h"
 
 namespace sculpt {

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "core/transformer.h"
 
 namespace sculpt {
 

@@ -13,7 +13,8 @@
 
 #include <cstdint>
 
-#include "core/transformer.h"
+#include "core/model_config.h"
+#include "core/transformer_fwd.h"
 #include "train/train_params.h"
 
 namespace sculpt {

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/transformer.h"
+#include "core/transformer_fwd.h"
 #include "train/train_config.h"
 
 namespace sculpt {

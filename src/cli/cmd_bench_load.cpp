@@ -14,6 +14,7 @@
 #include "core/checkpoint.h"
 #include "core/kv_cache.h"
 #include "core/runtime_params.h"
+#include "core/transformer.h"
 
 namespace sculpt::cli {
 namespace {

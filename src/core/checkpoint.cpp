@@ -21,6 +21,7 @@
 #include "core/int8_weights.h"
 #include "core/lora_linear.h"
 #include "core/memory_guard.h"
+#include "core/transformer.h"
 
 namespace sculpt {
 namespace {

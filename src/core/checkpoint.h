@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "core/model_config.h"
 #include "core/runtime_params.h"
 #include "core/safetensors.h"
-#include "core/transformer.h"
+#include "core/transformer_fwd.h"
 
 namespace sculpt {
 

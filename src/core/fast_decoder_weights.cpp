@@ -7,6 +7,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/int8_weights.h"
+#include "core/transformer.h"
 
 namespace sculpt {
 namespace {

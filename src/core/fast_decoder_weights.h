@@ -12,7 +12,7 @@
 #include "core/decode_backend.h"
 #include "core/fast_decoder_layout.h"
 #include "core/runtime_params.h"
-#include "core/transformer.h"
+#include "core/transformer_fwd.h"
 
 namespace sculpt {
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/checkpoint.h"
+#include "core/transformer.h"
 #include "retrieval/retriever_registry.h"
 #include "support/tiny_models.h"
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/checkpoint.h"
+#include "core/transformer.h"
 #include "support/tiny_pipeline.h"
 
 namespace sculpt {

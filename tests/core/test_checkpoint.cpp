@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include "core/transformer.h"
 #include "support/test_util.h"
 
 namespace sculpt {

@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/transformer.h"
 #include "train/tokenizer_training.h"
 #include "core/tokenizer.h"
 #include "retrieval/text_analyzer.h"

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/transformer.h"
 #include "support/tiny_models.h"
 
 namespace sculpt {
