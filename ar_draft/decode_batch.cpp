@@ -1,6 +1,8 @@
 // DecodeBatch: batched prefill and KV-cached decoding with per-token confidence; see decode_batch.h.
 #include "ar_draft/decode_batch.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -11,6 +13,7 @@
 #include "core/fast_decoder_weights.h"
 #include "core/log.h"
 #include "core/phrase_ban.h"
+#include "core/transformer.h"
 
 namespace sculpt {
 namespace {

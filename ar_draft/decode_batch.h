@@ -8,16 +8,19 @@
 //   std::vector<DraftResult> out = batch.take_results();
 #pragma once
 
-#include <ATen/ATen.h>
+#include <ATen/Tensor.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "ar_draft/drafter.h"
+#include "ar_draft/draft_params.h"
+#include "ar_draft/draft_result.h"
 #include "core/kv_cache.h"
 #include "core/sample_rows.h"
+#include "core/tokenizer.h"
+#include "core/transformer_fwd.h"
 #include "kernels/fast_decoder.h"
 
 namespace sculpt {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/transformer.h"
 #include "support/tiny_models.h"
 
 namespace sculpt {
