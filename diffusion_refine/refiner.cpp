@@ -139,7 +139,7 @@ Predictions predict(at::Tensor logits, const at::Tensor& probs, const std::vecto
   if (p.ban)  // no token that completes a forbidden phrase with the written text around it
     for (int64_t j = 0; j < m; ++j)
       for (TokenId b : p.ban->banned_at(s.x, s.known, to_write[size_t(j)])) logits[j][b] = never;
-  for (const SampledToken& t : sample_rows(logits, {}, sampler)) out.tokens.push_back(t.id);
+  out.tokens = draw_rows(logits, {}, sampler);  // the confidence is read from probs below
   const at::Tensor pred = at::tensor(out.tokens, at::kLong);
   const at::Tensor conf = probs.narrow(0, 0, m).gather(1, pred.unsqueeze(1)).squeeze(1).contiguous();
   out.confidence.assign(conf.data_ptr<float>(), conf.data_ptr<float>() + m);

@@ -20,4 +20,8 @@ namespace sculpt {
 std::vector<SampledToken> sample_rows(const at::Tensor& logits,
                                       const std::vector<std::vector<TokenId>>& context_per_row, TokenSampler& sampler);
 
+// The same draws (TokenSampler::draw), the ids alone: no model logprob and entropy per row.
+std::vector<TokenId> draw_rows(const at::Tensor& logits, const std::vector<std::vector<TokenId>>& context_per_row,
+                               TokenSampler& sampler);
+
 }  // namespace sculpt

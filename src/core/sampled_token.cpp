@@ -27,6 +27,11 @@ SampledToken model_token(const T* logits, int64_t n_vocab, TokenId id) {
 template <class T>
 SampledToken greedy_token(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context,
                           double repetition_penalty) {
+  return model_token(logits, n_vocab, greedy_id(logits, n_vocab, context, repetition_penalty));
+}
+
+template <class T>
+TokenId greedy_id(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context, double repetition_penalty) {
   const char* where = "greedy_token";
   if (!(repetition_penalty > 0 && std::isfinite(repetition_penalty)))
     fail(where, "repetition penalty must be finite and > 0, got ", repetition_penalty);
@@ -55,12 +60,14 @@ SampledToken greedy_token(const T* logits, int64_t n_vocab, const std::vector<To
     if (x > best_value) best = v, best_value = x;
   }
   if (best < 0) fail(where, "a row of logits is all -inf");
-  return model_token(logits, n_vocab, best);
+  return best;
 }
 
 template SampledToken model_token(const float*, int64_t, TokenId);
 template SampledToken model_token(const double*, int64_t, TokenId);
 template SampledToken greedy_token(const float*, int64_t, const std::vector<TokenId>&, double);
 template SampledToken greedy_token(const double*, int64_t, const std::vector<TokenId>&, double);
+template TokenId greedy_id(const float*, int64_t, const std::vector<TokenId>&, double);
+template TokenId greedy_id(const double*, int64_t, const std::vector<TokenId>&, double);
 
 }  // namespace sculpt

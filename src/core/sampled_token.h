@@ -33,4 +33,9 @@ template <class T>
 SampledToken greedy_token(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context,
                           double repetition_penalty);
 
+// greedy_token's id alone, with the same checks: for a caller that does not read the model's
+// logprob and entropy, which cost an exponential per token of the vocabulary.
+template <class T>
+TokenId greedy_id(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context, double repetition_penalty);
+
 }  // namespace sculpt

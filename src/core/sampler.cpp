@@ -16,8 +16,13 @@ TokenSampler::TokenSampler(const SamplerParams& params) : params_(params), rando
 
 template <class T>
 SampledToken TokenSampler::sample(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context) {
+  return model_token(logits, n_vocab, draw(logits, n_vocab, context));
+}
+
+template <class T>
+TokenId TokenSampler::draw(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context) {
   const char* where = "sample";
-  if (params_.temperature == 0) return greedy_token(logits, n_vocab, context, params_.repetition_penalty);
+  if (params_.temperature == 0) return greedy_id(logits, n_vocab, context, params_.repetition_penalty);
   row_.assign(logits, logits + n_vocab);
   check_logit_row(where, row_);
   if (std::all_of(row_.begin(), row_.end(), [](double x) { return std::isinf(x); }))
@@ -44,10 +49,12 @@ SampledToken TokenSampler::sample(const T* logits, int64_t n_vocab, const std::v
     if (ratio > best_ratio) best = v, best_ratio = ratio;
   }
   if (best < 0) fail(where, "no token could be drawn");  // unreachable: the top token keeps p > 0
-  return model_token(logits, n_vocab, best);
+  return best;
 }
 
 template SampledToken TokenSampler::sample(const float*, int64_t, const std::vector<TokenId>&);
 template SampledToken TokenSampler::sample(const double*, int64_t, const std::vector<TokenId>&);
+template TokenId TokenSampler::draw(const float*, int64_t, const std::vector<TokenId>&);
+template TokenId TokenSampler::draw(const double*, int64_t, const std::vector<TokenId>&);
 
 }  // namespace sculpt

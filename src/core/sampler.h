@@ -33,6 +33,11 @@ class TokenSampler {
   template <class T>
   SampledToken sample(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context);
 
+  // The same draw as sample (the same token, the same use of the random stream), without the
+  // model's logprob and entropy: for a caller with its own confidence (the refiner).
+  template <class T>
+  TokenId draw(const T* logits, int64_t n_vocab, const std::vector<TokenId>& context);
+
   const SamplerParams& params() const { return params_; }
 
  private:

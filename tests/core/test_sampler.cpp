@@ -289,6 +289,27 @@ TEST(TokenSamplerTest, SampleRowsDrawsEachRowInOrder) {
   EXPECT_THROW(sample_rows(at::zeros({2, 3}, at::kLong), {}, by_rows), Error);
 }
 
+// draw_rows draws what sample_rows draws and uses the random stream the same way: over several
+// rounds from one seed, sampled and greedy (with a repetition penalty), the ids agree.
+TEST(TokenSamplerTest, DrawRowsDrawsTheTokensSampleRowsDraws) {
+  at::manual_seed(4);
+  const std::vector<std::vector<TokenId>> contexts = {{1, 2}, {}, {499}, {7, 7}};
+  for (double temperature : {0.9, 0.0}) {
+    SCOPED_TRACE(temperature);
+    const SamplerParams params = params_with(temperature, 0, 0.95, 0.0, 1.3, 22);
+    TokenSampler ids_only(params), with_stats(params);
+    for (int round = 0; round < 5; ++round) {
+      const at::Tensor logits = at::randn({4, 500}) * 3;
+      std::vector<TokenId> expected;
+      for (const SampledToken& t : sample_rows(logits, contexts, with_stats)) expected.push_back(t.id);
+      EXPECT_EQ(draw_rows(logits, contexts, ids_only), expected);
+    }
+  }
+  TokenSampler sampler(SamplerParams{});
+  EXPECT_THROW(draw_rows(at::randn({2, 5}), {{1}}, sampler), Error);  // one context list for 2 rows
+  EXPECT_THROW(draw_rows(at::zeros({2, 3}, at::kLong), {}, sampler), Error);
+}
+
 // --- The sampler's contract ---------------------------------------------------------------
 
 std::vector<int64_t> draw(TokenSampler& sampler, const std::vector<double>& logits, int64_t n_draws,
@@ -396,6 +417,8 @@ TEST(GreedyTokenTest, TakesTheFirstArgmaxOfThePenalizedRowInFloatAndDouble) {
   EXPECT_EQ(greedy_token(row.data(), 4, {1, 2}, 10.0).id, 0);
   // Negative ones are multiplied: -1 penalized by 4 is -4, below -3.
   EXPECT_EQ(greedy_token(std::vector<float>{-1.f, -3.f}.data(), 2, {0}, 4.0).id, 1);
+  for (const std::vector<TokenId>& context : {std::vector<TokenId>{}, {1, 1, 1}, {1, 2}})
+    EXPECT_EQ(greedy_id(row.data(), 4, context, 10.0), greedy_token(row.data(), 4, context, 10.0).id);
   // The reported statistics are the model's, before the penalty: log softmax of the raw row.
   const SampledToken t = greedy_token(row.data(), 4, {1, 2}, 10.0);
   double z = 0;
