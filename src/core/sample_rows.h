@@ -1,5 +1,6 @@
 // The token sampler (core/sampler.h) over a tensor of logits, one token per row: what the
-// LibTorch drafter and the refiner draw with.
+// LibTorch drafter draws with (sample_rows, each token with the model's logprob and entropy)
+// and the refiner (draw_rows, the ids alone).
 //
 //   TokenSampler sampler(params.sampler);
 //   std::vector<SampledToken> drawn = sculpt::sample_rows(logits /*[batch, n_vocab]*/, {}, sampler);
